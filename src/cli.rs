@@ -1,0 +1,213 @@
+//! Command line: clap definitions, and `run`, which drives a lint and writes the report.
+//! `main.rs` turns the `Outcome` into an exit code.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+use crate::config::{self, Overrides};
+use crate::error::Error;
+use crate::finding::Severity;
+use crate::render::{self, Format};
+use crate::rules;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "extip-lint",
+    version,
+    about = "Lint Kubernetes manifests for Service externalIPs risks and NetworkPolicy coverage",
+    long_about = None
+)]
+pub struct Args {
+    /// Files and folders to lint; `-` reads standard input.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
+    pub fail_on: FailOn,
+    /// Colour in human output (`NO_COLOR` is honoured with `auto`).
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Config file (default: `.extip-lint.yaml` here or in the nearest parent folder).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Network profile: cloud, on-prem or auto (aliases eks, gke, aks, bare-metal).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Allowed external IP range (repeatable; added to the config's list).
+    #[arg(long = "allow-cidr", value_name = "CIDR")]
+    pub allow_cidr: Vec<String>,
+    /// Namespace of objects that set none (default: `default`).
+    #[arg(short, long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Run only these rules (comma-separated codes or names).
+    #[arg(long, value_name = "CODES")]
+    pub select: Vec<String>,
+    /// Do not run these rules (comma-separated codes or names).
+    #[arg(long, value_name = "CODES")]
+    pub ignore: Vec<String>,
+    /// Name standard input in reports.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<String>,
+    /// Read files that .gitignore ignores and walk hidden folders.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Print the settings in force and where each came from, then exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// List the rules, then exit.
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Print a rule's documentation (code or name), then exit.
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// What the run found, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Unsuppressed findings at or above `--fail-on`.
+    pub failed: bool,
+    /// Usage, config or I/O errors happened (reported on stderr).
+    pub errors: bool,
+}
+
+/// Runs the command.
+pub fn run(args: &Args) -> Result<Outcome, Error> {
+    let ok = Outcome {
+        failed: false,
+        errors: false,
+    };
+    let mut stdout = io::stdout().lock();
+    if args.list_rules {
+        for r in rules::ALL {
+            let m = r.meta();
+            write_ignoring_pipe(
+                &mut stdout,
+                format!(
+                    "{}  {:<32} {:<8} {}\n",
+                    m.code, m.name, m.default_severity, m.summary
+                )
+                .as_bytes(),
+            )?;
+        }
+        return Ok(ok);
+    }
+    if let Some(code) = &args.explain {
+        let meta = rules::find(code)
+            .ok_or_else(|| Error::Usage(format!("unknown rule `{code}` (see --list-rules)")))?;
+        write_ignoring_pipe(&mut stdout, meta.docs.as_bytes())?;
+        return Ok(ok);
+    }
+    let config_path = match &args.config {
+        Some(p) => Some(p.clone()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| config::discover(&d)),
+    };
+    let overrides = Overrides {
+        profile: args.profile.clone(),
+        namespace: args.namespace.clone(),
+        allow_cidr: args.allow_cidr.clone(),
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+    };
+    let (mut settings, warnings) = config::load(config_path.as_deref(), &overrides)?;
+    for w in warnings {
+        eprintln!("{:?}", miette::Report::new(w));
+    }
+    if args.print_config {
+        write_ignoring_pipe(&mut stdout, settings.print().as_bytes())?;
+        return Ok(ok);
+    }
+    settings.paths.clone_from(&args.paths);
+    settings.stdin_filename.clone_from(&args.stdin_filename);
+    settings.no_ignore = args.no_ignore;
+    let stdin = if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        let mut buf = Vec::new();
+        io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .map_err(|source| Error::Io {
+                path: "<stdin>".into(),
+                source,
+            })?;
+        Some(buf)
+    } else {
+        None
+    };
+    let report = crate::lint(&settings, stdin);
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            args.output.is_none()
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let opts = render::Options { color, width: 100 };
+    let mut buf = Vec::new();
+    render::render(&report, args.format, &opts, &mut buf).map_err(|source| Error::Io {
+        path: "<output>".into(),
+        source,
+    })?;
+    match &args.output {
+        Some(path) => std::fs::write(path, &buf).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?,
+        None => write_ignoring_pipe(&mut stdout, &buf)?,
+    }
+    let mut stderr = io::stderr().lock();
+    for n in &report.notices {
+        let _ = writeln!(stderr, "note: {n}");
+    }
+    let _ = stderr.write_all(render::summary(&report).as_bytes());
+    for e in &report.errors {
+        let _ = writeln!(stderr, "{:?}", miette::Report::msg(format!("error: {e}")));
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Note => Some(Severity::Note),
+        FailOn::Never => None,
+    };
+    Ok(Outcome {
+        failed: threshold.is_some_and(|t| render::active(&report).any(|f| f.severity >= t)),
+        errors: !report.errors.is_empty(),
+    })
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends output quietly.
+fn write_ignoring_pipe(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Io {
+            path: "<stdout>".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}

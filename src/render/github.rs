@@ -1,0 +1,48 @@
+//! `--format github`: workflow commands that GitHub Actions shows as annotations on the diff.
+
+use std::io::{self, Write};
+
+use super::{active, locate};
+use crate::Report;
+use crate::finding::Severity;
+
+/// Escapes data per the workflow command syntax (`%`, CR, LF; plus `:` and `,` in properties).
+fn escape(s: &str, property: bool) -> String {
+    let mut out = s
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A");
+    if property {
+        out = out.replace(':', "%3A").replace(',', "%2C");
+    }
+    out
+}
+
+pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for f in active(report) {
+        let l = locate(report, f.primary.span, f.origin.as_ref());
+        let level = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "notice",
+        };
+        let title = format!("{} {}", f.rule.code, f.rule.name);
+        let mut message = format!("{}\n{}", f.message, f.help);
+        for n in &f.notes {
+            message.push_str("\nnote: ");
+            message.push_str(n);
+        }
+        writeln!(
+            out,
+            "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            escape(&l.path, true),
+            l.start.line,
+            l.start.column,
+            l.end.line,
+            l.end.column,
+            escape(&title, true),
+            escape(&message, false)
+        )?;
+    }
+    Ok(())
+}

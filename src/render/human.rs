@@ -1,0 +1,235 @@
+//! `--format human`: miette code frames, grouped by file in position order, then the summary.
+//!
+//! miette's own `SourceCode` for strings rescans from byte 0 on every report; `Indexed` uses the
+//! file's line index, so rendering cost per finding does not grow with the file size.
+
+use std::fmt;
+use std::io::{self, Write};
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, SourceCode, SourceSpan, SpanContents,
+};
+
+use super::{DOCS_BASE, Options, locate};
+use crate::Report;
+use crate::finding::{Finding, Severity};
+use crate::source::SourceFile;
+
+/// A source file with a line index, for miette.
+struct Indexed<'a>(&'a SourceFile);
+
+impl SourceCode for Indexed<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let file = self.0;
+        let text: &str = &file.text;
+        let starts = file.line_starts();
+        let start = span.offset();
+        let end = (start + span.len()).min(text.len());
+        if start > text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let first = starts.partition_point(|&s| s <= start).saturating_sub(1);
+        let last = starts
+            .partition_point(|&s| s <= end.saturating_sub(usize::from(end > start)))
+            .saturating_sub(1);
+        let from_line = first.saturating_sub(before);
+        let to_line = (last + after).min(starts.len() - 1);
+        let from = starts[from_line];
+        let to = starts.get(to_line + 1).copied().unwrap_or(text.len());
+        Ok(Box::new(MietteSpanContents::new_named(
+            file.name.clone(),
+            &text.as_bytes()[from..to],
+            (from, to - from).into(),
+            from_line,
+            0,
+            to_line - from_line + 1,
+        )))
+    }
+}
+
+struct FindingDiagnostic<'a> {
+    finding: &'a Finding,
+    source: Indexed<'a>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<RelatedDiagnostic<'a>>,
+    help: String,
+    headline: String,
+}
+
+impl fmt::Debug for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl fmt::Display for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.headline)
+    }
+}
+
+impl std::error::Error for FindingDiagnostic<'_> {}
+
+impl Diagnostic for FindingDiagnostic<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(format!(
+            "{} {}",
+            self.finding.rule.code, self.finding.rule.name
+        )))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.finding.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(&self.help))
+    }
+
+    fn url<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(format!(
+            "{DOCS_BASE}{}",
+            self.finding.rule.doc_file()
+        )))
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+
+    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn Diagnostic> + 'b>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)))
+    }
+}
+
+/// A related label in another file, shown as its own frame.
+struct RelatedDiagnostic<'a> {
+    text: String,
+    source: Indexed<'a>,
+    label: LabeledSpan,
+}
+
+impl fmt::Debug for RelatedDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Display for RelatedDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for RelatedDiagnostic<'_> {}
+
+impl Diagnostic for RelatedDiagnostic<'_> {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Advice)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(self.label.clone())))
+    }
+}
+
+fn labeled(text: &str, start: usize, end: usize, primary: bool) -> LabeledSpan {
+    let span: SourceSpan = (start, end - start).into();
+    if primary {
+        LabeledSpan::new_primary_with_span(Some(text.to_string()), span)
+    } else {
+        LabeledSpan::new_with_span(Some(text.to_string()), span)
+    }
+}
+
+pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
+    let theme = if opts.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(opts.width)
+        .with_links(false)
+        .with_context_lines(1);
+    let mut buf = String::new();
+    for f in super::active(report) {
+        buf.clear();
+        let file = &report.files[f.primary.span.file.0 as usize];
+        let loc = locate(report, f.primary.span, f.origin.as_ref());
+        let mut headline = f.message.clone();
+        if loc.path != file.name {
+            headline = format!(
+                "{headline}\n  in {} line {} (rendered on stdin line {})",
+                loc.path,
+                loc.start.line,
+                file.position(f.primary.span.start).line
+            );
+        } else if let Some(r) = &loc.rendered_from {
+            headline = format!("{headline}\n  rendered from {r}");
+        }
+        let mut labels = vec![labeled(
+            &f.primary.text,
+            f.primary.span.start,
+            f.primary.span.end,
+            true,
+        )];
+        let mut related = Vec::new();
+        for r in &f.related {
+            if r.span.file == f.primary.span.file {
+                labels.push(labeled(&r.text, r.span.start, r.span.end, false));
+            } else {
+                let other = &report.files[r.span.file.0 as usize];
+                let l = locate(report, r.span, None);
+                related.push(RelatedDiagnostic {
+                    text: format!(
+                        "{} ({}:{}:{})",
+                        r.text, l.path, l.start.line, l.start.column
+                    ),
+                    source: Indexed(other),
+                    label: labeled(&r.text, r.span.start, r.span.end, true),
+                });
+            }
+        }
+        let mut help = f.help.clone();
+        for n in &f.notes {
+            help.push_str("\nnote: ");
+            help.push_str(n);
+        }
+        let diag = FindingDiagnostic {
+            finding: f,
+            source: Indexed(file),
+            labels,
+            related,
+            help,
+            headline,
+        };
+        handler
+            .render_report(&mut buf, &diag)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        out.write_all(buf.as_bytes())?;
+        writeln!(out)?;
+    }
+    Ok(())
+}

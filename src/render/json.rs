@@ -1,0 +1,81 @@
+//! `--format json`: a versioned document (`"version": 1`, schema in README).
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use super::locate;
+use crate::Report;
+use crate::finding::{Finding, SuppressionKind};
+
+pub const VERSION: u32 = 1;
+
+fn location(report: &Report, f: &Finding, span: crate::source::Span, origin: bool) -> Value {
+    let l = locate(report, span, if origin { f.origin.as_ref() } else { None });
+    json!({
+        "path": l.path,
+        "start": {"line": l.start.line, "column": l.start.column, "byte": l.byte_start},
+        "end": {"line": l.end.line, "column": l.end.column, "byte": l.byte_end},
+        "renderedFrom": l.rendered_from,
+    })
+}
+
+pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let findings: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let mut loc = location(report, f, f.primary.span, true);
+            loc["label"] = json!(f.primary.text);
+            json!({
+                "code": f.rule.code,
+                "name": f.rule.name,
+                "severity": f.severity.as_str(),
+                "message": f.message,
+                "help": f.help,
+                "notes": f.notes,
+                "location": loc,
+                "object": f.object.as_ref().map(|o| json!({
+                    "apiVersion": o.api_version,
+                    "kind": o.kind,
+                    "namespace": o.namespace,
+                    "name": o.name,
+                })),
+                "pointer": f.pointer,
+                "related": f.related.iter().map(|r| {
+                    let mut v = location(report, f, r.span, false);
+                    v["label"] = json!(r.text);
+                    v
+                }).collect::<Vec<_>>(),
+                "suppressed": f.suppressed.as_ref().map(|s| json!({
+                    "kind": match s.kind { SuppressionKind::Comment => "comment", SuppressionKind::Annotation => "annotation" },
+                    "reason": s.reason,
+                })),
+            })
+        })
+        .collect();
+    let (errors, warnings, notes, suppressed) = super::counts(report);
+    let s = &report.stats;
+    let doc = json!({
+        "version": VERSION,
+        "tool": {"name": "extip-lint", "version": env!("CARGO_PKG_VERSION")},
+        "profile": {"name": report.profile.profile.as_str(), "reason": report.profile.reason},
+        "findings": findings,
+        "notices": report.notices,
+        "errors": report.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "summary": {
+            "files": s.files,
+            "documents": s.documents,
+            "objects": s.objects(),
+            "objectsByKind": s.objects_by_kind,
+            "otherDocuments": s.other_documents,
+            "skipped": s.skipped,
+            "errors": errors,
+            "warnings": warnings,
+            "notes": notes,
+            "suppressed": suppressed,
+        },
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)
+}

@@ -1,0 +1,186 @@
+//! Render stage: `&Report` -> bytes on a `Write`. Renderers decide nothing about exit codes and
+//! never read files: every span resolves against `Report::files`.
+
+pub mod github;
+pub mod human;
+pub mod json;
+pub mod sarif;
+pub mod short;
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use crate::Report;
+use crate::finding::{Finding, Severity};
+use crate::object::Origin;
+use crate::source::{Position, Span};
+
+/// Where the rule docs are published; `--explain` prints the same text offline.
+pub const DOCS_BASE: &str = "https://github.com/extip-lint/extip-lint/blob/main/rules/";
+pub const HOMEPAGE: &str = "https://github.com/extip-lint/extip-lint";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Short,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub color: bool,
+    pub width: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            color: false,
+            width: 100,
+        }
+    }
+}
+
+/// Writes the report in `format`.
+pub fn render(
+    report: &Report,
+    format: Format,
+    opts: &Options,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Human => human::render(report, opts, out),
+        Format::Short => short::render(report, out),
+        Format::Json => json::render(report, out),
+        Format::Sarif => sarif::render(report, out),
+        Format::Github => github::render(report, out),
+    }
+}
+
+/// A span resolved for people: path, start and end (1-based lines, code-point columns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub path: String,
+    pub start: Position,
+    pub end: Position,
+    /// Byte offsets in the file as stored on disk (a BOM counted).
+    pub byte_start: usize,
+    pub byte_end: usize,
+    /// `helm: chart/templates/x.yaml` when the object was rendered from a template and the
+    /// path above is the rendered file.
+    pub rendered_from: Option<String>,
+}
+
+/// Resolves a span. For standard input holding Helm output, the template path becomes the file
+/// name and lines count from the template's first line.
+#[must_use]
+pub fn locate(report: &Report, span: Span, origin: Option<&Origin>) -> Location {
+    let file = &report.files[span.file.0 as usize];
+    let mut start = file.position(span.start);
+    let mut end = file.position(span.end);
+    let mut path = file.name.clone();
+    let mut rendered_from = None;
+    if let Some(o) = origin {
+        match (file.is_stdin(), o.offset) {
+            (true, Some(offset)) if offset <= span.start => {
+                let base = file.position(offset).line - 1;
+                start.line -= base;
+                end.line -= base;
+                path.clone_from(&o.path);
+            }
+            _ => rendered_from = Some(format!("{}: {}", o.tool, o.path)),
+        }
+    }
+    Location {
+        path,
+        start,
+        end,
+        byte_start: span.start + file.bom,
+        byte_end: span.end + file.bom,
+        rendered_from,
+    }
+}
+
+/// Findings that count (not suppressed).
+pub fn active(report: &Report) -> impl Iterator<Item = &Finding> {
+    report.findings.iter().filter(|f| f.suppressed.is_none())
+}
+
+/// Counts of unsuppressed findings by severity, and suppressed ones.
+#[must_use]
+pub fn counts(report: &Report) -> (usize, usize, usize, usize) {
+    let mut c = (0, 0, 0, 0);
+    for f in &report.findings {
+        match (f.suppressed.is_some(), f.severity) {
+            (true, _) => c.3 += 1,
+            (false, Severity::Error) => c.0 += 1,
+            (false, Severity::Warning) => c.1 += 1,
+            (false, Severity::Note) => c.2 += 1,
+        }
+    }
+    c
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The run summary for standard error: files, documents, objects by kind, skipped files,
+/// profile, findings by severity, time.
+#[must_use]
+pub fn summary(report: &Report) -> String {
+    let s = &report.stats;
+    let mut out = String::new();
+    let kinds: Vec<String> = s
+        .objects_by_kind
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    let _ = write!(
+        out,
+        "checked {}, {}, {}",
+        plural(s.files, "file"),
+        plural(s.documents, "document"),
+        plural(s.objects(), "object")
+    );
+    if !kinds.is_empty() {
+        let _ = write!(out, " ({})", kinds.join(", "));
+    }
+    if s.other_documents > 0 {
+        let _ = write!(
+            out,
+            "; {} not Kubernetes objects, ignored",
+            plural(s.other_documents, "document")
+        );
+    }
+    let _ = writeln!(out);
+    if !s.skipped.is_empty() {
+        let skipped: Vec<String> = s
+            .skipped
+            .iter()
+            .map(|(why, n)| format!("{n} {why}"))
+            .collect();
+        let _ = writeln!(out, "skipped: {}", skipped.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "profile: {} ({})",
+        report.profile.profile.as_str(),
+        report.profile.reason
+    );
+    let (e, w, n, sup) = counts(report);
+    let _ = write!(
+        out,
+        "{}, {}, {}",
+        plural(e, "error"),
+        plural(w, "warning"),
+        plural(n, "note")
+    );
+    if sup > 0 {
+        let _ = write!(out, " ({sup} suppressed)");
+    }
+    let _ = writeln!(out, " in {:.2}s", report.elapsed.as_secs_f64());
+    out
+}

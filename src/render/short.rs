@@ -1,0 +1,18 @@
+//! `--format short`: `path:line:col: CODE [severity] message`, one line per finding.
+
+use std::io::{self, Write};
+
+use super::{active, locate};
+use crate::Report;
+
+pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for f in active(report) {
+        let l = locate(report, f.primary.span, f.origin.as_ref());
+        writeln!(
+            out,
+            "{}:{}:{}: {} [{}] {}",
+            l.path, l.start.line, l.start.column, f.rule.code, f.severity, f.message
+        )?;
+    }
+    Ok(())
+}

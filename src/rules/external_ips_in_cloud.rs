@@ -1,0 +1,56 @@
+//! EXT001 external-ips-in-cloud: externalIPs where a managed cloud offers LoadBalancer Services.
+
+use super::{At, Rule, RuleContext, RuleMeta, services};
+use crate::config::Profile;
+use crate::finding::{Finding, Label, Severity};
+
+pub(crate) static META: RuleMeta = RuleMeta {
+    code: "EXT001",
+    name: "external-ips-in-cloud",
+    summary: "Service sets spec.externalIPs in a cloud profile, where a LoadBalancer Service is the safer way in",
+    default_severity: Severity::Error,
+    docs: include_str!("../../rules/EXT001-external-ips-in-cloud.md"),
+    security_severity: "7.5",
+    tags: &["security", "kubernetes", "networking", "CVE-2020-8554"],
+};
+
+pub struct ExternalIpsInCloud;
+
+impl Rule for ExternalIpsInCloud {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        if cx.profile.profile != Profile::Cloud {
+            return;
+        }
+        for (obj, _, ips) in services(cx) {
+            if ips.is_empty() {
+                continue;
+            }
+            let list = ips
+                .iter()
+                .map(|ip| format!("`{ip}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut f = META.finding(
+                obj,
+                "/spec/externalIPs",
+                At::Key,
+                "externalIPs in a cloud profile",
+                format!(
+                    "Service `{}` sets externalIPs ({list}) although the profile is cloud ({})",
+                    obj.id.qualified_name(),
+                    cx.profile.reason
+                ),
+                "Use `type: LoadBalancer` and let the provider allocate the address; for a fixed address, reserve it with the provider's annotation (AWS `service.beta.kubernetes.io/aws-load-balancer-eip-allocations`, GKE `networking.gke.io/load-balancer-ip-addresses`, AKS `service.beta.kubernetes.io/azure-pip-name`).",
+            );
+            if let Some(span) = cx.profile.evidence {
+                f.related
+                    .push(Label::new(span, "this made the profile cloud"));
+            }
+            out.push(f);
+        }
+    }
+}

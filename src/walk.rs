@@ -1,0 +1,192 @@
+//! Walk stage: paths and globs -> the list of inputs, in a deterministic order.
+//!
+//! Honours `.gitignore` inside and outside git repositories, skips hidden folders (both off with
+//! `--no-ignore`), never follows symbolic links while walking, and skips unrendered Helm chart
+//! templates with one notice per chart. Does not read or parse files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ignore::WalkBuilder;
+
+use crate::config::Settings;
+use crate::error::Error;
+
+/// One input to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    File { path: PathBuf, name: String },
+    Stdin { name: String },
+}
+
+/// The result of walking.
+#[derive(Debug, Default)]
+pub struct Walked {
+    pub inputs: Vec<Input>,
+    /// Skipped files by reason (`symbolic link`, `ignored by include/exclude`, ...).
+    pub skipped: BTreeMap<String, usize>,
+    /// Messages about the run (not findings), e.g. one per skipped chart.
+    pub notices: Vec<String>,
+    /// Paths that do not exist or cannot be walked; reported at the end, exit 2.
+    pub errors: Vec<Error>,
+}
+
+const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+
+/// Turns a path into the name reports show: relative to the working directory when it is
+/// inside it, `/`-separated, without a leading `./`.
+#[must_use]
+pub fn display_name(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let path = cwd
+        .as_deref()
+        .and_then(|c| path.strip_prefix(c).ok())
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(path);
+    let s = path.to_string_lossy().replace('\\', "/");
+    let mut s = s.as_str();
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest.trim_start_matches('/');
+    }
+    s.to_string()
+}
+
+/// Walks the settings' paths.
+#[must_use]
+pub fn walk(settings: &Settings) -> Walked {
+    let mut out = Walked::default();
+    let mut charts: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for root in &settings.paths {
+        if root.as_os_str() == "-" {
+            out.inputs.push(Input::Stdin {
+                name: settings
+                    .stdin_filename
+                    .clone()
+                    .unwrap_or_else(|| "<stdin>".into()),
+            });
+            continue;
+        }
+        let meta = match std::fs::metadata(root) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                out.errors.push(Error::NotFound(display_name(root)));
+                continue;
+            }
+            Err(source) => {
+                out.errors.push(Error::Io {
+                    path: display_name(root),
+                    source,
+                });
+                continue;
+            }
+        };
+        if meta.is_file() {
+            // A file named explicitly is always read, whatever its extension.
+            if let Some(chart) = chart_of(root) {
+                *charts.entry(chart).or_default() += 1;
+                continue;
+            }
+            out.inputs.push(Input::File {
+                path: root.clone(),
+                name: display_name(root),
+            });
+            continue;
+        }
+        let mut builder = WalkBuilder::new(root);
+        builder
+            .follow_links(false)
+            .hidden(!settings.no_ignore)
+            .git_ignore(!settings.no_ignore)
+            .git_exclude(!settings.no_ignore)
+            .parents(!settings.no_ignore)
+            .require_git(false)
+            .git_global(false)
+            .ignore(false)
+            .sort_by_file_name(std::cmp::Ord::cmp);
+        for entry in builder.build() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    out.errors.push(Error::Usage(format!("cannot walk: {e}")));
+                    continue;
+                }
+            };
+            let Some(ft) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if ft.is_symlink() {
+                if has_extension(path) {
+                    *out.skipped
+                        .entry("symbolic link (not followed)".into())
+                        .or_default() += 1;
+                }
+                continue;
+            }
+            if !ft.is_file() || !has_extension(path) {
+                continue;
+            }
+            if !selected(settings, path) {
+                *out.skipped
+                    .entry("excluded by include/exclude".into())
+                    .or_default() += 1;
+                continue;
+            }
+            if let Some(chart) = chart_of(path) {
+                *charts.entry(chart).or_default() += 1;
+                continue;
+            }
+            out.inputs.push(Input::File {
+                path: path.to_path_buf(),
+                name: display_name(path),
+            });
+        }
+    }
+    for (chart, n) in charts {
+        *out.skipped
+            .entry("unrendered Helm template".into())
+            .or_default() += n;
+        out.notices.push(format!(
+            "skipped {n} unrendered Helm template file{} of chart `{}`; lint `helm template` output instead",
+            if n == 1 { "" } else { "s" },
+            display_name(&chart)
+        ));
+    }
+    out
+}
+
+fn has_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+/// Applies the config's include/exclude globs, relative to the config file's folder.
+fn selected(settings: &Settings, path: &Path) -> bool {
+    let rel = path.strip_prefix(&settings.glob_base).unwrap_or(path);
+    let rel = display_name(rel);
+    if let Some(ex) = &settings.exclude
+        && ex.is_match(&rel)
+    {
+        return false;
+    }
+    settings
+        .include
+        .as_ref()
+        .is_none_or(|inc| inc.is_match(&rel))
+}
+
+/// The chart folder when `path` is a template of an unrendered chart: under `templates/` beside
+/// a `Chart.yaml`, or a `.tpl` file.
+fn chart_of(path: &Path) -> Option<PathBuf> {
+    let is_tpl = path.extension().is_some_and(|e| e == "tpl");
+    for dir in path.ancestors().skip(1) {
+        if dir.file_name().is_some_and(|n| n == "templates")
+            && let Some(chart) = dir.parent()
+            && chart.join("Chart.yaml").is_file()
+        {
+            return Some(chart.to_path_buf());
+        }
+    }
+    is_tpl.then(|| path.parent().map(Path::to_path_buf).unwrap_or_default())
+}

@@ -1,0 +1,117 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use extip_lint::config::{self, Overrides};
+use extip_lint::render::locate;
+use extip_lint::{Report, lint};
+
+/// One expected or actual finding: file name, line, column (0 = any), code.
+pub type Hit = (String, usize, usize, String);
+
+/// Lints `paths` with the config file (if any) and overrides, from the crate root.
+pub fn run(paths: &[PathBuf], config_file: Option<&Path>, overrides: &Overrides) -> Report {
+    let (mut settings, _) = config::load(config_file, overrides).expect("config loads");
+    settings.paths = paths.to_vec();
+    lint(&settings, None)
+}
+
+/// Unsuppressed findings as hits.
+pub fn hits(report: &Report) -> Vec<Hit> {
+    let mut out: Vec<Hit> = report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .map(|f| {
+            let l = locate(report, f.primary.span, None);
+            (
+                l.path,
+                l.start.line,
+                l.start.column,
+                f.rule.code.to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Expectations written in a fixture: `# expect: CODE` or `# expect: CODE@COL` (several
+/// separated by commas) at the end of the line where the finding starts; for JSON, a sidecar
+/// `<file>.expect` with lines `LINE[:COL] CODE`.
+pub fn expectations(path: &Path) -> Vec<Hit> {
+    let name = path.to_string_lossy().replace('\\', "/");
+    let mut out = Vec::new();
+    let sidecar = PathBuf::from(format!("{}.expect", path.display()));
+    if sidecar.exists() {
+        let text = std::fs::read_to_string(&sidecar).expect("sidecar readable");
+        for line in text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
+            let (pos, code) = line.split_once(' ').expect("`LINE[:COL] CODE`");
+            let (l, c) = pos.split_once(':').unwrap_or((pos, "0"));
+            out.push((
+                name.clone(),
+                l.parse().expect("line"),
+                c.parse().expect("col"),
+                code.trim().to_string(),
+            ));
+        }
+        return out;
+    }
+    let bytes = std::fs::read(path).expect("fixture readable");
+    let text = String::from_utf8_lossy(&bytes);
+    for (i, line) in text.split('\n').enumerate() {
+        let Some((_, rest)) = line.split_once("# expect:") else {
+            continue;
+        };
+        for item in rest.trim().trim_end_matches('\r').split(',') {
+            let item = item.trim();
+            let (code, col) = item.split_once('@').unwrap_or((item, "0"));
+            out.push((
+                name.clone(),
+                i + 1,
+                col.parse().expect("column"),
+                code.to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// Compares as multisets, an expected column of 0 matching any column.
+pub fn assert_hits(case: &str, mut expected: Vec<Hit>, actual: Vec<Hit>, report: &Report) {
+    expected.sort();
+    let mut unmatched = actual.clone();
+    let mut missing = Vec::new();
+    for e in &expected {
+        match unmatched
+            .iter()
+            .position(|a| a.0 == e.0 && a.1 == e.1 && a.3 == e.3 && (e.2 == 0 || e.2 == a.2))
+        {
+            Some(i) => {
+                unmatched.remove(i);
+            }
+            None => missing.push(e.clone()),
+        }
+    }
+    if !missing.is_empty() || !unmatched.is_empty() {
+        let messages: Vec<String> = report
+            .findings
+            .iter()
+            .map(|f| {
+                let l = locate(report, f.primary.span, None);
+                format!(
+                    "  {}:{}:{} {} {}",
+                    l.path, l.start.line, l.start.column, f.rule.code, f.message
+                )
+            })
+            .collect();
+        panic!(
+            "{case}: findings differ\n missing: {missing:?}\n unexpected: {unmatched:?}\n all findings:\n{}",
+            messages.join("\n")
+        );
+    }
+}
