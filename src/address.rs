@@ -24,28 +24,25 @@ pub enum Verdict {
 #[must_use]
 pub fn classify(entry: &str) -> Verdict {
     let invalid = |reason: String, legacy: Option<IpAddr>| Verdict::Invalid { reason, legacy };
-    let ip = match entry.parse::<IpAddr>() {
-        Ok(ip) => ip,
-        Err(_) => {
-            if let Some(legacy) = legacy_v4(entry) {
-                if let Some(reason) = special(IpAddr::V4(legacy)) {
-                    return invalid(reason, None);
-                }
-                return invalid(
-                    format!(
-                        "has leading zeros, which strict IP validation rejects; older clusters read it as `{legacy}`"
-                    ),
-                    Some(IpAddr::V4(legacy)),
-                );
+    let Ok(ip) = entry.parse::<IpAddr>() else {
+        if let Some(legacy) = legacy_v4(entry) {
+            if let Some(reason) = special(IpAddr::V4(legacy)) {
+                return invalid(reason, None);
             }
-            if entry.contains('/') && entry.parse::<ipnet::IpNet>().is_ok() {
-                return invalid(
-                    "is a CIDR, but externalIPs takes single addresses".into(),
-                    None,
-                );
-            }
-            return invalid("is not an IP address".into(), None);
+            return invalid(
+                format!(
+                    "has leading zeros, which strict IP validation rejects; older clusters read it as `{legacy}`"
+                ),
+                Some(IpAddr::V4(legacy)),
+            );
         }
+        if entry.contains('/') && entry.parse::<ipnet::IpNet>().is_ok() {
+            return invalid(
+                "is a CIDR, but externalIPs takes single addresses".into(),
+                None,
+            );
+        }
+        return invalid("is not an IP address".into(), None);
     };
     if let IpAddr::V6(v6) = ip
         && let Some(v4) = v6.to_ipv4_mapped()

@@ -316,6 +316,7 @@ fn read_file(
         file,
         tree: &doc.tree,
     };
+    #[allow(clippy::items_after_statements)]
     const TOP: &[&str] = &[
         "profile",
         "namespace",

@@ -11,7 +11,7 @@ use crate::source::Span;
 #[derive(Debug, Default)]
 pub struct Namespace {
     pub services: Vec<usize>,
-    /// NetworkPolicies and CiliumNetworkPolicies.
+    /// `NetworkPolicies` and `CiliumNetworkPolicies`.
     pub policies: Vec<usize>,
     pub workloads: Vec<usize>,
     /// Workloads by template label `key=value`, to find a Service's pods without a full scan.
@@ -21,7 +21,7 @@ pub struct Namespace {
 #[derive(Debug, Default)]
 pub struct Index {
     pub namespaces: BTreeMap<String, Namespace>,
-    /// CiliumClusterwideNetworkPolicies, which may select pods in any namespace.
+    /// `CiliumClusterwideNetworkPolicies`, which may select pods in any namespace.
     pub cluster_policies: Vec<usize>,
     /// The first sign of a managed cloud in the input, and what it was.
     pub cloud_evidence: Option<(Span, String)>,

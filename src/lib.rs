@@ -1,4 +1,4 @@
-//! extip-lint: a static linter for Kubernetes Service externalIPs and NetworkPolicy coverage.
+//! extip-lint: a static linter for Kubernetes Service externalIPs and `NetworkPolicy` coverage.
 //!
 //! Pipeline: walk -> yaml (parse) -> object (classify) -> index -> rules (check) -> suppress
 //! (filter) -> render. `lint` runs every stage up to rendering and returns a `Report`.
@@ -171,7 +171,11 @@ pub fn lint(settings: &Settings, stdin: Option<Vec<u8>>) -> Report {
         .find(|(m, _)| m.code == rules::EXT901.code)
         .map(|&(_, s)| s);
     suppress::apply(&report_files, &objects, &mut findings, unused);
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // By file name, not file id, so the order of the paths given does not change the output.
+    findings.sort_by(|a, b| {
+        let name = |f: &Finding| report_files[f.primary.span.file.0 as usize].name.as_str();
+        (name(a), a.sort_key()).cmp(&(name(b), b.sort_key()))
+    });
     let findings = cap_per_file(
         findings,
         settings.limits.max_findings_per_file,

@@ -1,7 +1,7 @@
 //! Classify stage: a YAML document -> Kubernetes objects with typed views.
 //!
 //! A document with `apiVersion` and `kind` is an object; the items of `List` and `*List` kinds
-//! are objects. Only what the rules read is decoded: whole Services and NetworkPolicies, Cilium
+//! are objects. Only what the rules read is decoded: whole Services and `NetworkPolicies`, Cilium
 //! policies' selectors and pod templates' metadata. Each object keeps the spans of those
 //! subtrees, so its document's tree can be dropped afterwards.
 
@@ -416,7 +416,7 @@ impl Decoder<'_> {
             span: Span::new(self.file, node.start, node.end),
             message: format!("{} has an invalid selector: {message}; the API server rejects it and it is not counted", self.id),
             object: Some(Arc::clone(self.id)),
-            pointer: format!("{}{}", self.obj_pointer, segs[..depth].iter().map(|s| format!("/{}", escape(s))).collect::<String>()),
+            pointer: format!("{}{}", self.obj_pointer, to_pointer(&segs[..depth])),
         });
         false
     }
@@ -446,14 +446,7 @@ impl Decoder<'_> {
                     span: Span::new(self.file, node.start, node.end),
                     message: format!("{} cannot be decoded{field}: {}", self.id, e.message),
                     object: Some(Arc::clone(self.id)),
-                    pointer: format!(
-                        "{}{}",
-                        self.obj_pointer,
-                        full[..depth]
-                            .iter()
-                            .map(|s| format!("/{}", escape(s)))
-                            .collect::<String>()
-                    ),
+                    pointer: format!("{}{}", self.obj_pointer, to_pointer(&full[..depth])),
                 });
                 None
             }
@@ -522,6 +515,15 @@ fn string_map(tree: &Tree, node: NodeId, path: &[&str]) -> BTreeMap<String, Stri
     tree.pairs(n)
         .filter_map(|(k, v)| Some((tree.key_string(k)?, tree.scalar(v)?.to_string())))
         .collect()
+}
+
+/// Joins segments into a JSON pointer.
+fn to_pointer(segments: &[String]) -> String {
+    segments.iter().fold(String::new(), |mut out, s| {
+        out.push('/');
+        out.push_str(&escape(s));
+        out
+    })
 }
 
 /// Escapes a JSON pointer segment.
@@ -656,7 +658,7 @@ mod tests {
         );
         match &c.objects[0].view {
             View::Workload { labels, .. } => {
-                assert_eq!(labels.get("app").map(String::as_str), Some("x"))
+                assert_eq!(labels.get("app").map(String::as_str), Some("x"));
             }
             v => panic!("{v:?}"),
         }

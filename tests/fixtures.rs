@@ -2,7 +2,7 @@
 //!
 //! A file directly in a rule folder is linted alone; a subfolder is one project linted as a
 //! whole (for rules that look across files). A folder's `.extip-lint.yaml` applies to its cases.
-//! In a rule folder, findings of that rule and of EXT9xx are compared with the `# expect:`
+//! In a rule folder, findings of that rule and of `EXT9xx` are compared with the `# expect:`
 //! markers; in `testdata/parse/` every finding is.
 
 mod common;
@@ -15,7 +15,7 @@ use extip_lint::config::Overrides;
 fn is_input(p: &Path) -> bool {
     p.extension()
         .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
-        && !p.file_name().is_some_and(|n| n == ".extip-lint.yaml")
+        && p.file_name().is_none_or(|n| n != ".extip-lint.yaml")
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -51,11 +51,15 @@ fn check_folder(dir: &Path, code: Option<&str>) -> usize {
             vec![case.clone()]
         };
         let mut expected: Vec<Hit> = inputs.iter().flat_map(|p| expectations(p)).collect();
-        let report = run(&[case.clone()], config.as_deref(), &Overrides::default());
+        let report = run(
+            std::slice::from_ref(case),
+            config.as_deref(),
+            &Overrides::default(),
+        );
         let keep = |c: &str| code.is_none_or(|code| c == code || c.starts_with("EXT9"));
         expected.retain(|h| keep(&h.3));
         let actual: Vec<Hit> = hits(&report).into_iter().filter(|h| keep(&h.3)).collect();
-        assert_hits(&case.display().to_string(), expected, actual, &report);
+        assert_hits(&case.display().to_string(), expected, &actual, &report);
     }
     cases.len()
 }

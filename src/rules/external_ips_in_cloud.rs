@@ -1,4 +1,4 @@
-//! EXT001 external-ips-in-cloud: externalIPs where a managed cloud offers LoadBalancer Services.
+//! EXT001 external-ips-in-cloud: externalIPs where a managed cloud offers `LoadBalancer` Services.
 
 use super::{At, Rule, RuleContext, RuleMeta, services};
 use crate::config::Profile;

@@ -2,6 +2,7 @@
 //! `rules/`; its `RuleMeta` is the single source for `--explain`, `--list-rules`, SARIF rule
 //! metadata, JSON and the README rule table.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::config::Settings;
@@ -140,34 +141,6 @@ pub fn find(code_or_name: &str) -> Option<&'static RuleMeta> {
 
 pub(crate) use unused_suppression::META as EXT901;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn registry_is_sorted_and_unique() {
-        let codes: Vec<_> = ALL.iter().map(|r| r.meta().code).collect();
-        let mut sorted = codes.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(codes, sorted);
-        let mut names: Vec<_> = ALL.iter().map(|r| r.meta().name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), ALL.len());
-    }
-
-    #[test]
-    fn rules_are_found_by_code_or_name() {
-        assert_eq!(
-            find("ext002").map(|m| m.name),
-            Some("external-ip-not-allowed")
-        );
-        assert_eq!(find("ignored-external-ips").map(|m| m.code), Some("EXT006"));
-        assert!(find("EXT999").is_none());
-    }
-}
-
 /// Every decoded Service with its spec and its externalIPs (empty when unset).
 fn services<'a>(
     cx: &RuleContext<'a>,
@@ -203,14 +176,43 @@ pub fn markdown_table() -> String {
     );
     for r in ALL {
         let m = r.meta();
-        out.push_str(&format!(
-            "| {} | [`{}`](rules/{}) | {} | {} |\n",
+        let _ = writeln!(
+            out,
+            "| {} | [`{}`](rules/{}) | {} | {} |",
             m.code,
             m.name,
             m.doc_file(),
             m.default_severity,
             m.summary
-        ));
+        );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_sorted_and_unique() {
+        let codes: Vec<_> = ALL.iter().map(|r| r.meta().code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted);
+        let mut names: Vec<_> = ALL.iter().map(|r| r.meta().name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn rules_are_found_by_code_or_name() {
+        assert_eq!(
+            find("ext002").map(|m| m.name),
+            Some("external-ip-not-allowed")
+        );
+        assert_eq!(find("ignored-external-ips").map(|m| m.code), Some("EXT006"));
+        assert!(find("EXT999").is_none());
+    }
 }

@@ -1,4 +1,4 @@
-//! EXT003 service-without-network-policy: a Service whose pods no NetworkPolicy isolates for
+//! EXT003 service-without-network-policy: a Service whose pods no `NetworkPolicy` isolates for
 //! ingress. Semantics and links: `rules/EXT003-service-without-network-policy.md`.
 
 use std::collections::BTreeMap;

@@ -9,8 +9,8 @@ pub struct Chunk {
     pub end: usize,
 }
 
-fn marker(line: &[u8], m: &[u8; 3]) -> bool {
-    line.starts_with(m) && matches!(line.get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
+fn marker(line: &[u8], m: [u8; 3]) -> bool {
+    line.starts_with(&m) && matches!(line.get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 fn has_content(line: &[u8]) -> bool {
@@ -31,14 +31,14 @@ pub fn split(text: &str) -> Vec<Chunk> {
     while pos < bytes.len() {
         let line_end = memchr_newline(bytes, pos);
         let line = &bytes[pos..line_end];
-        if marker(line, b"---") {
+        if marker(line, *b"---") {
             if content && pos > start {
                 chunks.push(Chunk { start, end: pos });
                 start = pos;
             }
             // The marker opens a document, so whatever came before it is a preamble of it.
             content = true;
-        } else if marker(line, b"...") {
+        } else if marker(line, *b"...") {
             if content {
                 chunks.push(Chunk {
                     start,

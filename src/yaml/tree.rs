@@ -393,11 +393,7 @@ fn scalar_extent(text: &str, start: usize, end: usize, style: ScalarStyle) -> (u
             }
             (start, end)
         }
-        ScalarStyle::Literal | ScalarStyle::Folded => {
-            let trimmed = text[start..end].trim_end().len();
-            (start, start + trimmed)
-        }
-        ScalarStyle::Plain => {
+        ScalarStyle::Literal | ScalarStyle::Folded | ScalarStyle::Plain => {
             let trimmed = text[start..end].trim_end().len();
             (start, start + trimmed)
         }

@@ -82,9 +82,9 @@ pub fn expectations(path: &Path) -> Vec<Hit> {
 }
 
 /// Compares as multisets, an expected column of 0 matching any column.
-pub fn assert_hits(case: &str, mut expected: Vec<Hit>, actual: Vec<Hit>, report: &Report) {
+pub fn assert_hits(case: &str, mut expected: Vec<Hit>, actual: &[Hit], report: &Report) {
     expected.sort();
-    let mut unmatched = actual.clone();
+    let mut unmatched = actual.to_vec();
     let mut missing = Vec::new();
     for e in &expected {
         match unmatched

@@ -1,0 +1,468 @@
+//! Runs the real binary: formats, exit codes, standard input, config errors, hostile input.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_extip-lint");
+
+const BAD_SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports: [{port: 80}]\n  externalIPs:\n  - 127.0.0.1\n";
+
+fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("binary ends");
+    (out, started.elapsed())
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn project(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, content) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, content).expect("write");
+    }
+    dir
+}
+
+/// Every hostile file sits beside `good.yaml`, whose finding must still be reported.
+fn assert_hostile(name: &str, content: &[u8], expect_in_output: &str) {
+    let dir = project(&[("good.yaml", BAD_SERVICE.as_bytes()), (name, content)]);
+    let (out, took) = run_in(
+        dir.path(),
+        &[
+            "-f",
+            "short",
+            "--profile",
+            "on-prem",
+            "--select",
+            "EXT004,EXT900",
+        ],
+        None,
+    );
+    let text = stdout(&out);
+    assert!(
+        took < Duration::from_secs(1) || cfg!(debug_assertions) && took < Duration::from_secs(5),
+        "{name}: took {took:?}"
+    );
+    assert!(
+        text.contains("good.yaml:8:5: EXT004"),
+        "{name}: good file not checked:\n{text}"
+    );
+    assert!(
+        text.contains(expect_in_output),
+        "{name}: missing `{expect_in_output}` in:\n{text}\n{}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"));
+}
+
+#[test]
+fn invalid_utf8_costs_only_its_document() {
+    let mut content = BAD_SERVICE.as_bytes().to_vec();
+    content.extend_from_slice(
+        b"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: \xff\xfe}\n---\n",
+    );
+    content.extend_from_slice(BAD_SERVICE.replace("web", "web2").as_bytes());
+    let dir = project(&[
+        ("good.yaml", BAD_SERVICE.as_bytes()),
+        ("mixed.yaml", &content),
+    ]);
+    let (out, _) = run_in(
+        dir.path(),
+        &["-f", "short", "--select", "EXT004,EXT900"],
+        None,
+    );
+    let text = stdout(&out);
+    assert!(text.contains("mixed.yaml:8:5: EXT004"), "{text}");
+    assert!(
+        text.contains("mixed.yaml:12:18: EXT900 [error] invalid UTF-8 at byte"),
+        "{text}"
+    );
+    assert!(text.contains("mixed.yaml:21:5: EXT004"), "{text}");
+}
+
+#[test]
+fn binary_file_is_reported_and_skipped() {
+    assert_hostile(
+        "image.yaml",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+        "image.yaml:1:1: EXT900 [error] `image.yaml` is a binary file",
+    );
+}
+
+#[test]
+fn alias_bomb_is_bounded() {
+    let mut bomb = String::from(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: bomb\n  managedFields:\n  - fieldsV1:\n      a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        let _ = writeln!(bomb, "      a{i}: &a{i} [{refs}]");
+    }
+    assert_hostile(
+        "bomb.yaml",
+        bomb.as_bytes(),
+        "alias expansion exceeds the limit",
+    );
+}
+
+#[test]
+fn deep_flow_nesting_is_an_error_not_a_crash() {
+    let deep = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    assert_hostile("deep.yaml", deep.as_bytes(), "deep.yaml:1:");
+}
+
+#[test]
+fn deep_block_nesting_hits_the_depth_limit() {
+    let deep = format!("{}x\n", "- ".repeat(100_000));
+    assert_hostile(
+        "deep.yaml",
+        deep.as_bytes(),
+        "nesting deeper than 256 levels",
+    );
+}
+
+#[test]
+fn multi_megabyte_line_is_read() {
+    let mut text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata:\n  blob: {}\n---\n",
+        "x".repeat(8 << 20)
+    );
+    text.push_str(&BAD_SERVICE.replace("web", "after"));
+    assert_hostile("big.yaml", text.as_bytes(), "big.yaml:14:5: EXT004");
+}
+
+#[test]
+fn syntax_error_is_reported_at_its_line() {
+    assert_hostile(
+        "broken.yaml",
+        b"apiVersion: v1\nkind: Service\nmetadata:\n  name: [oops\n",
+        "broken.yaml:4:",
+    );
+}
+
+#[test]
+fn unreadable_file_is_an_error_after_the_report() {
+    // /proc/self/mem opens but fails on read, even for root, so it stands for any unreadable file.
+    let dir = project(&[("good.yaml", BAD_SERVICE.as_bytes())]);
+    if !Path::new("/proc/self/mem").exists() {
+        return;
+    }
+    let (out, _) = run_in(
+        dir.path(),
+        &["-f", "short", "good.yaml", "/proc/self/mem"],
+        None,
+    );
+    assert!(stdout(&out).contains("good.yaml:8:5: EXT004"));
+    assert!(
+        stderr(&out).contains("cannot read `/proc/self/mem`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn missing_path_exits_2_after_reporting_the_rest() {
+    let dir = project(&[("good.yaml", BAD_SERVICE.as_bytes())]);
+    let (out, _) = run_in(dir.path(), &["-f", "short", "good.yaml", "nope.yaml"], None);
+    assert!(stdout(&out).contains("good.yaml:8:5: EXT004"));
+    assert!(
+        stderr(&out).contains("`nope.yaml` does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn stdin_with_helm_source_uses_the_template_path() {
+    let helm = format!("---\n# Source: shop/templates/svc.yaml\n{BAD_SERVICE}");
+    let dir = project(&[]);
+    let (out, _) = run_in(
+        dir.path(),
+        &["-f", "short", "--select", "EXT004", "-"],
+        Some(helm.as_bytes()),
+    );
+    assert!(
+        stdout(&out).starts_with("shop/templates/svc.yaml:8:5: EXT004"),
+        "{}",
+        stdout(&out)
+    );
+    let (out, _) = run_in(
+        dir.path(),
+        &[
+            "-f",
+            "short",
+            "--select",
+            "EXT004",
+            "--stdin-filename",
+            "all.yaml",
+            "-",
+        ],
+        Some(BAD_SERVICE.as_bytes()),
+    );
+    assert!(
+        stdout(&out).starts_with("all.yaml:8:5: EXT004"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn gitignore_hidden_folders_and_no_ignore() {
+    let dir = project(&[
+        (".gitignore", b"ignored/\n"),
+        ("ignored/svc.yaml", BAD_SERVICE.as_bytes()),
+        (".hidden/svc.yaml", BAD_SERVICE.as_bytes()),
+        ("seen/svc.yaml", BAD_SERVICE.as_bytes()),
+        ("seen/notes.txt", BAD_SERVICE.as_bytes()),
+    ]);
+    let (out, _) = run_in(dir.path(), &["-f", "short", "--select", "EXT004"], None);
+    assert_eq!(
+        stdout(&out),
+        "seen/svc.yaml:8:5: EXT004 [error] Service `default/web` has external IP `127.0.0.1`, which is a loopback address (127.0.0.0/8), rejected by the API server\n"
+    );
+    let (out, _) = run_in(
+        dir.path(),
+        &["-f", "short", "--select", "EXT004", "--no-ignore"],
+        None,
+    );
+    assert_eq!(stdout(&out).lines().count(), 3, "{}", stdout(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn symbolic_links_are_not_followed() {
+    let outside = project(&[("svc.yaml", BAD_SERVICE.as_bytes())]);
+    let dir = project(&[]);
+    std::os::unix::fs::symlink(
+        outside.path().join("svc.yaml"),
+        dir.path().join("link.yaml"),
+    )
+    .expect("symlink");
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("linkdir")).expect("symlink");
+    let (out, _) = run_in(dir.path(), &["-f", "short"], None);
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+}
+
+#[test]
+fn exit_codes_follow_fail_on() {
+    let dir = project(&[("svc.yaml", b"apiVersion: v1\nkind: Service\nmetadata: {name: h}\nspec:\n  clusterIP: None\n  externalIPs: [192.0.2.1]\n")]);
+    let code = |args: &[&str]| {
+        let mut all = vec!["--select", "EXT006"];
+        all.extend_from_slice(args);
+        run_in(dir.path(), &all, None).0.status.code()
+    };
+    assert_eq!(code(&[]), Some(1), "a warning fails by default");
+    assert_eq!(code(&["--fail-on", "error"]), Some(0));
+    assert_eq!(code(&["--fail-on", "note"]), Some(1));
+    assert_eq!(code(&["--fail-on", "never"]), Some(0));
+    assert_eq!(code(&["--bogus"]), Some(2));
+}
+
+#[test]
+fn config_error_has_a_code_frame_and_exits_2() {
+    let dir = project(&[
+        (
+            ".extip-lint.yaml",
+            b"profile: on-prem\nexternal-ips:\n  allow:\n    - 192.0.2.0/33\n",
+        ),
+        ("svc.yaml", BAD_SERVICE.as_bytes()),
+    ]);
+    let (out, _) = run_in(dir.path(), &[], None);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("`192.0.2.0/33` is not a valid CIDR or IP address"),
+        "{err}"
+    );
+    assert!(err.contains(".extip-lint.yaml:4:7"), "{err}");
+    let dir = project(&[(".extip-lint.yaml", b"profil: on-prem\n")]);
+    let err = stderr(&run_in(dir.path(), &[], None).0);
+    assert!(
+        err.contains("unknown key `profil`") && err.contains(".extip-lint.yaml:1:1"),
+        "{err}"
+    );
+    let dir = project(&[(".extip-lint.yaml", b"rules:\n  EXT999: off\n")]);
+    let err = stderr(&run_in(dir.path(), &[], None).0);
+    assert!(
+        err.contains("unknown rule `EXT999`") && err.contains(".extip-lint.yaml:2:3"),
+        "{err}"
+    );
+    let dir = project(&[(".extip-lint.yaml", b"rules:\n  EXT006: loud\n")]);
+    let err = stderr(&run_in(dir.path(), &[], None).0);
+    assert!(
+        err.contains("unknown severity `loud`") && err.contains(".extip-lint.yaml:2:11"),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_is_found_from_a_subfolder_and_flags_win() {
+    let dir = project(&[
+        (".extip-lint.yaml", b"profile: on-prem\nexternal-ips:\n  allow: [192.0.2.0/24]\n"),
+        ("sub/svc.yaml", b"apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  externalIPs: [192.0.2.1, 198.51.100.1]\n"),
+    ]);
+    let sub = dir.path().join("sub");
+    let (out, _) = run_in(&sub, &["-f", "short", "--select", "EXT001,EXT002"], None);
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("198.51.100.1"));
+    let (out, _) = run_in(
+        &sub,
+        &[
+            "-f",
+            "short",
+            "--select",
+            "EXT001,EXT002",
+            "--allow-cidr",
+            "198.51.100.0/24",
+            "--profile",
+            "gke",
+        ],
+        None,
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("EXT001") && !text.contains("EXT002"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("profile: cloud (set by --profile)"),
+        "{}",
+        stderr(&out)
+    );
+    let (out, _) = run_in(&sub, &["--print-config"], None);
+    assert!(
+        stdout(&out).contains("- \"192.0.2.0/24\"  # .extip-lint.yaml:3")
+            || stdout(&out).contains("192.0.2.0/24\"  #"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn host_bits_are_a_warning_pointing_at_the_entry() {
+    let dir = project(&[(
+        ".extip-lint.yaml",
+        b"external-ips:\n  allow:\n    - 192.0.2.1/24\n",
+    )]);
+    let (out, _) = run_in(dir.path(), &[], None);
+    let err = stderr(&out);
+    assert!(
+        err.contains("`192.0.2.1/24` has host bits set; it is read as `192.0.2.0/24`"),
+        "{err}"
+    );
+    assert!(err.contains(".extip-lint.yaml:3:7"), "{err}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn auto_profile_says_what_decided_it() {
+    let dir = project(&[("lb.yaml", b"apiVersion: v1\nkind: Service\nmetadata:\n  name: lb\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-type: nlb\nspec:\n  type: LoadBalancer\n")]);
+    let (out, _) = run_in(dir.path(), &[], None);
+    assert!(stderr(&out).contains("profile: cloud (auto: Service default/lb has annotation `service.beta.kubernetes.io/aws-load-balancer-type` at lb.yaml:6:5)"), "{}", stderr(&out));
+    let dir = project(&[("x.yaml", BAD_SERVICE.as_bytes())]);
+    let (out, _) = run_in(dir.path(), &[], None);
+    assert!(
+        stderr(&out).contains("profile: on-prem (auto: no cloud"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn namespace_flag_moves_objects_without_one() {
+    let dir = project(&[("svc.yaml", BAD_SERVICE.as_bytes())]);
+    let (out, _) = run_in(
+        dir.path(),
+        &["-f", "short", "-n", "release", "--select", "EXT004"],
+        None,
+    );
+    assert!(
+        stdout(&out).contains("Service `release/web`"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn output_file_receives_the_report() {
+    let dir = project(&[("svc.yaml", BAD_SERVICE.as_bytes())]);
+    let (out, _) = run_in(dir.path(), &["-f", "json", "-o", "report.json"], None);
+    assert_eq!(stdout(&out), "");
+    let report = std::fs::read_to_string(dir.path().join("report.json")).expect("written");
+    let v: serde_json::Value = serde_json::from_str(&report).expect("json");
+    assert_eq!(v["version"], 1);
+}
+
+#[test]
+fn closed_pipe_is_not_a_crash() {
+    let mut text = String::new();
+    for i in 0..3000 {
+        text.push_str(&BAD_SERVICE.replace("name: web", &format!("name: web{i}")));
+        text.push_str("---\n");
+    }
+    let dir = project(&[("many.yaml", text.as_bytes())]);
+    let mut child = Command::new(BIN)
+        .args(["-f", "short"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("some output");
+    let out = child.wait_with_output().expect("ends");
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn list_rules_and_explain() {
+    let dir = project(&[]);
+    let (out, _) = run_in(dir.path(), &["--list-rules"], None);
+    assert!(stdout(&out).contains("EXT003  service-without-network-policy"));
+    let (out, _) = run_in(dir.path(), &["--explain", "external-ip-not-allowed"], None);
+    assert!(stdout(&out).starts_with("# EXT002 external-ip-not-allowed"));
+    let (out, _) = run_in(dir.path(), &["--explain", "EXT999"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
