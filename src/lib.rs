@@ -170,7 +170,14 @@ pub fn lint(settings: &Settings, stdin: Option<Vec<u8>>) -> Report {
         .iter()
         .find(|(m, _)| m.code == rules::EXT901.code)
         .map(|&(_, s)| s);
-    suppress::apply(&report_files, &objects, &mut findings, unused);
+    let enabled_codes: Vec<&str> = enabled.iter().map(|(m, _)| m.code).collect();
+    suppress::apply(
+        &report_files,
+        &objects,
+        &mut findings,
+        unused,
+        &enabled_codes,
+    );
     // By file name, not file id, so the order of the paths given does not change the output.
     findings.sort_by(|a, b| {
         let name = |f: &Finding| report_files[f.primary.span.file.0 as usize].name.as_str();

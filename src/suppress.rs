@@ -35,12 +35,14 @@ struct Entry {
     kind: SuppressionKind,
 }
 
-/// Marks suppressed findings and appends EXT901 findings (when `unused` has a severity).
+/// Marks suppressed findings and appends EXT901 findings (when `unused` has a severity). A
+/// suppression of a rule that did not run (`enabled` lists those that did) is not unused.
 pub fn apply(
     files: &[SourceFile],
     objects: &[Object],
     findings: &mut Vec<Finding>,
     unused: Option<Severity>,
+    enabled: &[&str],
 ) {
     let mut entries = Vec::new();
     for f in files {
@@ -97,7 +99,9 @@ pub fn apply(
         for (raw, code, used) in &e.codes {
             let message = match code {
                 None => format!("suppression names `{raw}`, which is not a rule"),
-                Some(_) if !used => format!("suppression of `{raw}` suppressed nothing"),
+                Some(c) if !used && enabled.contains(c) => {
+                    format!("suppression of `{raw}` suppressed nothing")
+                }
                 Some(_) => continue,
             };
             let mut f = EXT901.finding_at(
