@@ -53,6 +53,10 @@ pub struct Args {
     /// Do not run these rules (comma-separated codes or names).
     #[arg(long, value_name = "CODES")]
     pub ignore: Vec<String>,
+    /// Index the manifests under DIR (policies, Services, workloads) without reporting on them;
+    /// for pre-commit, which names only the changed files. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub context: Vec<PathBuf>,
     /// Name standard input in reports.
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<String>,
@@ -145,6 +149,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     settings.paths.clone_from(&args.paths);
     settings.stdin_filename.clone_from(&args.stdin_filename);
     settings.no_ignore = args.no_ignore;
+    settings.context.clone_from(&args.context);
     let stdin = if args.paths.iter().any(|p| p.as_os_str() == "-") {
         let mut buf = Vec::new();
         io::stdin()

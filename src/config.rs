@@ -107,6 +107,9 @@ pub struct ConfigFile {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub paths: Vec<PathBuf>,
+    /// Folders whose manifests are indexed (policies, Services, workloads) but not reported
+    /// on: `--context`, for pre-commit runs that name only the changed files.
+    pub context: Vec<PathBuf>,
     pub stdin_filename: Option<String>,
     pub no_ignore: bool,
     pub profile: (Profile, ValueSource),
@@ -126,6 +129,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             paths: vec![PathBuf::from(".")],
+            context: Vec::new(),
             stdin_filename: None,
             no_ignore: false,
             profile: (Profile::Auto, ValueSource::Default),

@@ -43,6 +43,8 @@ pub struct Stats {
     pub other_documents: usize,
     /// Files not read, by reason.
     pub skipped: BTreeMap<String, usize>,
+    /// Files read only as context (`--context`), not reported on.
+    pub context_files: usize,
     /// Findings left out because a file exceeded `max-findings-per-file`, by file.
     pub truncated: BTreeMap<FileId, usize>,
 }
@@ -86,7 +88,29 @@ struct Loaded {
 #[must_use]
 pub fn lint(settings: &Settings, stdin: Option<Vec<u8>>) -> Report {
     let started = Instant::now();
-    let walked = walk::walk(settings);
+    let mut walked = walk::walk(settings, &settings.paths);
+    let reported = walked.inputs.len();
+    if !settings.context.is_empty() {
+        // Context files are read for the index only; a file also named as a path is reported.
+        let named: std::collections::BTreeSet<std::path::PathBuf> = walked
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::File { path, .. } => std::fs::canonicalize(path).ok(),
+                Input::Stdin { .. } => None,
+            })
+            .collect();
+        let context = walk::walk(settings, &settings.context);
+        walked.errors.extend(context.errors);
+        walked
+            .inputs
+            .extend(context.inputs.into_iter().filter(|i| match i {
+                Input::File { path, .. } => {
+                    std::fs::canonicalize(path).is_ok_and(|p| !named.contains(&p))
+                }
+                Input::Stdin { .. } => false,
+            }));
+    }
     let opts = ClassifyOptions {
         default_namespace: settings.namespace.0.clone(),
         alias_budget: settings.limits.max_alias_expansion,
@@ -108,7 +132,13 @@ pub fn lint(settings: &Settings, stdin: Option<Vec<u8>>) -> Report {
     };
     let mut notices = walked.notices;
     let mut errors = walked.errors;
-    for l in loaded {
+    for (i, l) in loaded.into_iter().enumerate() {
+        if i >= reported {
+            stats.context_files += 1;
+            objects.extend(l.objects);
+            report_files.push(l.source);
+            continue;
+        }
         stats.files += 1;
         stats.documents += l.documents;
         stats.other_documents += l.other_documents;
@@ -156,6 +186,9 @@ pub fn lint(settings: &Settings, stdin: Option<Vec<u8>>) -> Report {
         })
         .collect();
     let mut findings = Vec::new();
+    let is_reported = |f: &Finding| {
+        (f.primary.span.file.0 as usize) < reported || Some(f.primary.span.file) == config_file
+    };
     for rule in rules::ALL {
         let Some(&(_, severity)) = enabled.iter().find(|(m, _)| m.code == rule.meta().code) else {
             continue;
@@ -178,6 +211,7 @@ pub fn lint(settings: &Settings, stdin: Option<Vec<u8>>) -> Report {
         unused,
         &enabled_codes,
     );
+    findings.retain(is_reported);
     // By file name, not file id, so the order of the paths given does not change the output.
     findings.sort_by(|a, b| {
         let name = |f: &Finding| report_files[f.primary.span.file.0 as usize].name.as_str();

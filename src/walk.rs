@@ -51,12 +51,12 @@ pub fn display_name(path: &Path) -> String {
     s.to_string()
 }
 
-/// Walks the settings' paths.
+/// Walks `roots` with the settings' ignore rules and globs.
 #[must_use]
-pub fn walk(settings: &Settings) -> Walked {
+pub fn walk(settings: &Settings, roots: &[PathBuf]) -> Walked {
     let mut out = Walked::default();
     let mut charts: BTreeMap<PathBuf, usize> = BTreeMap::new();
-    for root in &settings.paths {
+    for root in roots {
         if root.as_os_str() == "-" {
             out.inputs.push(Input::Stdin {
                 name: settings

@@ -466,3 +466,33 @@ fn list_rules_and_explain() {
     let (out, _) = run_in(dir.path(), &["--explain", "EXT999"], None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn context_indexes_without_reporting() {
+    let svc = b"apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n";
+    let policy = b"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec:\n  podSelector: {}\n";
+    let other = b"apiVersion: v1\nkind: Service\nmetadata: {name: other}\nspec:\n  selector: {app: other}\n  externalIPs: [127.0.0.1]\n";
+    let dir = project(&[
+        ("svc.yaml", svc),
+        ("policies/deny.yaml", policy),
+        ("other.yaml", other),
+    ]);
+    let (out, _) = run_in(dir.path(), &["-f", "short", "svc.yaml"], None);
+    assert!(
+        stdout(&out).contains("EXT003"),
+        "alone, the policy is unseen: {}",
+        stdout(&out)
+    );
+    let (out, _) = run_in(
+        dir.path(),
+        &["-f", "short", "--context", ".", "svc.yaml"],
+        None,
+    );
+    assert_eq!(
+        stdout(&out),
+        "",
+        "the policy counts and other.yaml is not reported"
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("checked 1 file,"), "{}", stderr(&out));
+}

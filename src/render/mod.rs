@@ -148,6 +148,13 @@ pub fn summary(report: &Report) -> String {
     if !kinds.is_empty() {
         let _ = write!(out, " ({})", kinds.join(", "));
     }
+    if s.context_files > 0 {
+        let _ = write!(
+            out,
+            "; {} read as context only",
+            plural(s.context_files, "file")
+        );
+    }
     if s.other_documents > 0 {
         let _ = write!(
             out,
