@@ -69,9 +69,22 @@ pub struct Args {
     /// List the rules, then exit.
     #[arg(long)]
     pub list_rules: bool,
+    /// Print shell completions, a man page or the config's JSON Schema, then exit.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub generate: Option<Generate>,
     /// Print a rule's documentation (code or name), then exit.
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
+    CompletePowershell,
+    Man,
+    ConfigSchema,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -117,6 +130,10 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
                 .as_bytes(),
             )?;
         }
+        return Ok(ok);
+    }
+    if let Some(kind) = args.generate {
+        write_ignoring_pipe(&mut stdout, &generate(kind)?)?;
         return Ok(ok);
     }
     if let Some(code) = &args.explain {
@@ -204,6 +221,36 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         failed: threshold.is_some_and(|t| render::active(&report).any(|f| f.severity >= t)),
         errors: !report.errors.is_empty(),
     })
+}
+
+/// The text of `--generate KIND`.
+pub fn generate(kind: Generate) -> Result<Vec<u8>, Error> {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let mut cmd = Args::command();
+    let mut out = Vec::new();
+    let shell = match kind {
+        Generate::CompleteBash => Shell::Bash,
+        Generate::CompleteZsh => Shell::Zsh,
+        Generate::CompleteFish => Shell::Fish,
+        Generate::CompletePowershell => Shell::PowerShell,
+        Generate::Man => {
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|source| Error::Io {
+                    path: "<man page>".into(),
+                    source,
+                })?;
+            return Ok(out);
+        }
+        Generate::ConfigSchema => {
+            let mut text = serde_json::to_string_pretty(&config::json_schema()).unwrap_or_default();
+            text.push('\n');
+            return Ok(text.into_bytes());
+        }
+    };
+    clap_complete::generate(shell, &mut cmd, "extip-lint", &mut out);
+    Ok(out)
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends output quietly.

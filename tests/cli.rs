@@ -496,3 +496,20 @@ fn context_indexes_without_reporting() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("checked 1 file,"), "{}", stderr(&out));
 }
+
+#[test]
+fn generate_prints_each_kind() {
+    let dir = project(&[]);
+    for (kind, needle) in [
+        ("complete-bash", "_extip__lint()"),
+        ("complete-zsh", "#compdef extip-lint"),
+        ("complete-fish", "complete -c extip-lint"),
+        ("complete-powershell", "Register-ArgumentCompleter"),
+        ("man", ".TH extip-lint 1"),
+        ("config-schema", "\"additionalProperties\": false"),
+    ] {
+        let (out, _) = run_in(dir.path(), &["--generate", kind], None);
+        assert!(stdout(&out).contains(needle), "{kind}: {}", stdout(&out));
+        assert_eq!(out.status.code(), Some(0));
+    }
+}

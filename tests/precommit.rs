@@ -1,4 +1,4 @@
-//! The shipped pre-commit hook, run by the real `pre-commit` tool (from PyPI) in a throwaway git
+//! The shipped pre-commit hook, run by the real `pre-commit` tool (from `PyPI`) in a throwaway git
 //! repository. The hook's `entry` is taken from `.pre-commit-hooks.yaml`, with the binary built
 //! by cargo in place of the installed one (pre-commit's `language: rust` would rebuild it).
 

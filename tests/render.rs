@@ -149,3 +149,71 @@ fn readme_rule_table_is_current() {
         }
     }
 }
+
+fn config_schema() -> (boon::Schemas, boon::SchemaIndex) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("extip-lint.schema.json").expect("schema file"),
+    )
+    .expect("json");
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource("config.json", schema).expect("added");
+    let id = compiler
+        .compile("config.json", &mut schemas)
+        .expect("compiles");
+    (schemas, id)
+}
+
+#[test]
+fn shipped_config_schema_is_current() {
+    let mut current =
+        serde_json::to_string_pretty(&extip_lint::config::json_schema()).expect("json");
+    current.push('\n');
+    let shipped =
+        std::fs::read_to_string("extip-lint.schema.json").expect("extip-lint.schema.json");
+    assert!(
+        shipped == current,
+        "extip-lint.schema.json is stale; run `cargo run -- --generate config-schema > extip-lint.schema.json`"
+    );
+}
+
+#[test]
+fn config_schema_accepts_the_readme_example_and_rejects_unknown_keys() {
+    let (schemas, id) = config_schema();
+    let readme = std::fs::read_to_string("README.md").expect("README");
+    let start = readme
+        .find("```yaml\nprofile: on-prem")
+        .expect("README config example")
+        + 8;
+    let end = start + readme[start..].find("```").expect("end");
+    // Editors read the config as YAML 1.2 (`off` is a string), so convert plainly.
+    fn convert(t: &extip_lint::yaml::Tree, n: extip_lint::yaml::NodeId) -> serde_json::Value {
+        use extip_lint::yaml::NodeKind;
+        match &t.node(t.resolve(n)).kind {
+            NodeKind::Scalar { value, .. } => value
+                .parse::<u64>()
+                .map_or_else(|_| serde_json::json!(value), |v| serde_json::json!(v)),
+            NodeKind::Seq { .. } => t.items(n).iter().map(|&i| convert(t, i)).collect(),
+            _ => t
+                .pairs(n)
+                .map(|(k, v)| (t.key_string(k).expect("key"), convert(t, v)))
+                .collect(),
+        }
+    }
+    let as_json = |yaml: &str| -> serde_json::Value {
+        let (docs, _) =
+            extip_lint::yaml::parse(yaml, extip_lint::config::Limits::default().build());
+        convert(&docs[0].tree, docs[0].root)
+    };
+    let example = as_json(&readme[start..end]);
+    assert!(
+        schemas.validate(&example, id).is_ok(),
+        "README example fails the schema"
+    );
+    assert!(schemas.validate(&as_json("profil: cloud\n"), id).is_err());
+    assert!(
+        schemas
+            .validate(&as_json("rules: {EXT999: off}\n"), id)
+            .is_err()
+    );
+}

@@ -25,7 +25,11 @@ fn every_rule_has_exactly_one_doc_and_every_doc_a_rule() {
     let mut docs: Vec<String> = std::fs::read_dir("rules")
         .expect("rules/")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".md"))
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e == "md")
+        })
         .collect();
     docs.sort();
     let mut expected: Vec<String> = ALL.iter().map(|r| r.meta().doc_file()).collect();
@@ -52,7 +56,7 @@ fn docs_have_the_fixed_headings_in_order() {
     }
 }
 
-/// The first ```yaml block after `heading`.
+/// The first YAML code block after `heading`.
 fn block<'a>(doc: &'a str, heading: &str) -> &'a str {
     let after = &doc[doc.find(heading).expect("heading")..];
     let start = after.find("```yaml\n").expect("yaml block") + "```yaml\n".len();
