@@ -72,6 +72,10 @@ pub struct Args {
     /// Print shell completions, a man page or the config's JSON Schema, then exit.
     #[arg(long, value_enum, value_name = "KIND")]
     pub generate: Option<Generate>,
+    /// Print the external-address inventory (md, csv or json) instead of the findings;
+    /// findings still decide the exit code.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub inventory: Option<crate::render::inventory::InventoryFormat>,
     /// Print a rule's documentation (code or name), then exit.
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
@@ -167,6 +171,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     settings.stdin_filename.clone_from(&args.stdin_filename);
     settings.no_ignore = args.no_ignore;
     settings.context.clone_from(&args.context);
+    settings.inventory = args.inventory.is_some();
     let stdin = if args.paths.iter().any(|p| p.as_os_str() == "-") {
         let mut buf = Vec::new();
         io::stdin()
@@ -192,7 +197,11 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     };
     let opts = render::Options { color, width: 100 };
     let mut buf = Vec::new();
-    render::render(&report, args.format, &opts, &mut buf).map_err(|source| Error::Io {
+    match args.inventory {
+        Some(f) => render::inventory::render(&report, f, &mut buf),
+        None => render::render(&report, args.format, &opts, &mut buf),
+    }
+    .map_err(|source| Error::Io {
         path: "<output>".into(),
         source,
     })?;

@@ -123,6 +123,10 @@ pub struct Settings {
     pub rules: BTreeMap<&'static str, (Option<Severity>, ValueSource)>,
     pub limits: Limits,
     pub config: Option<ConfigFile>,
+    /// Label or annotation keys naming a Service's owner, for `--inventory`.
+    pub owner_keys: Vec<String>,
+    /// Compute the address inventory (`--inventory`).
+    pub inventory: bool,
 }
 
 impl Default for Settings {
@@ -149,6 +153,10 @@ impl Default for Settings {
                 .collect(),
             limits: Limits::default(),
             config: None,
+            owner_keys: ["owner", "team", "app.kubernetes.io/part-of"]
+                .map(String::from)
+                .to_vec(),
+            inventory: false,
         }
     }
 }
@@ -329,6 +337,7 @@ fn read_file(
         "exclude",
         "rules",
         "limits",
+        "inventory",
     ];
     for (key, k, v) in r.mapping(doc.root, "the config")? {
         match key.as_str() {
@@ -419,6 +428,18 @@ fn read_file(
                         })?)
                     };
                     settings.rules.insert(rule.code, (sev, r.source(v)));
+                }
+            }
+            "inventory" => {
+                for (key, k, v) in r.mapping(v, "inventory")? {
+                    if key != "owner-keys" {
+                        return Err(unknown_key(&r, &key, k, &["owner-keys"]));
+                    }
+                    settings.owner_keys = r
+                        .strings(v, "inventory.owner-keys")?
+                        .into_iter()
+                        .map(|(s, _)| s)
+                        .collect();
                 }
             }
             "limits" => {
@@ -630,6 +651,17 @@ pub fn json_schema() -> serde_json::Value {
                 "type": "object",
                 "propertyNames": {"enum": rule_keys},
                 "additionalProperties": {"enum": ["error", "warning", "note", "off"]},
+            },
+            "inventory": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "owner-keys": {
+                        "description": "Label or annotation keys naming a Service's owner (default: owner, team, app.kubernetes.io/part-of).",
+                        "type": "array",
+                        "items": {"type": "string"},
+                    },
+                },
             },
             "limits": {
                 "type": "object",

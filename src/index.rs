@@ -3,8 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
 use crate::config::{Profile, Settings, ValueSource};
 use crate::object::{Object, View};
+use crate::selector;
 use crate::source::Span;
 
 /// Objects of one namespace, as indices into the run's object list.
@@ -140,5 +143,173 @@ pub fn decide_profile(
             },
             evidence: None,
         },
+    }
+}
+
+/// Label key Cilium uses for a pod's namespace.
+const CILIUM_NAMESPACE_KEY: &str = "io.kubernetes.pod.namespace";
+
+/// A set of pods sharing one label set: a workload's template, or the selector standing in
+/// when the input holds no matching workload.
+pub struct PodSet<'a> {
+    pub labels: BTreeMap<String, String>,
+    pub workload: Option<&'a Object>,
+    /// The first policy that isolates these pods for ingress, if any.
+    pub isolated_by: Option<&'a Object>,
+}
+
+/// The `NetworkPolicies` and Cilium policies that may select pods in namespace `ns`: its own and
+/// every clusterwide one.
+#[must_use]
+pub fn policies_in<'a>(objects: &'a [Object], index: &Index, ns: &Namespace) -> Vec<&'a Object> {
+    ns.policies
+        .iter()
+        .chain(&index.cluster_policies)
+        .map(|&i| &objects[i])
+        .collect()
+}
+
+/// The pods a Service selector reaches in namespace `ns_name`, one set per workload template
+/// whose labels include every selector pair (found through the label index, not a scan), or the
+/// selector's own labels when no workload matches; each with the first policy isolating it.
+#[must_use]
+pub fn pod_sets<'a>(
+    objects: &'a [Object],
+    ns: &Namespace,
+    ns_name: &str,
+    policies: &[&'a Object],
+    sel: &BTreeMap<String, String>,
+) -> Vec<PodSet<'a>> {
+    let candidates = sel
+        .iter()
+        .map(|(k, v)| {
+            ns.workloads_by_label
+                .get(&(k.clone(), v.clone()))
+                .map_or(&[][..], Vec::as_slice)
+        })
+        .min_by_key(|l| l.len())
+        .unwrap_or_default();
+    let mut sets: Vec<(BTreeMap<String, String>, Option<&'a Object>)> = candidates
+        .iter()
+        .map(|&i| &objects[i])
+        .filter_map(|w| match &w.view {
+            View::Workload { labels, .. } if sel.iter().all(|(k, v)| labels.get(k) == Some(v)) => {
+                Some((labels.clone(), Some(w)))
+            }
+            _ => None,
+        })
+        .collect();
+    if sets.is_empty() {
+        sets.push((sel.clone(), None));
+    }
+    sets.into_iter()
+        .map(|(labels, workload)| {
+            let isolated_by = policies
+                .iter()
+                .copied()
+                .find(|p| isolates(p, ns_name, &labels).is_ok());
+            PodSet {
+                labels,
+                workload,
+                isolated_by,
+            }
+        })
+        .collect()
+}
+
+/// Whether `policy` isolates pods with `labels` in namespace `ns` for ingress; if not, why not.
+pub fn isolates(
+    policy: &Object,
+    ns: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    match &policy.view {
+        View::NetworkPolicy(np) => {
+            let spec = np.spec.as_ref();
+            // policyTypes defaults to [Ingress] (+ Egress when egress rules exist), so a policy
+            // without policyTypes always applies to ingress.
+            // https://kubernetes.io/docs/concepts/services-networking/network-policies/
+            let types = spec
+                .and_then(|s| s.policy_types.as_ref())
+                .filter(|t| !t.is_empty());
+            if let Some(types) = types
+                && !types.iter().any(|t| t == "Ingress")
+            {
+                return Err(format!(
+                    "policyTypes [{}] does not include Ingress",
+                    types.join(", ")
+                ));
+            }
+            let default = LabelSelector::default();
+            let sel = spec
+                .and_then(|s| s.pod_selector.as_ref())
+                .unwrap_or(&default);
+            match selector::first_mismatch(sel, labels) {
+                None => Ok(()),
+                Some(m) => Err(format!(
+                    "podSelector `{}` does not select them (`{m}` fails)",
+                    selector::describe(sel)
+                )),
+            }
+        }
+        View::Cilium {
+            cluster_wide,
+            rules,
+        } => {
+            let mut with_ns = labels.clone();
+            with_ns.insert(CILIUM_NAMESPACE_KEY.into(), ns.to_string());
+            let mut why = Vec::new();
+            for rule in rules {
+                let sel = cilium_selector(&rule.selector, *cluster_wide);
+                if let Some(m) = selector::first_mismatch(&sel, &with_ns) {
+                    why.push(format!(
+                        "endpointSelector `{}` does not select them (`{m}` fails)",
+                        selector::describe(&rule.selector)
+                    ));
+                } else if !rule.has_ingress {
+                    why.push("has no ingress or ingressDeny rules".into());
+                } else if rule.default_deny_ingress == Some(false) {
+                    why.push("sets enableDefaultDeny.ingress: false".into());
+                } else {
+                    return Ok(());
+                }
+            }
+            if why.is_empty() {
+                why.push("selects no endpoints (no endpointSelector)".into());
+            }
+            why.dedup();
+            Err(why.join("; "))
+        }
+        _ => Err("not a policy".into()),
+    }
+}
+
+/// Cilium label keys may carry a source prefix (`k8s:app`); the namespace key only restricts
+/// clusterwide policies (a namespaced policy is already confined to its namespace).
+fn cilium_selector(sel: &LabelSelector, cluster_wide: bool) -> LabelSelector {
+    let strip = |k: &str| {
+        k.strip_prefix("k8s:")
+            .or_else(|| k.strip_prefix("any:"))
+            .unwrap_or(k)
+            .to_string()
+    };
+    let keep = |k: &str| cluster_wide || k != CILIUM_NAMESPACE_KEY;
+    LabelSelector {
+        match_labels: sel.match_labels.as_ref().map(|m| {
+            m.iter()
+                .map(|(k, v)| (strip(k), v.clone()))
+                .filter(|(k, _)| keep(k))
+                .collect()
+        }),
+        match_expressions: sel.match_expressions.as_ref().map(|es| {
+            es.iter()
+                .map(|e| {
+                    let mut e = e.clone();
+                    e.key = strip(&e.key);
+                    e
+                })
+                .filter(|e| keep(&e.key))
+                .collect()
+        }),
     }
 }

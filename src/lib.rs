@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod finding;
 pub mod index;
+pub mod inventory;
 pub mod object;
 pub mod render;
 pub mod rules;
@@ -70,6 +71,8 @@ pub struct Report {
     pub profile: ProfileDecision,
     /// The rules that ran, with their effective severity.
     pub rules: Vec<(&'static RuleMeta, Severity)>,
+    /// The address inventory, when asked for (`--inventory`).
+    pub inventory: Vec<inventory::Row>,
     pub elapsed: Duration,
 }
 
@@ -224,7 +227,13 @@ pub fn lint(settings: &Settings, stdin: Option<Vec<u8>>) -> Report {
         &report_files,
         &mut notices,
     );
+    let inventory = if settings.inventory {
+        inventory::rows(&objects, &index, settings, &profile)
+    } else {
+        Vec::new()
+    };
     Report {
+        inventory,
         files: report_files,
         findings,
         notices,

@@ -297,6 +297,7 @@ fn object(
     match (api_version, kind) {
         ("v1", "Service") => {
             subtrees.push("/spec");
+            subtrees.push("/status");
             if let Some(svc) = cx.decode::<Service>("") {
                 obj.view = View::Service(Box::new(svc));
             }

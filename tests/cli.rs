@@ -513,3 +513,33 @@ fn generate_prints_each_kind() {
         assert_eq!(out.status.code(), Some(0));
     }
 }
+
+#[test]
+fn inventory_lists_every_claimed_address() {
+    let svc = b"apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\n  labels: {team: payments}\nspec:\n  selector: {app: web}\n  type: LoadBalancer\n  loadBalancerIP: 203.0.113.9\n  ports: [{port: 443}, {port: 53, protocol: UDP}]\n  externalIPs: [192.0.2.7]\nstatus:\n  loadBalancer:\n    ingress: [{ip: 203.0.113.10}]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec:\n  podSelector: {}\n";
+    let dir = project(&[("svc.yaml", svc)]);
+    let (out, _) = run_in(
+        dir.path(),
+        &[
+            "--inventory",
+            "csv",
+            "--allow-cidr",
+            "192.0.2.0/24",
+            "--profile",
+            "on-prem",
+        ],
+        None,
+    );
+    assert_eq!(
+        stdout(&out),
+        "address,source,service,ports,allowed by,profile verdict,network policy,owner,location\n\
+         192.0.2.7,externalIPs,shop/web,443/TCP 53/UDP,192.0.2.0/24,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:12\n\
+         203.0.113.9,loadBalancerIP,shop/web,443/TCP 53/UDP,none,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:10\n\
+         203.0.113.10,status.loadBalancer.ingress,shop/web,443/TCP 53/UDP,none,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:15\n"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "findings decide the exit code: none here"
+    );
+}

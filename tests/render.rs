@@ -177,6 +177,21 @@ fn shipped_config_schema_is_current() {
     );
 }
 
+/// Editors read the config as YAML 1.2 (`off` is a string), so convert plainly.
+fn convert(t: &extip_lint::yaml::Tree, n: extip_lint::yaml::NodeId) -> serde_json::Value {
+    use extip_lint::yaml::NodeKind;
+    match &t.node(t.resolve(n)).kind {
+        NodeKind::Scalar { value, .. } => value
+            .parse::<u64>()
+            .map_or_else(|_| serde_json::json!(value), |v| serde_json::json!(v)),
+        NodeKind::Seq { .. } => t.items(n).iter().map(|&i| convert(t, i)).collect(),
+        _ => t
+            .pairs(n)
+            .map(|(k, v)| (t.key_string(k).expect("key"), convert(t, v)))
+            .collect(),
+    }
+}
+
 #[test]
 fn config_schema_accepts_the_readme_example_and_rejects_unknown_keys() {
     let (schemas, id) = config_schema();
@@ -186,20 +201,6 @@ fn config_schema_accepts_the_readme_example_and_rejects_unknown_keys() {
         .expect("README config example")
         + 8;
     let end = start + readme[start..].find("```").expect("end");
-    // Editors read the config as YAML 1.2 (`off` is a string), so convert plainly.
-    fn convert(t: &extip_lint::yaml::Tree, n: extip_lint::yaml::NodeId) -> serde_json::Value {
-        use extip_lint::yaml::NodeKind;
-        match &t.node(t.resolve(n)).kind {
-            NodeKind::Scalar { value, .. } => value
-                .parse::<u64>()
-                .map_or_else(|_| serde_json::json!(value), |v| serde_json::json!(v)),
-            NodeKind::Seq { .. } => t.items(n).iter().map(|&i| convert(t, i)).collect(),
-            _ => t
-                .pairs(n)
-                .map(|(k, v)| (t.key_string(k).expect("key"), convert(t, v)))
-                .collect(),
-        }
-    }
     let as_json = |yaml: &str| -> serde_json::Value {
         let (docs, _) =
             extip_lint::yaml::parse(yaml, extip_lint::config::Limits::default().build());
