@@ -284,6 +284,37 @@ pub fn isolates(
     }
 }
 
+/// Whether a policy can select pods in namespace `ns` at all: namespaced policies in theirs, a
+/// clusterwide Cilium policy unless its namespace key excludes `ns` in every rule.
+#[must_use]
+pub fn applies_in(policy: &Object, ns: &str) -> bool {
+    let View::Cilium {
+        cluster_wide: true,
+        rules,
+    } = &policy.view
+    else {
+        return true;
+    };
+    let only_ns: BTreeMap<String, String> =
+        [(CILIUM_NAMESPACE_KEY.to_string(), ns.to_string())].into();
+    rules.iter().any(|r| {
+        let sel = cilium_selector(&r.selector, true);
+        let ns_only = LabelSelector {
+            match_labels: sel.match_labels.map(|m| {
+                m.into_iter()
+                    .filter(|(k, _)| k == CILIUM_NAMESPACE_KEY)
+                    .collect()
+            }),
+            match_expressions: sel.match_expressions.map(|es| {
+                es.into_iter()
+                    .filter(|e| e.key == CILIUM_NAMESPACE_KEY)
+                    .collect()
+            }),
+        };
+        selector::matches(&ns_only, &only_ns)
+    })
+}
+
 /// Cilium label keys may carry a source prefix (`k8s:app`); the namespace key only restricts
 /// clusterwide policies (a namespaced policy is already confined to its namespace).
 fn cilium_selector(sel: &LabelSelector, cluster_wide: bool) -> LabelSelector {

@@ -367,12 +367,12 @@ fn load(
             continue;
         }
         let c = object::classify(id, doc, opts);
-        out.objects.extend(c.objects);
         if !c.problems.is_empty() && text[doc.start..doc.end].contains("{{") {
             // `name: etcd-{{cell}}` parses as YAML but is a template, not a manifest.
             templates += 1;
             continue;
         }
+        out.objects.extend(c.objects);
         out.problems.extend(c.problems);
         out.other_documents += c.ignored;
     }

@@ -305,8 +305,13 @@ fn object(
         ("networking.k8s.io/v1", "NetworkPolicy") => {
             subtrees.push("/spec");
             if let Some(np) = cx.decode::<NetworkPolicy>("") {
-                let sel = np.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
-                if cx.valid_selector(sel, "/spec/podSelector") {
+                // The API server validates every selector of a policy and rejects the whole
+                // policy if one is invalid, so each is checked and any failure drops the policy.
+                let mut valid = true;
+                for (path, sel) in policy_selectors(&np) {
+                    valid &= cx.valid_selector(Some(sel), &path);
+                }
+                if valid {
                     obj.view = View::NetworkPolicy(Box::new(np));
                 }
             }
@@ -453,6 +458,44 @@ impl Decoder<'_> {
             }
         }
     }
+}
+
+/// Every label selector of a `NetworkPolicy`, with its pointer.
+fn policy_selectors(np: &NetworkPolicy) -> Vec<(String, &LabelSelector)> {
+    let mut out = Vec::new();
+    let Some(spec) = &np.spec else { return out };
+    if let Some(s) = &spec.pod_selector {
+        out.push(("/spec/podSelector".to_string(), s));
+    }
+    let ingress = spec
+        .ingress
+        .iter()
+        .flatten()
+        .map(|r| r.from.as_deref().unwrap_or_default());
+    let egress = spec
+        .egress
+        .iter()
+        .flatten()
+        .map(|r| r.to.as_deref().unwrap_or_default());
+    for (dir, peers_key, rules) in [
+        ("ingress", "from", ingress.collect::<Vec<_>>()),
+        ("egress", "to", egress.collect()),
+    ] {
+        for (i, peers) in rules.iter().enumerate() {
+            for (j, peer) in peers.iter().enumerate() {
+                if let Some(s) = &peer.pod_selector {
+                    out.push((format!("/spec/{dir}/{i}/{peers_key}/{j}/podSelector"), s));
+                }
+                if let Some(s) = &peer.namespace_selector {
+                    out.push((
+                        format!("/spec/{dir}/{i}/{peers_key}/{j}/namespaceSelector"),
+                        s,
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The rules of a Cilium policy (`spec` and every entry of `specs`) that select endpoints.

@@ -34,6 +34,13 @@ impl Rule for ConflictingExternalIp {
         svcs.sort_by(|a, b| (&a.0.id, a.0.span).cmp(&(&b.0.id, b.0.span)));
         let mut first: BTreeMap<(IpAddr, i32, String), (&Object, usize, &str)> = BTreeMap::new();
         for (obj, spec, ips) in svcs {
+            // kube-proxy programs no rules for headless and ExternalName Services
+            // (`ShouldSkipService`), so their addresses intercept nothing (that is EXT006's).
+            if spec.cluster_ip.as_deref() == Some("None")
+                || spec.type_.as_deref() == Some("ExternalName")
+            {
+                continue;
+            }
             let ports: Vec<(i32, String)> = spec
                 .ports
                 .iter()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{At, Rule, RuleContext, RuleMeta};
 use crate::finding::{Finding, Label, Severity};
-use crate::index::{PodSet, isolates, pod_sets, policies_in};
+use crate::index::{PodSet, applies_in, isolates, pod_sets, policies_in};
 use crate::object::{Object, View};
 
 pub(crate) static META: RuleMeta = RuleMeta {
@@ -59,6 +59,32 @@ impl Rule for ServiceWithoutNetworkPolicy {
     }
 }
 
+/// How many policies the note explains before summarising the rest.
+const NOTE_POLICIES: usize = 8;
+
+/// `Deployment ns/a, Deployment ns/b (2 copies)`: each name once, with a count when the input
+/// holds several objects of that name (overlays, rendered variants).
+fn names_once<'a>(objects: impl Iterator<Item = &'a Object>) -> Vec<String> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for o in objects {
+        let name = o.id.to_string();
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((name, 1)),
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(n, c)| {
+            if c == 1 {
+                n
+            } else {
+                format!("{n} ({c} copies)")
+            }
+        })
+        .collect()
+}
+
 fn finding(
     obj: &Object,
     ns: &str,
@@ -77,10 +103,7 @@ fn finding(
             "pods labelled `{sel_text}` (no workload in the input matches; the selector stands in for them)"
         )
     } else {
-        let names: Vec<String> = uncovered
-            .iter()
-            .filter_map(|p| p.workload.map(|w| w.id.to_string()))
-            .collect();
+        let names = names_once(uncovered.iter().filter_map(|p| p.workload));
         let of = if total > uncovered.len() {
             format!(" ({} of {total} selected workloads)", uncovered.len())
         } else {
@@ -106,24 +129,42 @@ fn finding(
             ));
         }
     }
-    let labels = &uncovered[0].labels;
-    if policies.is_empty() {
-        f.notes.push(format!("there is no NetworkPolicy in namespace `{ns}`, so its pods accept ingress from anywhere"));
-    } else {
-        let mut why = Vec::new();
-        for p in policies {
-            if let Err(reason) = isolates(p, ns, labels) {
-                why.push(format!(
-                    "{} `{}`: {reason}",
-                    p.id.kind,
-                    p.id.qualified_name()
-                ));
-            }
-        }
-        f.notes.push(format!(
-            "policies that apply in namespace `{ns}` and why none counts: {}",
-            why.join("; ")
-        ));
-    }
+    f.notes.push(why_not(ns, &uncovered[0].labels, policies));
     f
+}
+
+/// The note: each policy that applies in the namespace (once per name), and why it did not count.
+fn why_not(ns: &str, labels: &BTreeMap<String, String>, policies: &[&Object]) -> String {
+    let mut seen: Vec<&crate::finding::ObjectRef> = Vec::new();
+    let mut why = Vec::new();
+    let mut more = 0;
+    for p in policies.iter().filter(|p| applies_in(p, ns)) {
+        if seen.contains(&&*p.id) {
+            continue;
+        }
+        seen.push(&p.id);
+        if why.len() == NOTE_POLICIES {
+            more += 1;
+            continue;
+        }
+        if let Err(reason) = isolates(p, ns, labels) {
+            why.push(format!(
+                "{} `{}`: {reason}",
+                p.id.kind,
+                p.id.qualified_name()
+            ));
+        }
+    }
+    if why.is_empty() {
+        return format!(
+            "there is no Kubernetes or Cilium NetworkPolicy in namespace `{ns}`, so its pods accept ingress from anywhere"
+        );
+    }
+    if more > 0 {
+        why.push(format!("and {more} more"));
+    }
+    format!(
+        "policies that apply in namespace `{ns}` and why none counts: {}",
+        why.join("; ")
+    )
 }
