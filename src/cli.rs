@@ -196,22 +196,30 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         }
     };
     let opts = render::Options { color, width: 100 };
-    let mut buf = Vec::new();
-    match args.inventory {
-        Some(f) => render::inventory::render(&report, f, &mut buf),
-        None => render::render(&report, args.format, &opts, &mut buf),
+    // Rendered straight into the destination: a report can be larger than the input.
+    let (mut sink, path): (Box<dyn Write>, String) = match &args.output {
+        Some(p) => {
+            let file = std::fs::File::create(p).map_err(|source| Error::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
+            (Box::new(io::BufWriter::new(file)), p.display().to_string())
+        }
+        None => (Box::new(io::BufWriter::new(stdout)), "<stdout>".into()),
+    };
+    let written = match args.inventory {
+        Some(f) => render::inventory::render(&report, f, &mut sink),
+        None => render::render(&report, args.format, &opts, &mut sink),
     }
-    .map_err(|source| Error::Io {
-        path: "<output>".into(),
-        source,
-    })?;
-    match &args.output {
-        Some(path) => std::fs::write(path, &buf).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?,
-        None => write_ignoring_pipe(&mut stdout, &buf)?,
+    .and_then(|()| sink.flush());
+    match written {
+        // A closed pipe (`| head`) ends output quietly.
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            return Err(Error::Io { path, source: e });
+        }
+        _ => {}
     }
+    drop(sink);
     let mut stderr = io::stderr().lock();
     for n in &report.notices {
         let _ = writeln!(stderr, "note: {n}");

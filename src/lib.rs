@@ -328,26 +328,12 @@ fn load(
     let (text, bom, bad) = source::decode_text(bytes);
     let text: Arc<str> = Arc::from(text);
     out.source = SourceFile::new(id, name.clone(), path.clone(), Arc::clone(&text), bom);
-    let (docs, broken) = yaml::parse(&text, settings.limits.build());
     let has_bad = |start: usize, end: usize| {
         let i = bad.partition_point(|&b| b < start);
         bad.get(i).is_some_and(|&b| b < end).then(|| bad[i])
     };
     let mut templates = 0;
-    for b in broken {
-        if b.template {
-            templates += 1;
-            continue;
-        }
-        out.problems.push(Problem {
-            span: Span::new(id, b.error.start, b.error.end),
-            origin: None,
-            message: b.error.message,
-            object: None,
-            pointer: String::new(),
-        });
-    }
-    for doc in &docs {
+    let broken = yaml::parse_each(&text, settings.limits.build(), |doc| {
         out.documents += 1;
         if let Some(at) = has_bad(doc.start, doc.end) {
             out.problems.push(Problem {
@@ -364,17 +350,30 @@ fn load(
                 object: None,
                 pointer: String::new(),
             });
-            continue;
+            return;
         }
-        let c = object::classify(id, doc, opts);
+        let c = object::classify(id, &doc, opts);
         if !c.problems.is_empty() && text[doc.start..doc.end].contains("{{") {
             // `name: etcd-{{cell}}` parses as YAML but is a template, not a manifest.
             templates += 1;
-            continue;
+            return;
         }
         out.objects.extend(c.objects);
         out.problems.extend(c.problems);
         out.other_documents += c.ignored;
+    });
+    for b in broken {
+        if b.template {
+            templates += 1;
+            continue;
+        }
+        out.problems.push(Problem {
+            span: Span::new(id, b.error.start, b.error.end),
+            origin: None,
+            message: b.error.message,
+            object: None,
+            pointer: String::new(),
+        });
     }
     if templates > 0 {
         out.notice = Some(format!(

@@ -54,37 +54,42 @@ pub enum View {
 }
 
 /// Spans of the nodes rules may point at, by JSON pointer from the document root.
+/// Kept compact (every object holds one for the whole run): pointers as boxed strings, offsets
+/// as `u32` (files are far below 4 GiB, see `max-file-size`), the file once.
 #[derive(Debug, Clone, Default)]
 pub struct SpanMap {
-    entries: Vec<(String, Option<Span>, Span)>,
+    file: FileId,
+    /// Pointer, then key start/end (equal to the value's for sequence items) and value start/end.
+    entries: Vec<(Box<str>, [u32; 4])>,
 }
 
 impl SpanMap {
     /// The value span at `pointer`, or the nearest ancestor's.
     #[must_use]
     pub fn value(&self, pointer: &str) -> Span {
-        self.find(pointer).2
+        let e = self.find(pointer).1;
+        Span::new(self.file, e[2] as usize, e[3] as usize)
     }
 
     /// The key span of the entry at `pointer` (its value span for sequence items), or the
     /// nearest ancestor's.
     #[must_use]
     pub fn key(&self, pointer: &str) -> Span {
-        let e = self.find(pointer);
-        e.1.unwrap_or(e.2)
+        let e = self.find(pointer).1;
+        Span::new(self.file, e[0] as usize, e[1] as usize)
     }
 
     /// Whether the exact pointer exists.
     #[must_use]
     pub fn contains(&self, pointer: &str) -> bool {
         self.entries
-            .binary_search_by(|e| e.0.as_str().cmp(pointer))
+            .binary_search_by(|e| (*e.0).cmp(pointer))
             .is_ok()
     }
 
-    fn find(&self, mut pointer: &str) -> &(String, Option<Span>, Span) {
+    fn find(&self, mut pointer: &str) -> &(Box<str>, [u32; 4]) {
         loop {
-            if let Ok(i) = self.entries.binary_search_by(|e| e.0.as_str().cmp(pointer)) {
+            if let Ok(i) = self.entries.binary_search_by(|e| (*e.0).cmp(pointer)) {
                 return &self.entries[i];
             }
             match pointer.rfind('/') {
@@ -292,10 +297,13 @@ fn object(
         id: &id,
         problems: &mut out.problems,
     };
-    let mut subtrees: Vec<&str> = vec!["/apiVersion", "/kind", "/metadata"];
+    // Only what rules may point at: cloud evidence (`apiVersion`, annotations), suppression
+    // annotations, and below the views that rules read.
+    let mut subtrees: Vec<&str> = vec!["/apiVersion", "/metadata/annotations"];
     let group = api_version.split('/').next().unwrap_or_default();
     match (api_version, kind) {
         ("v1", "Service") => {
+            subtrees.push("/metadata");
             subtrees.push("/spec");
             subtrees.push("/status");
             if let Some(svc) = cx.decode::<Service>("") {
@@ -303,6 +311,7 @@ fn object(
             }
         }
         ("networking.k8s.io/v1", "NetworkPolicy") => {
+            subtrees.push("/metadata");
             subtrees.push("/spec");
             if let Some(np) = cx.decode::<NetworkPolicy>("") {
                 // The API server validates every selector of a policy and rejects the whole
@@ -593,13 +602,10 @@ fn span_map(
     subtrees: &[&str],
     budget: usize,
 ) -> SpanMap {
-    let mut entries = Vec::new();
+    let mut entries: Vec<(Box<str>, [u32; 4])> = Vec::new();
     let root = tree.node(node);
-    entries.push((
-        base.to_string(),
-        None,
-        Span::new(file, root.start, root.end),
-    ));
+    let (rs, re) = (root.start as u32, root.end as u32);
+    entries.push((base.into(), [rs, re, rs, re]));
     let mut budget = budget;
     for sub in subtrees {
         let segs = path_segments(sub);
@@ -614,9 +620,10 @@ fn span_map(
             }
             budget -= 1;
             let v = tree.node(n);
-            let key_span = key.map(|k| {
+            let (vs, ve) = (v.start as u32, v.end as u32);
+            let (ks, ke) = key.map_or((vs, ve), |k| {
                 let k = tree.node(k);
-                Span::new(file, k.start, k.end)
+                (k.start as u32, k.end as u32)
             });
             let r = tree.resolve(n);
             match tree.node(r).kind {
@@ -634,12 +641,13 @@ fn span_map(
                 }
                 _ => {}
             }
-            entries.push((pointer, key_span, Span::new(file, v.start, v.end)));
+            entries.push((pointer.into_boxed_str(), [ks, ke, vs, ve]));
         }
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     entries.dedup_by(|a, b| a.0 == b.0);
-    SpanMap { entries }
+    entries.shrink_to_fit();
+    SpanMap { file, entries }
 }
 
 #[cfg(test)]

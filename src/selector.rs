@@ -50,7 +50,34 @@ pub fn validate(sel: &LabelSelector) -> Result<(), (String, usize)> {
 /// Whether `sel` selects a pod with `labels`. Assumes `validate` passed.
 #[must_use]
 pub fn matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    first_mismatch(sel, labels).is_none()
+    sel.match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| labels.get(k) == Some(v))
+        && sel.match_expressions.iter().flatten().all(|e| {
+            requirement_holds(
+                &e.key,
+                &e.operator,
+                e.values.as_deref().unwrap_or_default(),
+                labels,
+            )
+        })
+}
+
+fn requirement_holds(
+    key: &str,
+    op: &str,
+    values: &[String],
+    labels: &BTreeMap<String, String>,
+) -> bool {
+    let have = labels.get(key);
+    match op {
+        "In" => have.is_some_and(|h| values.contains(h)),
+        "NotIn" => have.is_none_or(|h| !values.contains(h)),
+        "Exists" => have.is_some(),
+        "DoesNotExist" => have.is_none(),
+        _ => false,
+    }
 }
 
 /// The first requirement of `sel` that `labels` fails, described for people.
@@ -63,15 +90,7 @@ pub fn first_mismatch(sel: &LabelSelector, labels: &BTreeMap<String, String>) ->
     }
     for e in sel.match_expressions.iter().flatten() {
         let values = e.values.as_deref().unwrap_or_default();
-        let have = labels.get(&e.key);
-        let ok = match e.operator.as_str() {
-            "In" => have.is_some_and(|h| values.contains(h)),
-            "NotIn" => have.is_none_or(|h| !values.contains(h)),
-            "Exists" => have.is_some(),
-            "DoesNotExist" => have.is_none(),
-            _ => false,
-        };
-        if !ok {
+        if !requirement_holds(&e.key, &e.operator, values, labels) {
             return Some(describe_expression(&e.key, &e.operator, values));
         }
     }

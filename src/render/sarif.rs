@@ -61,6 +61,65 @@ fn physical(report: &Report, f: &Finding, span: crate::source::Span, origin: boo
     })
 }
 
+/// One SARIF result.
+fn result(report: &Report, f: &Finding) -> Value {
+    {
+        let rule_index = report.rules.iter().position(|(m, _)| m.code == f.rule.code);
+        let file = &report.files[f.primary.span.file.0 as usize];
+        let identity = f.object.as_ref().map_or_else(
+            || format!("file:{}", file.name),
+            |o| {
+                format!(
+                    "{}/{}/{}",
+                    o.kind,
+                    o.namespace.as_deref().unwrap_or(""),
+                    o.name
+                )
+            },
+        );
+        let what = if f.object.is_some() {
+            f.pointer.as_str()
+        } else {
+            f.message.as_str()
+        };
+        let mut message = format!("{}\n{}", f.message, f.help);
+        for n in &f.notes {
+            message.push_str("\nnote: ");
+            message.push_str(n);
+        }
+        let mut r = json!({
+            "ruleId": f.rule.code,
+            "level": level(f.severity),
+            "message": {"text": message},
+            "locations": [{
+                "physicalLocation": physical(report, f, f.primary.span, true),
+                "logicalLocations": f.object.as_ref().map(|o| vec![json!({
+                    "fullyQualifiedName": format!("{}/{}", o.kind, o.qualified_name()),
+                    "kind": "object",
+                })]).unwrap_or_default(),
+            }],
+            "relatedLocations": f.related.iter().enumerate().map(|(i, l)| json!({
+                "id": i + 1,
+                "physicalLocation": physical(report, f, l.span, false),
+                "message": {"text": l.text},
+            })).collect::<Vec<_>>(),
+            "partialFingerprints": {
+                "extipLint/v1": fnv1a(&[f.rule.code, &identity, what]),
+            },
+        });
+        if let Some(i) = rule_index {
+            r["ruleIndex"] = json!(i);
+        }
+        if let Some(s) = &f.suppressed {
+            r["suppressions"] = json!([{
+                "kind": "inSource",
+                "justification": s.reason.clone().unwrap_or_default(),
+            }]);
+        }
+        r
+    }
+}
+
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let rules: Vec<Value> = report
         .rules
@@ -80,65 +139,6 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     "precision": "very-high",
                 },
             })
-        })
-        .collect();
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| {
-            let rule_index = report.rules.iter().position(|(m, _)| m.code == f.rule.code);
-            let file = &report.files[f.primary.span.file.0 as usize];
-            let identity = f.object.as_ref().map_or_else(
-                || format!("file:{}", file.name),
-                |o| {
-                    format!(
-                        "{}/{}/{}",
-                        o.kind,
-                        o.namespace.as_deref().unwrap_or(""),
-                        o.name
-                    )
-                },
-            );
-            let what = if f.object.is_some() {
-                f.pointer.as_str()
-            } else {
-                f.message.as_str()
-            };
-            let mut message = format!("{}\n{}", f.message, f.help);
-            for n in &f.notes {
-                message.push_str("\nnote: ");
-                message.push_str(n);
-            }
-            let mut r = json!({
-                "ruleId": f.rule.code,
-                "level": level(f.severity),
-                "message": {"text": message},
-                "locations": [{
-                    "physicalLocation": physical(report, f, f.primary.span, true),
-                    "logicalLocations": f.object.as_ref().map(|o| vec![json!({
-                        "fullyQualifiedName": format!("{}/{}", o.kind, o.qualified_name()),
-                        "kind": "object",
-                    })]).unwrap_or_default(),
-                }],
-                "relatedLocations": f.related.iter().enumerate().map(|(i, l)| json!({
-                    "id": i + 1,
-                    "physicalLocation": physical(report, f, l.span, false),
-                    "message": {"text": l.text},
-                })).collect::<Vec<_>>(),
-                "partialFingerprints": {
-                    "extipLint/v1": fnv1a(&[f.rule.code, &identity, what]),
-                },
-            });
-            if let Some(i) = rule_index {
-                r["ruleIndex"] = json!(i);
-            }
-            if let Some(s) = &f.suppressed {
-                r["suppressions"] = json!([{
-                    "kind": "inSource",
-                    "justification": s.reason.clone().unwrap_or_default(),
-                }]);
-            }
-            r
         })
         .collect();
     let notifications: Vec<Value> = report
@@ -168,16 +168,43 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 "executionSuccessful": report.errors.is_empty(),
                 "toolExecutionNotifications": notifications,
             }],
-            "results": results,
+            "results": [],
             "properties": {
                 "profile": report.profile.profile.as_str(),
                 "profileReason": report.profile.reason,
             },
         }],
     });
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    // The results are serialized one at a time into the document's `results` array, so a
+    // report with many findings never exists as one JSON tree in memory.
+    let mut doc = doc;
+    doc["runs"][0]["results"] = json!(RESULTS_MARK);
+    let text = serde_json::to_string_pretty(&doc).map_err(io::Error::other)?;
+    let mark = format!("\"{RESULTS_MARK}\"");
+    let (head, tail) = text.split_once(&mark).unwrap_or((&text, ""));
+    out.write_all(head.as_bytes())?;
+    out.write_all(b"[")?;
+    for (i, f) in report.findings.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        let item = serde_json::to_string_pretty(&result(report, f)).map_err(io::Error::other)?;
+        for (j, line) in item.lines().enumerate() {
+            if j > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(b"        ")?;
+            out.write_all(line.as_bytes())?;
+        }
+    }
+    out.write_all(if report.findings.is_empty() {
+        b"]"
+    } else {
+        b"\n      ]"
+    })?;
+    out.write_all(tail.as_bytes())?;
     writeln!(out)
 }
+
+const RESULTS_MARK: &str = "@@extip-lint:results@@";
 
 #[cfg(test)]
 mod tests {

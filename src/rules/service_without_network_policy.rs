@@ -129,20 +129,20 @@ fn finding(
             ));
         }
     }
-    f.notes.push(why_not(ns, &uncovered[0].labels, policies));
+    f.notes.push(why_not(ns, uncovered[0].labels, policies));
     f
 }
 
 /// The note: each policy that applies in the namespace (once per name), and why it did not count.
 fn why_not(ns: &str, labels: &BTreeMap<String, String>, policies: &[&Object]) -> String {
-    let mut seen: Vec<&crate::finding::ObjectRef> = Vec::new();
+    let mut seen: std::collections::BTreeSet<&crate::finding::ObjectRef> =
+        std::collections::BTreeSet::new();
     let mut why = Vec::new();
     let mut more = 0;
     for p in policies.iter().filter(|p| applies_in(p, ns)) {
-        if seen.contains(&&*p.id) {
+        if !seen.insert(&p.id) {
             continue;
         }
-        seen.push(&p.id);
         if why.len() == NOTE_POLICIES {
             more += 1;
             continue;

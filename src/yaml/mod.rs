@@ -37,6 +37,17 @@ pub struct BrokenDocument {
 #[must_use]
 pub fn parse(text: &str, limits: BuildLimits) -> (Vec<Document>, Vec<BrokenDocument>) {
     let mut docs = Vec::new();
+    let broken = parse_each(text, limits, |d| docs.push(d));
+    (docs, broken)
+}
+
+/// Parses `text` one document at a time, handing each to `each` before the next is parsed, so
+/// only one document's tree is alive at a time. Returns the documents that could not be parsed.
+pub fn parse_each(
+    text: &str,
+    limits: BuildLimits,
+    mut each: impl FnMut(Document),
+) -> Vec<BrokenDocument> {
     let mut broken = Vec::new();
     for chunk in split::split(text) {
         let body = &text[chunk.start..chunk.end];
@@ -52,7 +63,7 @@ pub fn parse(text: &str, limits: BuildLimits) -> (Vec<Document>, Vec<BrokenDocum
                     if is_empty(&tree, root) {
                         continue;
                     }
-                    docs.push(Document {
+                    each(Document {
                         tree: Arc::clone(&tree),
                         root,
                         start: chunk.start,
@@ -67,7 +78,7 @@ pub fn parse(text: &str, limits: BuildLimits) -> (Vec<Document>, Vec<BrokenDocum
             }),
         }
     }
-    (docs, broken)
+    broken
 }
 
 fn is_empty(tree: &Tree, root: NodeId) -> bool {

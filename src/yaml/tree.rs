@@ -119,17 +119,21 @@ impl Tree {
     #[must_use]
     pub fn get(&self, map: NodeId, key: &str) -> Option<(NodeId, NodeId)> {
         self.pairs(map)
-            .filter(|&(k, _)| self.key_string(k).as_deref() == Some(key))
+            .filter(|&(k, _)| self.key(k).as_deref() == Some(key))
             .last()
     }
 
     /// A mapping key as Kubernetes sees it after YAML-to-JSON conversion.
     #[must_use]
     pub fn key_string(&self, id: NodeId) -> Option<String> {
+        self.key(id).map(std::borrow::Cow::into_owned)
+    }
+
+    /// Like `key_string`, borrowing when the key is already a string (the common case).
+    #[must_use]
+    pub fn key(&self, id: NodeId) -> Option<std::borrow::Cow<'_, str>> {
         match &self.nodes[self.resolve(id) as usize].kind {
-            NodeKind::Scalar { value, plain } => {
-                Some(super::scalar::key_string(value, *plain).into_owned())
-            }
+            NodeKind::Scalar { value, plain } => Some(super::scalar::key_string(value, *plain)),
             _ => None,
         }
     }
@@ -326,25 +330,51 @@ fn attach(tree: &mut Tree, stack: &[(NodeId, usize)], pending: &mut Vec<NodeId>,
 /// its key; the last value is kept, as a lenient decoder would, so the rest of the document is
 /// still checked.
 fn dedupe_keys(tree: &mut Tree, pending: &mut Vec<NodeId>, from: usize) {
-    let mut seen: HashMap<String, usize> = HashMap::with_capacity((pending.len() - from) / 2);
-    let mut drop = Vec::new();
-    for (i, pair) in pending[from..].chunks_exact(2).enumerate() {
-        if let Some(k) = tree.key_string(pair[0])
-            && let Some(earlier) = seen.insert(k.clone(), i)
-        {
-            let node = tree.node(pair[0]);
-            tree.duplicates.push(TreeError {
-                message: format!(
-                    "duplicate mapping key `{k}`; Kubernetes tooling rejects the document"
-                ),
-                start: node.start,
-                end: node.end,
-            });
-            drop.push(earlier);
+    let dups: Vec<(usize, usize)> = {
+        let keys: Vec<Option<std::borrow::Cow<'_, str>>> = pending[from..]
+            .chunks_exact(2)
+            .map(|p| tree.key(p[0]))
+            .collect();
+        let mut dups = Vec::new();
+        if keys.len() <= 16 {
+            // Small mappings (nearly all): compare in place, no hashing or allocation.
+            for i in 1..keys.len() {
+                if let Some(j) = (0..i)
+                    .rev()
+                    .find(|&j| keys[j].is_some() && keys[j] == keys[i])
+                {
+                    dups.push((j, i));
+                }
+            }
+        } else {
+            let mut seen: HashMap<&str, usize> = HashMap::with_capacity(keys.len());
+            for (i, k) in keys.iter().enumerate() {
+                if let Some(k) = k
+                    && let Some(earlier) = seen.insert(k, i)
+                {
+                    dups.push((earlier, i));
+                }
+            }
         }
-    }
-    if drop.is_empty() {
+        dups
+    };
+    if dups.is_empty() {
         return;
+    }
+    let mut drop = Vec::new();
+    for (earlier, i) in dups {
+        let key_node = pending[from + 2 * i];
+        let key = tree.key_string(key_node).unwrap_or_default();
+        let node = tree.node(key_node);
+        let error = TreeError {
+            message: format!(
+                "duplicate mapping key `{key}`; Kubernetes tooling rejects the document"
+            ),
+            start: node.start,
+            end: node.end,
+        };
+        tree.duplicates.push(error);
+        drop.push(earlier);
     }
     drop.sort_unstable();
     let kept: Vec<NodeId> = pending[from..]
