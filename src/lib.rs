@@ -3,6 +3,8 @@
 //! Pipeline: walk -> yaml (parse) -> object (classify) -> index -> rules (check) -> suppress
 //! (filter) -> render. `lint` runs every stage up to rendering and returns a `Report`.
 
+#![forbid(unsafe_code)]
+
 pub mod address;
 pub mod cli;
 pub mod config;

@@ -543,3 +543,74 @@ fn inventory_lists_every_claimed_address() {
         "findings decide the exit code: none here"
     );
 }
+
+/// Runs with a config that sets one limit, returning stdout and stderr.
+fn with_limit(limit: &str, files: &[(&str, &[u8])]) -> (String, String) {
+    let config = format!("profile: on-prem\nlimits:\n  {limit}\n");
+    let mut all: Vec<(&str, &[u8])> = vec![(".extip-lint.yaml", config.as_bytes())];
+    all.extend_from_slice(files);
+    let dir = project(&all);
+    let (out, _) = run_in(
+        dir.path(),
+        &["-f", "short", "--select", "EXT004,EXT900"],
+        None,
+    );
+    (stdout(&out), stderr(&out))
+}
+
+#[test]
+fn max_depth_just_under_and_over() {
+    let nested = |levels: usize| format!("{}x\n", "- ".repeat(levels));
+    let (out, _) = with_limit("max-depth: 10", &[("ok.yaml", nested(10).as_bytes())]);
+    assert_eq!(out, "");
+    let (out, _) = with_limit("max-depth: 10", &[("deep.yaml", nested(11).as_bytes())]);
+    assert!(
+        out.contains("deep.yaml:1:21: EXT900 [error] nesting deeper than 10 levels"),
+        "{out}"
+    );
+}
+
+#[test]
+fn max_alias_expansion_just_under_and_over() {
+    // metadata.managedFields[0].fieldsV1 is decoded fully; each alias use expands 4 nodes.
+    let doc = |uses: usize| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  managedFields:\n  - fieldsV1:\n      base: &b [x, y, z]\n      uses: [{}]\n",
+            vec!["*b"; uses].join(", ")
+        )
+    };
+    let (out, _) = with_limit("max-alias-expansion: 60", &[("ok.yaml", doc(5).as_bytes())]);
+    assert_eq!(out, "");
+    let (out, _) = with_limit(
+        "max-alias-expansion: 60",
+        &[("bomb.yaml", doc(20).as_bytes())],
+    );
+    assert!(out.contains("alias expansion exceeds the limit"), "{out}");
+}
+
+#[test]
+fn max_file_size_just_under_and_over() {
+    let text = BAD_SERVICE.as_bytes();
+    let limit = format!("max-file-size: {}", text.len());
+    let (out, _) = with_limit(&limit, &[("svc.yaml", text)]);
+    assert!(out.contains("svc.yaml:8:5: EXT004"), "{out}");
+    let limit = format!("max-file-size: {}", text.len() - 1);
+    let (out, _) = with_limit(&limit, &[("svc.yaml", text)]);
+    assert!(
+        out.contains("EXT900 [error] `svc.yaml` is larger than") && !out.contains("EXT004"),
+        "{out}"
+    );
+}
+
+#[test]
+fn max_findings_per_file_summarises_the_rest() {
+    let svc = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  externalIPs: [127.0.0.1, 127.0.0.2, 127.0.0.3]\n";
+    let (out, _) = with_limit("max-findings-per-file: 3", &[("svc.yaml", svc.as_bytes())]);
+    assert_eq!(out.lines().count(), 3);
+    let (out, err) = with_limit("max-findings-per-file: 2", &[("svc.yaml", svc.as_bytes())]);
+    assert_eq!(out.lines().count(), 2);
+    assert!(
+        err.contains("svc.yaml: 1 more finding not shown (limit `max-findings-per-file` = 2)"),
+        "{err}"
+    );
+}
