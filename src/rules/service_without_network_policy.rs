@@ -28,6 +28,13 @@ impl Rule for ServiceWithoutNetworkPolicy {
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for (ns_name, ns) in &cx.index.namespaces {
             let policies = policies_in(cx.objects, cx.index, ns);
+            // The policies the notes explain: applicable in this namespace, each name once.
+            let mut seen = std::collections::BTreeSet::new();
+            let explained: Vec<&Object> = policies
+                .iter()
+                .copied()
+                .filter(|p| applies_in(p, ns_name) && seen.insert(&p.id))
+                .collect();
             for &si in &ns.services {
                 let obj = &cx.objects[si];
                 let View::Service(svc) = &obj.view else {
@@ -51,7 +58,7 @@ impl Rule for ServiceWithoutNetworkPolicy {
                     ns_name,
                     sel,
                     &uncovered,
-                    &policies,
+                    &explained,
                     pods.len(),
                 ));
             }
@@ -133,35 +140,25 @@ fn finding(
     f
 }
 
-/// The note: each policy that applies in the namespace (once per name), and why it did not count.
+/// The note: each policy that applies in the namespace (`policies`, each name once), and why it
+/// did not count.
 fn why_not(ns: &str, labels: &BTreeMap<String, String>, policies: &[&Object]) -> String {
-    let mut seen: std::collections::BTreeSet<&crate::finding::ObjectRef> =
-        std::collections::BTreeSet::new();
-    let mut why = Vec::new();
-    let mut more = 0;
-    for p in policies.iter().filter(|p| applies_in(p, ns)) {
-        if !seen.insert(&p.id) {
-            continue;
-        }
-        if why.len() == NOTE_POLICIES {
-            more += 1;
-            continue;
-        }
-        if let Err(reason) = isolates(p, ns, labels) {
-            why.push(format!(
-                "{} `{}`: {reason}",
-                p.id.kind,
-                p.id.qualified_name()
-            ));
-        }
-    }
-    if why.is_empty() {
+    if policies.is_empty() {
         return format!(
             "there is no Kubernetes or Cilium NetworkPolicy in namespace `{ns}`, so its pods accept ingress from anywhere"
         );
     }
-    if more > 0 {
-        why.push(format!("and {more} more"));
+    let mut why: Vec<String> = policies
+        .iter()
+        .take(NOTE_POLICIES)
+        .filter_map(|p| {
+            isolates(p, ns, labels)
+                .err()
+                .map(|r| format!("{} `{}`: {r}", p.id.kind, p.id.qualified_name()))
+        })
+        .collect();
+    if policies.len() > NOTE_POLICIES {
+        why.push(format!("and {} more", policies.len() - NOTE_POLICIES));
     }
     format!(
         "policies that apply in namespace `{ns}` and why none counts: {}",
