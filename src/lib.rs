@@ -365,6 +365,7 @@ fn load(
         out.other_documents += c.ignored;
     });
     for b in broken {
+        out.documents += 1;
         if b.template {
             templates += 1;
             continue;
