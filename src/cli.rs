@@ -185,7 +185,20 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     } else {
         None
     };
-    let report = crate::lint(&settings, stdin);
+    // A progress line on stderr for runs longer than a second, only for people at a terminal.
+    let show_progress = io::stderr().is_terminal()
+        && args.inventory.is_none()
+        && matches!(args.format, Format::Human | Format::Short);
+    let progress = crate::Progress::default();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let report = std::thread::scope(|scope| {
+        if show_progress {
+            scope.spawn(|| progress_line(&progress, &done));
+        }
+        let report = crate::lint_with_progress(&settings, stdin, Some(&progress));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        report
+    });
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -238,6 +251,31 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         failed: threshold.is_some_and(|t| render::active(&report).any(|f| f.severity >= t)),
         errors: !report.errors.is_empty(),
     })
+}
+
+/// Redraws `files, MB (MB/s)` on stderr every 200 ms after the first second; clears it at the end.
+fn progress_line(progress: &crate::Progress, done: &std::sync::atomic::AtomicBool) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let started = std::time::Instant::now();
+    let mut shown = false;
+    while !done.load(Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let secs = started.elapsed().as_secs_f64();
+        if secs < 1.0 || done.load(Relaxed) {
+            continue;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let mb = progress.bytes.load(Relaxed) as f64 / 1_048_576.0;
+        eprint!(
+            "\r\x1b[Kreading: {} files, {mb:.1} MB ({:.1} MB/s)",
+            progress.files.load(Relaxed),
+            mb / secs
+        );
+        shown = true;
+    }
+    if shown {
+        eprint!("\r\x1b[K");
+    }
 }
 
 /// The text of `--generate KIND`.

@@ -89,9 +89,26 @@ struct Loaded {
     error: Option<Error>,
 }
 
+/// Files and bytes read so far, for a progress line on long runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub files: std::sync::atomic::AtomicUsize,
+    pub bytes: std::sync::atomic::AtomicU64,
+}
+
 /// Lints the inputs named in `settings`; `stdin` holds standard input when `-` is among them.
 #[must_use]
 pub fn lint(settings: &Settings, stdin: Option<Vec<u8>>) -> Report {
+    lint_with_progress(settings, stdin, None)
+}
+
+/// `lint`, counting files and bytes read into `progress`.
+#[must_use]
+pub fn lint_with_progress(
+    settings: &Settings,
+    stdin: Option<Vec<u8>>,
+    progress: Option<&Progress>,
+) -> Report {
     let started = Instant::now();
     let mut walked = walk::walk(settings, &settings.paths);
     let reported = walked.inputs.len();
@@ -125,7 +142,16 @@ pub fn lint(settings: &Settings, stdin: Option<Vec<u8>>) -> Report {
         .inputs
         .par_iter()
         .enumerate()
-        .map(|(i, input)| load(FileId(i as u32), input, stdin.as_deref(), settings, &opts))
+        .map(|(i, input)| {
+            load(
+                FileId(i as u32),
+                input,
+                stdin.as_deref(),
+                settings,
+                &opts,
+                progress,
+            )
+        })
         .collect();
 
     let mut report_files = Vec::with_capacity(loaded.len() + 1);
@@ -282,6 +308,7 @@ fn load(
     stdin: Option<&Vec<u8>>,
     settings: &Settings,
     opts: &ClassifyOptions,
+    progress: Option<&Progress>,
 ) -> Loaded {
     let (name, path) = match input {
         Input::File { path, name } => (name.clone(), Some(path.clone())),
@@ -311,6 +338,11 @@ fn load(
             }
         },
     };
+    if let Some(p) = progress {
+        p.files.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        p.bytes
+            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
     if bytes.len() as u64 > max {
         out.problems.push(file_problem(
             id,

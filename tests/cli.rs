@@ -614,3 +614,50 @@ fn max_findings_per_file_summarises_the_rest() {
         "{err}"
     );
 }
+
+#[test]
+fn bash_completion_is_valid_bash() {
+    let dir = project(&[]);
+    let (out, _) = run_in(dir.path(), &["--generate", "complete-bash"], None);
+    std::fs::write(dir.path().join("c.bash"), &out.stdout).expect("write");
+    let status = Command::new("bash")
+        .arg("-n")
+        .arg(dir.path().join("c.bash"))
+        .status()
+        .expect("bash runs");
+    assert!(status.success());
+}
+
+#[test]
+fn inventory_in_every_format_with_ipv6_and_an_owner() {
+    let svc = b"apiVersion: v1\nkind: Service\nmetadata:\n  name: dual\n  namespace: edge\n  annotations: {owner: netops}\nspec:\n  type: LoadBalancer\n  ports: [{port: 443}]\n  externalIPs: [192.0.2.7, \"2001:db8::7\"]\nstatus:\n  loadBalancer:\n    ingress: [{ip: \"2001:db8::1\"}]\n";
+    let dir = project(&[("svc.yaml", svc)]);
+    let args = |f: &'static str| {
+        [
+            "--inventory",
+            f,
+            "--allow-cidr",
+            "2001:db8::/32",
+            "--profile",
+            "on-prem",
+        ]
+    };
+    let (md, _) = run_in(dir.path(), &args("md"), None);
+    assert_eq!(
+        stdout(&md).lines().nth(3),
+        Some(
+            "| 2001:db8::7 | externalIPs | edge/dual | 443/TCP | 2001:db8::/32 | ok | n/a (no selector) | netops | svc.yaml:10 |"
+        )
+    );
+    let (json, _) = run_in(dir.path(), &args("json"), None);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(3));
+    assert_eq!(v["rows"][0]["allowed_by"], "none");
+    assert_eq!(v["rows"][2]["source"], "status.loadBalancer.ingress");
+    assert_eq!(v["rows"][2]["owner"], "netops");
+    assert_eq!(
+        json.status.code(),
+        Some(1),
+        "the EXT002 finding on 192.0.2.7 decides the exit code"
+    );
+}

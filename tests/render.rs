@@ -218,3 +218,87 @@ fn config_schema_accepts_the_readme_example_and_rejects_unknown_keys() {
             .is_err()
     );
 }
+
+#[test]
+fn config_schema_accepts_every_config_in_testdata() {
+    let (schemas, id) = config_schema();
+    let mut stack = vec![PathBuf::from("testdata")];
+    let mut n = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).expect("dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|f| f == ".extip-lint.yaml") {
+                let text = std::fs::read_to_string(&p).expect("read");
+                let (docs, _) =
+                    extip_lint::yaml::parse(&text, extip_lint::config::Limits::default().build());
+                let v = convert(&docs[0].tree, docs[0].root);
+                assert!(
+                    schemas.validate(&v, id).is_ok(),
+                    "{} fails the schema",
+                    p.display()
+                );
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 3, "found {n} configs");
+}
+
+/// The GitHub Action's run step, executed as written (with the binary cargo built in place of
+/// the one its install step builds), produces SARIF that validates.
+#[test]
+fn action_run_step_writes_valid_sarif() {
+    let action = std::fs::read_to_string("action.yml").expect("action.yml");
+    let step = action
+        .split("- name: Run extip-lint")
+        .nth(1)
+        .expect("run step");
+    let script: String = step
+        .split_once("run: |\n")
+        .expect("run block")
+        .1
+        .lines()
+        .take_while(|l| l.starts_with("        ") || l.is_empty())
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    let temp = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(temp.path().join("extip-lint/bin")).expect("mkdir");
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_extip-lint"),
+        temp.path().join("extip-lint/bin/extip-lint"),
+    )
+    .expect("link");
+    let sarif = temp.path().join("out.sarif");
+    let status = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .env("RUNNER_TEMP", temp.path())
+        .env("INPUT_PATHS", "testdata/examples")
+        .env("INPUT_CONFIG", "testdata/examples/.extip-lint.yaml")
+        .env("INPUT_PROFILE", "")
+        .env("INPUT_FAIL_ON", "never")
+        .env("INPUT_SARIF", &sarif)
+        .status()
+        .expect("bash runs");
+    assert!(status.success());
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).expect("sarif written"))
+            .expect("json");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("testdata/schemas/sarif-schema-2.1.0.json").expect("schema"),
+    )
+    .expect("schema json");
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource("sarif.json", schema).expect("added");
+    let id = compiler
+        .compile("sarif.json", &mut schemas)
+        .expect("compiles");
+    assert!(schemas.validate(&doc, id).is_ok());
+    assert!(
+        doc["runs"][0]["results"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    );
+}
