@@ -261,8 +261,11 @@ fn action_run_step_writes_valid_sarif() {
         .1
         .lines()
         .take_while(|l| l.starts_with("        ") || l.is_empty())
-        .map(|l| format!("{}\n", l.trim_start()))
-        .collect();
+        .fold(String::new(), |mut out, l| {
+            out.push_str(l.trim_start());
+            out.push('\n');
+            out
+        });
     let temp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(temp.path().join("extip-lint/bin")).expect("mkdir");
     std::os::unix::fs::symlink(
