@@ -23,43 +23,48 @@ pub enum Verdict {
 /// Classifies one entry.
 #[must_use]
 pub fn classify(entry: &str) -> Verdict {
-    let invalid = |reason: String, legacy: Option<IpAddr>| Verdict::Invalid { reason, legacy };
     let Ok(ip) = entry.parse::<IpAddr>() else {
-        if let Some(legacy) = legacy_v4(entry) {
-            if let Some(reason) = special(IpAddr::V4(legacy)) {
-                return invalid(reason, None);
-            }
-            return invalid(
-                format!(
-                    "has leading zeros, which strict IP validation rejects; older clusters read it as `{legacy}`"
-                ),
-                Some(IpAddr::V4(legacy)),
-            );
+        if let Some(v4) = legacy_v4(entry) {
+            return legacy_form(v4, "has leading zeros");
         }
-        if entry.contains('/') && entry.parse::<ipnet::IpNet>().is_ok() {
-            return invalid(
-                "is a CIDR, but externalIPs takes single addresses".into(),
-                None,
-            );
-        }
-        return invalid("is not an IP address".into(), None);
+        let reason = if entry.contains('/') && entry.parse::<ipnet::IpNet>().is_ok() {
+            "is a CIDR, but externalIPs takes single addresses"
+        } else {
+            "is not an IP address"
+        };
+        return Verdict::Invalid {
+            reason: reason.into(),
+            legacy: None,
+        };
     };
     if let IpAddr::V6(v6) = ip
         && let Some(v4) = v6.to_ipv4_mapped()
     {
-        if let Some(reason) = special(IpAddr::V4(v4)) {
-            return invalid(reason, None);
-        }
-        return invalid(
-            format!(
-                "is an IPv4-mapped IPv6 address, which strict IP validation rejects; older clusters read it as `{v4}`"
-            ),
-            Some(IpAddr::V4(v4)),
-        );
+        return legacy_form(v4, "is an IPv4-mapped IPv6 address");
     }
     match special(ip) {
-        Some(reason) => invalid(reason, None),
+        Some(reason) => Verdict::Invalid {
+            reason,
+            legacy: None,
+        },
         None => Verdict::Valid(ip),
+    }
+}
+
+/// A form strict validation rejects but older clusters read as `v4`; rejected outright when
+/// `v4` itself is special.
+fn legacy_form(v4: Ipv4Addr, form: &str) -> Verdict {
+    match special(IpAddr::V4(v4)) {
+        Some(reason) => Verdict::Invalid {
+            reason,
+            legacy: None,
+        },
+        None => Verdict::Invalid {
+            reason: format!(
+                "{form}, which strict IP validation rejects; older clusters read it as `{v4}`"
+            ),
+            legacy: Some(IpAddr::V4(v4)),
+        },
     }
 }
 

@@ -222,11 +222,7 @@ fn isolates_quietly(policy: &Object, ns: &str, labels: &BTreeMap<String, String>
     match &policy.view {
         View::NetworkPolicy(np) => {
             let spec = np.spec.as_ref();
-            let ingress = spec
-                .and_then(|s| s.policy_types.as_ref())
-                .filter(|t| !t.is_empty())
-                .is_none_or(|t| t.iter().any(|t| t == "Ingress"));
-            ingress
+            non_ingress_types(spec).is_none()
                 && spec
                     .and_then(|s| s.pod_selector.as_ref())
                     .is_none_or(|sel| selector::matches(sel, labels))
@@ -234,6 +230,16 @@ fn isolates_quietly(policy: &Object, ns: &str, labels: &BTreeMap<String, String>
         View::Cilium { .. } => isolates(policy, ns, labels).is_ok(),
         _ => false,
     }
+}
+
+/// The policy's `policyTypes` when they leave Ingress out. policyTypes defaults to [Ingress]
+/// (+ Egress when egress rules exist), so a policy without policyTypes always applies to
+/// ingress. <https://kubernetes.io/docs/concepts/services-networking/network-policies/>
+fn non_ingress_types(
+    spec: Option<&k8s_openapi::api::networking::v1::NetworkPolicySpec>,
+) -> Option<&Vec<String>> {
+    spec.and_then(|s| s.policy_types.as_ref())
+        .filter(|t| !t.is_empty() && !t.iter().any(|t| t == "Ingress"))
 }
 
 /// Whether `policy` isolates pods with `labels` in namespace `ns` for ingress; if not, why not.
@@ -245,15 +251,7 @@ pub fn isolates(
     match &policy.view {
         View::NetworkPolicy(np) => {
             let spec = np.spec.as_ref();
-            // policyTypes defaults to [Ingress] (+ Egress when egress rules exist), so a policy
-            // without policyTypes always applies to ingress.
-            // https://kubernetes.io/docs/concepts/services-networking/network-policies/
-            let types = spec
-                .and_then(|s| s.policy_types.as_ref())
-                .filter(|t| !t.is_empty());
-            if let Some(types) = types
-                && !types.iter().any(|t| t == "Ingress")
-            {
+            if let Some(types) = non_ingress_types(spec) {
                 return Err(format!(
                     "policyTypes [{}] does not include Ingress",
                     types.join(", ")

@@ -79,14 +79,6 @@ impl SpanMap {
         Span::new(self.file, e[0] as usize, e[1] as usize)
     }
 
-    /// Whether the exact pointer exists.
-    #[must_use]
-    pub fn contains(&self, pointer: &str) -> bool {
-        self.entries
-            .binary_search_by(|e| (*e.0).cmp(pointer))
-            .is_ok()
-    }
-
     fn find(&self, mut pointer: &str) -> &(Box<str>, [u32; 4]) {
         loop {
             if let Ok(i) = self.entries.binary_search_by(|e| (*e.0).cmp(pointer)) {
@@ -388,19 +380,13 @@ fn pod_template_metadata(tree: &Tree, node: NodeId, kind: &str) -> Option<&'stat
     match kind {
         "Pod" => Some("/metadata"),
         "CronJob" => Some("/spec/jobTemplate/spec/template/metadata"),
+        "PodTemplate" => Some("/template/metadata"),
         "Deployment"
         | "ReplicaSet"
         | "StatefulSet"
         | "DaemonSet"
         | "Job"
-        | "ReplicationController"
-        | "PodTemplate" => {
-            if kind == "PodTemplate" {
-                Some("/template/metadata")
-            } else {
-                Some("/spec/template/metadata")
-            }
-        }
+        | "ReplicationController" => Some("/spec/template/metadata"),
         _ if has(&["spec", "template", "spec", "containers"]) => Some("/spec/template/metadata"),
         _ => None,
     }
@@ -535,17 +521,11 @@ fn cilium_rules(cx: &mut Decoder<'_>) -> Vec<CiliumRule> {
             tree.get(spec, key)
                 .is_some_and(|(_, v)| !tree.items(v).is_empty())
         };
-        let default_deny_ingress = tree
-            .lookup(spec, &["enableDefaultDeny", "ingress"])
-            .2
-            .eq(&2)
-            .then(|| {
-                let (n, _, _) = tree.lookup(spec, &["enableDefaultDeny", "ingress"]);
-                tree.scalar(n)
-                    .map(|s| crate::yaml::scalar::resolve(s, true))
-            })
+        let (n, _, depth) = tree.lookup(spec, &["enableDefaultDeny", "ingress"]);
+        let default_deny_ingress = (depth == 2)
+            .then(|| tree.scalar(n))
             .flatten()
-            .and_then(|t| match t {
+            .and_then(|s| match crate::yaml::scalar::resolve(s, true) {
                 crate::yaml::scalar::Typed::Bool(b) => Some(b),
                 _ => None,
             });

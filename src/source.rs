@@ -24,16 +24,6 @@ impl Span {
     pub fn new(file: FileId, start: usize, end: usize) -> Self {
         Span { file, start, end }
     }
-
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.end - self.start
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.start == self.end
-    }
 }
 
 /// A line and column, both 1-based; the column counts Unicode code points.

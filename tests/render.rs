@@ -50,18 +50,7 @@ fn sarif_validates_against_the_official_schema() {
     let report = report_of(&[PROJECT]);
     let doc: serde_json::Value =
         serde_json::from_str(&rendered(&report, Format::Sarif)).expect("json");
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("testdata/schemas/sarif-schema-2.1.0.json").expect("schema"),
-    )
-    .expect("schema json");
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    compiler
-        .add_resource("sarif.json", schema)
-        .expect("schema added");
-    let id = compiler
-        .compile("sarif.json", &mut schemas)
-        .expect("schema compiles");
+    let (schemas, id) = schema("testdata/schemas/sarif-schema-2.1.0.json");
     if let Err(e) = schemas.validate(&doc, id) {
         panic!("SARIF does not validate: {e:#}");
     }
@@ -150,18 +139,21 @@ fn readme_rule_table_is_current() {
     }
 }
 
-fn config_schema() -> (boon::Schemas, boon::SchemaIndex) {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("extip-lint.schema.json").expect("schema file"),
-    )
-    .expect("json");
+/// Compiles the JSON Schema at `path`.
+fn schema(path: &str) -> (boon::Schemas, boon::SchemaIndex) {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema file")).expect("json");
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();
-    compiler.add_resource("config.json", schema).expect("added");
+    compiler.add_resource("schema.json", schema).expect("added");
     let id = compiler
-        .compile("config.json", &mut schemas)
+        .compile("schema.json", &mut schemas)
         .expect("compiles");
     (schemas, id)
+}
+
+fn config_schema() -> (boon::Schemas, boon::SchemaIndex) {
+    schema("extip-lint.schema.json")
 }
 
 #[test]
@@ -288,16 +280,7 @@ fn action_run_step_writes_valid_sarif() {
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&sarif).expect("sarif written"))
             .expect("json");
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("testdata/schemas/sarif-schema-2.1.0.json").expect("schema"),
-    )
-    .expect("schema json");
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    compiler.add_resource("sarif.json", schema).expect("added");
-    let id = compiler
-        .compile("sarif.json", &mut schemas)
-        .expect("compiles");
+    let (schemas, id) = schema("testdata/schemas/sarif-schema-2.1.0.json");
     assert!(schemas.validate(&doc, id).is_ok());
     assert!(
         doc["runs"][0]["results"]
