@@ -185,17 +185,28 @@ pub fn load(
     config_path: Option<&Path>,
     overrides: &Overrides,
 ) -> Result<(Settings, Vec<ConfigIssue>), Error> {
+    let file = match config_path {
+        Some(path) => Some(ConfigFile {
+            path: path.to_path_buf(),
+            text: std::fs::read_to_string(path).map_err(|source| Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?,
+        }),
+        None => None,
+    };
+    from_file(file, overrides)
+}
+
+/// `load` with the config file's text already read (or none).
+pub fn from_file(
+    file: Option<ConfigFile>,
+    overrides: &Overrides,
+) -> Result<(Settings, Vec<ConfigIssue>), Error> {
     let mut settings = Settings::default();
     let mut warnings = Vec::new();
-    if let Some(path) = config_path {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let file = ConfigFile {
-            path: path.to_path_buf(),
-            text,
-        };
+    if let Some(file) = file {
+        let path = file.path.clone();
         settings.glob_base = path
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);

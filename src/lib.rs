@@ -362,15 +362,60 @@ fn load(
     let (text, bom, bad) = source::decode_text(bytes);
     let text: Arc<str> = Arc::from(text);
     out.source = SourceFile::new(id, name.clone(), path.clone(), Arc::clone(&text), bom);
+    // A file's chunks are parsed in parallel (one large `helm template` stream uses every core);
+    // `collect` keeps them in file order.
+    let chunks = yaml::split::split(&text);
+    let parts: Vec<Part> = chunks
+        .par_iter()
+        .map(|&chunk| load_chunk(id, &text, chunk, &bad, bom, settings, opts))
+        .collect();
+    let mut templates = 0;
+    for p in parts {
+        out.documents += p.documents;
+        out.other_documents += p.other_documents;
+        out.objects.extend(p.objects);
+        out.problems.extend(p.problems);
+        templates += p.templates;
+    }
+    if templates > 0 {
+        out.notice = Some(format!(
+            "{name}: skipped {templates} document{} with unrendered `{{{{ }}}}` template syntax; lint `helm template` output instead",
+            if templates == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
+/// What one chunk of a file produced.
+#[derive(Default)]
+struct Part {
+    objects: Vec<Object>,
+    problems: Vec<Problem>,
+    documents: usize,
+    other_documents: usize,
+    templates: usize,
+}
+
+/// Parses and classifies the documents of one chunk. `bad` holds the offsets of invalid UTF-8
+/// bytes (replaced in `text`); a document holding one is not checked.
+fn load_chunk(
+    id: FileId,
+    text: &str,
+    chunk: yaml::split::Chunk,
+    bad: &[usize],
+    bom: usize,
+    settings: &Settings,
+    opts: &ClassifyOptions,
+) -> Part {
+    let mut part = Part::default();
     let has_bad = |start: usize, end: usize| {
         let i = bad.partition_point(|&b| b < start);
         bad.get(i).is_some_and(|&b| b < end).then(|| bad[i])
     };
-    let mut templates = 0;
-    let broken = yaml::parse_each(&text, settings.limits.build(), |doc| {
-        out.documents += 1;
+    let broken = yaml::parse_chunk(text, chunk, settings.limits.build(), |doc| {
+        part.documents += 1;
         if let Some(at) = has_bad(doc.start, doc.end) {
-            out.problems.push(Problem {
+            part.problems.push(Problem {
                 span: Span::new(id, at, at + 1),
                 origin: doc.helm_source.as_ref().map(|(p, o)| Origin {
                     tool: "helm",
@@ -389,20 +434,20 @@ fn load(
         let c = object::classify(id, &doc, opts);
         if !c.problems.is_empty() && text[doc.start..doc.end].contains("{{") {
             // `name: etcd-{{cell}}` parses as YAML but is a template, not a manifest.
-            templates += 1;
+            part.templates += 1;
             return;
         }
-        out.objects.extend(c.objects);
-        out.problems.extend(c.problems);
-        out.other_documents += c.ignored;
+        part.objects.extend(c.objects);
+        part.problems.extend(c.problems);
+        part.other_documents += c.ignored;
     });
     for b in broken {
-        out.documents += 1;
+        part.documents += 1;
         if b.template {
-            templates += 1;
+            part.templates += 1;
             continue;
         }
-        out.problems.push(Problem {
+        part.problems.push(Problem {
             span: Span::new(id, b.error.start, b.error.end),
             origin: None,
             message: b.error.message,
@@ -410,13 +455,7 @@ fn load(
             pointer: String::new(),
         });
     }
-    if templates > 0 {
-        out.notice = Some(format!(
-            "{name}: skipped {templates} document{} with unrendered `{{{{ }}}}` template syntax; lint `helm template` output instead",
-            if templates == 1 { "" } else { "s" }
-        ));
-    }
-    out
+    part
 }
 
 fn file_problem(id: FileId, at: usize, message: String) -> Problem {

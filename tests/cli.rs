@@ -661,3 +661,61 @@ fn inventory_in_every_format_with_ipv6_and_an_owner() {
         "the EXT002 finding on 192.0.2.7 decides the exit code"
     );
 }
+
+#[test]
+fn one_stream_split_across_threads_gives_the_same_output() {
+    // 400 documents in one file, so its chunks are spread over the worker threads; broken
+    // documents, duplicate keys and List items are among them.
+    let mut stream = String::new();
+    for i in 0..400 {
+        let _ = match i % 5 {
+            0 => write!(
+                stream,
+                "---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}, namespace: ns{}}}\nspec:\n  selector: {{app: a{i}}}\n  externalIPs: [127.0.0.{}, 10.0.{}.1]\n",
+                i % 7,
+                i % 250,
+                i % 3
+            ),
+            1 => write!(stream, "---\nkind: [broken {i}\n"),
+            2 => write!(
+                stream,
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\nmetadata: {{name: dup{i}}}\n"
+            ),
+            3 => write!(
+                stream,
+                "---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {{name: d{i}, namespace: ns{}}}\n  spec: {{template: {{metadata: {{labels: {{app: a{}}}}}}}}}\n",
+                i % 7,
+                i - 3
+            ),
+            _ => write!(
+                stream,
+                "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p{i}, namespace: ns{}}}\nspec: {{podSelector: {{matchLabels: {{app: a{}}}}}}}\n",
+                i % 7,
+                i - 4
+            ),
+        };
+    }
+    let dir = project(&[("all.yaml", stream.as_bytes())]);
+    for format in ["json", "sarif"] {
+        let outputs: Vec<Vec<u8>> = ["1", "4"]
+            .iter()
+            .map(|threads| {
+                Command::new(BIN)
+                    .args(["all.yaml", "-f", format])
+                    .current_dir(dir.path())
+                    .env("RAYON_NUM_THREADS", threads)
+                    .output()
+                    .expect("binary runs")
+                    .stdout
+            })
+            .collect();
+        assert!(
+            String::from_utf8_lossy(&outputs[0]).contains("EXT900"),
+            "broken documents are reported"
+        );
+        assert_eq!(
+            outputs[0], outputs[1],
+            "{format} differs between 1 and 4 threads"
+        );
+    }
+}

@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 use super::{DOCS_BASE, HOMEPAGE, locate};
@@ -48,75 +49,188 @@ fn fnv1a(parts: &[&str]) -> String {
     format!("{h:016x}")
 }
 
-fn physical(report: &Report, f: &Finding, span: crate::source::Span, origin: bool) -> Value {
+// The log is serialized straight into the output: results one at a time, so a report with
+// many findings never exists as one JSON tree in memory. serde_json writes fields in the order
+// declared; they are declared in alphabetical order, as in the rest of the document.
+
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    runs: [Run<'a>; 1],
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    column_kind: &'static str,
+    invocations: Value,
+    properties: Value,
+    results: Results<'a>,
+    tool: Value,
+}
+
+struct Results<'a>(&'a Report);
+
+impl Serialize for Results<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.findings.iter().map(|f| result(self.0, f)))
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    level: &'static str,
+    locations: [Location; 1],
+    message: Text<String>,
+    partial_fingerprints: Fingerprints,
+    related_locations: Vec<Related<'a>>,
+    rule_id: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressions: Option<[Suppression<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    logical_locations: Vec<Logical>,
+    physical_location: Physical,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Logical {
+    fully_qualified_name: String,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Physical {
+    artifact_location: Artifact,
+    region: Region,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Artifact {
+    uri: String,
+    uri_base_id: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    end_column: usize,
+    end_line: usize,
+    start_column: usize,
+    start_line: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Related<'a> {
+    id: usize,
+    message: Text<&'a str>,
+    physical_location: Physical,
+}
+
+#[derive(Serialize)]
+struct Text<T> {
+    text: T,
+}
+
+#[derive(Serialize)]
+struct Fingerprints {
+    #[serde(rename = "extipLint/v1")]
+    v1: String,
+}
+
+#[derive(Serialize)]
+struct Suppression<'a> {
+    justification: &'a str,
+    kind: &'static str,
+}
+
+fn physical(report: &Report, f: &Finding, span: crate::source::Span, origin: bool) -> Physical {
     let l = locate(report, span, if origin { f.origin.as_ref() } else { None });
-    json!({
-        "artifactLocation": {"uri": uri(&l.path), "uriBaseId": "%SRCROOT%"},
-        "region": {
-            "startLine": l.start.line,
-            "startColumn": l.start.column,
-            "endLine": l.end.line,
-            "endColumn": l.end.column,
+    Physical {
+        artifact_location: Artifact {
+            uri: uri(&l.path),
+            uri_base_id: "%SRCROOT%",
         },
-    })
+        region: Region {
+            end_column: l.end.column,
+            end_line: l.end.line,
+            start_column: l.start.column,
+            start_line: l.start.line,
+        },
+    }
 }
 
 /// One SARIF result.
-fn result(report: &Report, f: &Finding) -> Value {
-    {
-        let rule_index = report.rules.iter().position(|(m, _)| m.code == f.rule.code);
-        let file = &report.files[f.primary.span.file.0 as usize];
-        let identity = f.object.as_ref().map_or_else(
-            || format!("file:{}", file.name),
-            |o| {
-                format!(
-                    "{}/{}/{}",
-                    o.kind,
-                    o.namespace.as_deref().unwrap_or(""),
-                    o.name
-                )
-            },
-        );
-        let what = if f.object.is_some() {
-            f.pointer.as_str()
-        } else {
-            f.message.as_str()
-        };
-        let mut message = format!("{}\n{}", f.message, f.help);
-        for n in &f.notes {
-            message.push_str("\nnote: ");
-            message.push_str(n);
-        }
-        let mut r = json!({
-            "ruleId": f.rule.code,
-            "level": level(f.severity),
-            "message": {"text": message},
-            "locations": [{
-                "physicalLocation": physical(report, f, f.primary.span, true),
-                "logicalLocations": f.object.as_ref().map(|o| vec![json!({
-                    "fullyQualifiedName": format!("{}/{}", o.kind, o.qualified_name()),
-                    "kind": "object",
-                })]).unwrap_or_default(),
-            }],
-            "relatedLocations": f.related.iter().enumerate().map(|(i, l)| json!({
-                "id": i + 1,
-                "physicalLocation": physical(report, f, l.span, false),
-                "message": {"text": l.text},
-            })).collect::<Vec<_>>(),
-            "partialFingerprints": {
-                "extipLint/v1": fnv1a(&[f.rule.code, &identity, what]),
-            },
-        });
-        if let Some(i) = rule_index {
-            r["ruleIndex"] = json!(i);
-        }
-        if let Some(s) = &f.suppressed {
-            r["suppressions"] = json!([{
-                "kind": "inSource",
-                "justification": s.reason.clone().unwrap_or_default(),
-            }]);
-        }
-        r
+fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
+    let file = &report.files[f.primary.span.file.0 as usize];
+    let identity = f.object.as_ref().map_or_else(
+        || format!("file:{}", file.name),
+        |o| {
+            format!(
+                "{}/{}/{}",
+                o.kind,
+                o.namespace.as_deref().unwrap_or(""),
+                o.name
+            )
+        },
+    );
+    let what = if f.object.is_some() {
+        f.pointer.as_str()
+    } else {
+        f.message.as_str()
+    };
+    let mut message = format!("{}\n{}", f.message, f.help);
+    for n in &f.notes {
+        message.push_str("\nnote: ");
+        message.push_str(n);
+    }
+    SarifResult {
+        level: level(f.severity),
+        locations: [Location {
+            logical_locations: f
+                .object
+                .iter()
+                .map(|o| Logical {
+                    fully_qualified_name: format!("{}/{}", o.kind, o.qualified_name()),
+                    kind: "object",
+                })
+                .collect(),
+            physical_location: physical(report, f, f.primary.span, true),
+        }],
+        message: Text { text: message },
+        partial_fingerprints: Fingerprints {
+            v1: fnv1a(&[f.rule.code, &identity, what]),
+        },
+        related_locations: f
+            .related
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Related {
+                id: i + 1,
+                message: Text { text: &l.text },
+                physical_location: physical(report, f, l.span, false),
+            })
+            .collect(),
+        rule_id: f.rule.code,
+        rule_index: report.rules.iter().position(|(m, _)| m.code == f.rule.code),
+        suppressions: f.suppressed.as_ref().map(|s| {
+            [Suppression {
+                justification: s.reason.as_deref().unwrap_or_default(),
+                kind: "inSource",
+            }]
+        }),
     }
 }
 
@@ -152,59 +266,32 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 .map(|e| json!({"level": "error", "message": {"text": e.to_string()}})),
         )
         .collect();
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+    let log = Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        runs: [Run {
+            column_kind: "unicodeCodePoints",
+            invocations: json!([{
+                "executionSuccessful": report.errors.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }]),
+            properties: json!({
+                "profile": report.profile.profile.as_str(),
+                "profileReason": report.profile.reason,
+            }),
+            results: Results(report),
+            tool: json!({"driver": {
                 "name": "extip-lint",
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "informationUri": HOMEPAGE,
                 "rules": rules,
-            }},
-            "columnKind": "unicodeCodePoints",
-            "invocations": [{
-                "executionSuccessful": report.errors.is_empty(),
-                "toolExecutionNotifications": notifications,
-            }],
-            "results": [],
-            "properties": {
-                "profile": report.profile.profile.as_str(),
-                "profileReason": report.profile.reason,
-            },
+            }}),
         }],
-    });
-    // The results are serialized one at a time into the document's `results` array, so a
-    // report with many findings never exists as one JSON tree in memory.
-    let mut doc = doc;
-    doc["runs"][0]["results"] = json!(RESULTS_MARK);
-    let text = serde_json::to_string_pretty(&doc).map_err(io::Error::other)?;
-    let mark = format!("\"{RESULTS_MARK}\"");
-    let (head, tail) = text.split_once(&mark).unwrap_or((&text, ""));
-    out.write_all(head.as_bytes())?;
-    out.write_all(b"[")?;
-    for (i, f) in report.findings.iter().enumerate() {
-        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        let item = serde_json::to_string_pretty(&result(report, f)).map_err(io::Error::other)?;
-        for (j, line) in item.lines().enumerate() {
-            if j > 0 {
-                out.write_all(b"\n")?;
-            }
-            out.write_all(b"        ")?;
-            out.write_all(line.as_bytes())?;
-        }
-    }
-    out.write_all(if report.findings.is_empty() {
-        b"]"
-    } else {
-        b"\n      ]"
-    })?;
-    out.write_all(tail.as_bytes())?;
+        version: "2.1.0",
+    };
+    serde_json::to_writer_pretty(&mut *out, &log).map_err(io::Error::other)?;
     writeln!(out)
 }
-
-const RESULTS_MARK: &str = "@@extip-lint:results@@";
 
 #[cfg(test)]
 mod tests {

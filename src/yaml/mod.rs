@@ -48,37 +48,52 @@ pub fn parse_each(
     limits: BuildLimits,
     mut each: impl FnMut(Document),
 ) -> Vec<BrokenDocument> {
-    let mut broken = Vec::new();
-    for chunk in split::split(text) {
-        let body = &text[chunk.start..chunk.end];
-        match tree::build(body, chunk.start, limits) {
-            Ok(tree) => {
-                broken.extend(tree.duplicates.iter().map(|e| BrokenDocument {
+    split::split(text)
+        .into_iter()
+        .flat_map(|chunk| parse_chunk(text, chunk, limits, &mut each))
+        .collect()
+}
+
+/// Parses the documents of one chunk of `text` (see `split`), handing each to `each`. Chunks are
+/// independent, so a file's chunks may be parsed on different threads.
+pub fn parse_chunk(
+    text: &str,
+    chunk: split::Chunk,
+    limits: BuildLimits,
+    mut each: impl FnMut(Document),
+) -> Vec<BrokenDocument> {
+    let body = &text[chunk.start..chunk.end];
+    match tree::build(body, chunk.start, limits) {
+        Ok(tree) => {
+            let broken = tree
+                .duplicates
+                .iter()
+                .map(|e| BrokenDocument {
                     error: e.clone(),
                     template: false,
-                }));
-                let tree = Arc::new(tree);
-                let helm_source = helm_source(body, chunk.start);
-                for &root in &tree.roots {
-                    if is_empty(&tree, root) {
-                        continue;
-                    }
-                    each(Document {
-                        tree: Arc::clone(&tree),
-                        root,
-                        start: chunk.start,
-                        end: chunk.end,
-                        helm_source: helm_source.clone(),
-                    });
+                })
+                .collect();
+            let tree = Arc::new(tree);
+            let helm_source = helm_source(body, chunk.start);
+            for &root in &tree.roots {
+                if is_empty(&tree, root) {
+                    continue;
                 }
+                each(Document {
+                    tree: Arc::clone(&tree),
+                    root,
+                    start: chunk.start,
+                    end: chunk.end,
+                    helm_source: helm_source.clone(),
+                });
             }
-            Err(error) => broken.push(BrokenDocument {
-                error,
-                template: body.contains("{{"),
-            }),
+            broken
         }
+        Err(error) => vec![BrokenDocument {
+            error,
+            template: body.contains("{{"),
+        }],
     }
-    broken
 }
 
 fn is_empty(tree: &Tree, root: NodeId) -> bool {
