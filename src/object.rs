@@ -5,6 +5,7 @@
 //! policies' selectors and pod templates' metadata. Each object keeps the spans of those
 //! subtrees, so its document's tree can be dropped afterwards.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -370,7 +371,7 @@ fn origin(doc: &Document, annotations: &BTreeMap<String, String>) -> Option<Orig
         })
 }
 
-fn path_segments(path: &str) -> Vec<String> {
+fn path_segments(path: &str) -> Vec<Cow<'_, str>> {
     path.split('/').skip(1).map(unescape).collect()
 }
 
@@ -409,7 +410,8 @@ impl Decoder<'_> {
         let Some(Err((message, i))) = sel.map(crate::selector::validate) else {
             return true;
         };
-        let segs = path_segments(&format!("{path}/matchExpressions/{i}/operator"));
+        let full = format!("{path}/matchExpressions/{i}/operator");
+        let segs = path_segments(&full);
         let (n, _, depth) = self.tree.lookup(self.node, &segs);
         let node = self.tree.node(n);
         self.problems.push(Problem {
@@ -433,10 +435,10 @@ impl Decoder<'_> {
             Ok(v) => Some(v),
             Err(e) => {
                 let mut full = segments.clone();
-                full.extend(e.path.iter().cloned());
+                full.extend(e.path.iter().map(|s| Cow::Borrowed(s.as_str())));
                 let (n, _, depth) = self.tree.lookup(self.node, &full);
                 let node = self.tree.node(n);
-                let shown: Vec<&str> = full[..depth].iter().map(String::as_str).collect();
+                let shown: Vec<&str> = full[..depth].iter().map(AsRef::as_ref).collect();
                 let field = if shown.is_empty() {
                     String::new()
                 } else {
@@ -551,26 +553,30 @@ fn string_map(tree: &Tree, node: NodeId, path: &[&str]) -> BTreeMap<String, Stri
 }
 
 /// Joins segments into a JSON pointer.
-fn to_pointer(segments: &[String]) -> String {
+fn to_pointer<S: AsRef<str>>(segments: &[S]) -> String {
     segments.iter().fold(String::new(), |mut out, s| {
         out.push('/');
-        out.push_str(&escape(s));
+        out.push_str(&escape(s.as_ref()));
         out
     })
 }
 
 /// Escapes a JSON pointer segment.
 #[must_use]
-pub fn escape(s: &str) -> String {
+pub fn escape(s: &str) -> Cow<'_, str> {
     if s.contains(['~', '/']) {
-        s.replace('~', "~0").replace('/', "~1")
+        Cow::Owned(s.replace('~', "~0").replace('/', "~1"))
     } else {
-        s.to_string()
+        Cow::Borrowed(s)
     }
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("~1", "/").replace("~0", "~")
+fn unescape(s: &str) -> Cow<'_, str> {
+    if s.contains('~') {
+        Cow::Owned(s.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 /// Records the spans of every node under the given subtrees of the object.
@@ -610,7 +616,11 @@ fn span_map(
                 NodeKind::Map { .. } => {
                     for (k, v) in tree.pairs(r) {
                         if let Some(ks) = tree.key_string(k) {
-                            stack.push((v, Some(k), format!("{pointer}/{}", escape(&ks))));
+                            let mut p = String::with_capacity(pointer.len() + ks.len() + 1);
+                            p.push_str(&pointer);
+                            p.push('/');
+                            p.push_str(&escape(&ks));
+                            stack.push((v, Some(k), p));
                         }
                     }
                 }

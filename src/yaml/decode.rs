@@ -25,13 +25,16 @@ pub fn decode<T: DeserializeOwned>(
     node: NodeId,
     budget: usize,
 ) -> Result<T, DecodeError> {
-    let budget = Cell::new(budget);
-    let de = NodeDe {
-        tree,
-        node,
-        budget: &budget,
-    };
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let de = |budget| NodeDe { tree, node, budget };
+    // Most documents decode: try without path tracking, which costs a little on every field,
+    // and decode again with it only to find where a failure is. Decoding is deterministic, so
+    // the second run fails the same way.
+    let first = Cell::new(budget);
+    if let Ok(v) = T::deserialize(de(&first)) {
+        return Ok(v);
+    }
+    let second = Cell::new(budget);
+    serde_path_to_error::deserialize(de(&second)).map_err(|e| {
         let path = e
             .path()
             .iter()
