@@ -108,16 +108,13 @@ impl SourceFile {
 }
 
 fn line_starts(text: &str) -> Vec<usize> {
-    let mut starts = vec![0];
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => starts.push(i + 1),
-            b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(i + 1),
-            _ => {}
+    let mut starts = vec![0];
+    // A line ends at `\n`, `\r\n` or a lone `\r`.
+    for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+        if bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n') {
+            starts.push(i + 1);
         }
-        i += 1;
     }
     starts
 }
@@ -171,6 +168,13 @@ mod tests {
 
     fn file(text: &str) -> SourceFile {
         SourceFile::new(FileId(0), "t".into(), None, Arc::from(text), 0)
+    }
+
+    #[test]
+    fn lines_end_at_lf_crlf_and_lone_cr() {
+        assert_eq!(line_starts("a\nb\r\nc\rd\r"), vec![0, 2, 5, 7, 9]);
+        assert_eq!(line_starts(""), vec![0]);
+        assert_eq!(line_starts("\r\n\r\n"), vec![0, 2, 4]);
     }
 
     #[test]

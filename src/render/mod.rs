@@ -51,13 +51,17 @@ pub fn render(
     opts: &Options,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    // Renderers write many small pieces; buffer them here, behind one dynamic call per flush.
+    let mut buffered = io::BufWriter::with_capacity(1 << 16, out);
+    let out: &mut dyn Write = &mut buffered;
     match format {
         Format::Human => human::render(report, opts, out),
         Format::Short => short::render(report, out),
         Format::Json => json::render(report, out),
         Format::Sarif => sarif::render(report, out),
         Format::Github => github::render(report, out),
-    }
+    }?;
+    buffered.flush()
 }
 
 /// A span resolved for people: path, start and end (1-based lines, code-point columns).
