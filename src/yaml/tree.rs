@@ -191,7 +191,14 @@ fn join_flow_close(text: &str, pos: usize) -> Option<String> {
 
 fn build_once(text: &str, base: usize, limits: BuildLimits) -> Result<Tree, TreeError> {
     let conv = CharToByte::new(text);
-    let mut tree = Tree::default();
+    // Manifests hold about one node per 12 bytes; reserving that up front saves most of the
+    // regrowth copies (the tree lives only as long as its document; capped for huge ones).
+    let guess = (text.len() / 12).min(1 << 16);
+    let mut tree = Tree {
+        nodes: Vec::with_capacity(guess),
+        edges: Vec::with_capacity(guess),
+        ..Tree::default()
+    };
     let mut stack: Vec<(NodeId, usize)> = Vec::new();
     let mut pending: Vec<NodeId> = Vec::new();
     let mut anchors: HashMap<usize, NodeId> = HashMap::new();
