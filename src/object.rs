@@ -299,7 +299,10 @@ fn object(
             subtrees.push("/metadata");
             subtrees.push("/spec");
             subtrees.push("/status");
-            if let Some(svc) = cx.decode::<Service>("") {
+            if let Some(mut svc) = cx.decode::<Service>("") {
+                // Labels and annotations are kept once, on the object; every object is alive
+                // for the whole run.
+                svc.metadata = ObjectMeta::default();
                 obj.view = View::Service(Box::new(svc));
             }
         }
@@ -314,6 +317,8 @@ fn object(
                     valid &= cx.valid_selector(Some(sel), &path);
                 }
                 if valid {
+                    let mut np = np;
+                    np.metadata = ObjectMeta::default();
                     obj.view = View::NetworkPolicy(Box::new(np));
                 }
             }
