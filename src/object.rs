@@ -55,39 +55,76 @@ pub enum View {
 }
 
 /// Spans of the nodes rules may point at, by JSON pointer from the document root.
-/// Kept compact (every object holds one for the whole run): pointers as boxed strings, offsets
+/// Kept compact (every object holds one for the whole run): all pointers in one string, offsets
 /// as `u32` (files are far below 4 GiB, see `max-file-size`), the file once.
 #[derive(Debug, Clone, Default)]
 pub struct SpanMap {
     file: FileId,
-    /// Pointer, then key start/end (equal to the value's for sequence items) and value start/end.
-    entries: Vec<(Box<str>, [u32; 4])>,
+    /// The pointers, sorted, one after the other.
+    pointers: Box<str>,
+    /// For each pointer: its end in `pointers`, then key start/end (equal to the value's for
+    /// sequence items) and value start/end.
+    entries: Box<[[u32; 5]]>,
 }
 
 impl SpanMap {
+    /// Builds the map from unsorted `(pointer, [key start, key end, value start, value end])`.
+    fn new(file: FileId, mut spans: Vec<(String, [u32; 4])>) -> SpanMap {
+        spans.sort_by(|a, b| a.0.cmp(&b.0));
+        spans.dedup_by(|a, b| a.0 == b.0);
+        let mut pointers = String::with_capacity(spans.iter().map(|s| s.0.len()).sum());
+        let entries = spans
+            .iter()
+            .map(|(p, [ks, ke, vs, ve])| {
+                pointers.push_str(p);
+                [pointers.len() as u32, *ks, *ke, *vs, *ve]
+            })
+            .collect();
+        SpanMap {
+            file,
+            pointers: pointers.into_boxed_str(),
+            entries,
+        }
+    }
+
     /// The value span at `pointer`, or the nearest ancestor's.
     #[must_use]
     pub fn value(&self, pointer: &str) -> Span {
-        let e = self.find(pointer).1;
-        Span::new(self.file, e[2] as usize, e[3] as usize)
+        let e = self.find(pointer);
+        Span::new(self.file, e[3] as usize, e[4] as usize)
     }
 
     /// The key span of the entry at `pointer` (its value span for sequence items), or the
     /// nearest ancestor's.
     #[must_use]
     pub fn key(&self, pointer: &str) -> Span {
-        let e = self.find(pointer).1;
-        Span::new(self.file, e[0] as usize, e[1] as usize)
+        let e = self.find(pointer);
+        Span::new(self.file, e[1] as usize, e[2] as usize)
     }
 
-    fn find(&self, mut pointer: &str) -> &(Box<str>, [u32; 4]) {
+    fn pointer(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.entries[i - 1][0] };
+        &self.pointers[start as usize..self.entries[i][0] as usize]
+    }
+
+    fn find(&self, mut pointer: &str) -> [u32; 5] {
+        let Some(&root) = self.entries.first() else {
+            return [0; 5];
+        };
         loop {
-            if let Ok(i) = self.entries.binary_search_by(|e| (*e.0).cmp(pointer)) {
-                return &self.entries[i];
+            let (mut lo, mut hi) = (0, self.entries.len());
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                match self.pointer(mid).cmp(pointer) {
+                    std::cmp::Ordering::Less => lo = mid + 1,
+                    std::cmp::Ordering::Greater => hi = mid,
+                    std::cmp::Ordering::Equal => return self.entries[mid],
+                }
             }
             match pointer.rfind('/') {
                 Some(i) => pointer = &pointer[..i],
-                None => return &self.entries[0],
+                // The object's own pointer is a prefix of every other, so it sorts first.
+                None => return root,
             }
         }
     }
@@ -593,7 +630,7 @@ fn span_map(
     subtrees: &[&str],
     budget: usize,
 ) -> SpanMap {
-    let mut entries: Vec<(Box<str>, [u32; 4])> = Vec::new();
+    let mut entries: Vec<(String, [u32; 4])> = Vec::new();
     let root = tree.node(node);
     let (rs, re) = (root.start as u32, root.end as u32);
     entries.push((base.into(), [rs, re, rs, re]));
@@ -636,13 +673,10 @@ fn span_map(
                 }
                 _ => {}
             }
-            entries.push((pointer.into_boxed_str(), [ks, ke, vs, ve]));
+            entries.push((pointer, [ks, ke, vs, ve]));
         }
     }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    entries.dedup_by(|a, b| a.0 == b.0);
-    entries.shrink_to_fit();
-    SpanMap { file, entries }
+    SpanMap::new(file, entries)
 }
 
 #[cfg(test)]
@@ -664,6 +698,24 @@ mod tests {
             all.ignored += c.ignored;
         }
         all
+    }
+
+    #[test]
+    fn span_map_finds_the_pointer_or_its_nearest_ancestor() {
+        let m = SpanMap::new(
+            FileId(3),
+            vec![
+                ("/items/0/spec/a".into(), [10, 11, 12, 13]),
+                ("/items/0".into(), [0, 99, 0, 99]),
+                ("/items/0/spec".into(), [5, 9, 5, 40]),
+                ("/items/0/spec/ab".into(), [20, 22, 24, 26]),
+            ],
+        );
+        assert_eq!(m.value("/items/0/spec/a"), Span::new(FileId(3), 12, 13));
+        assert_eq!(m.key("/items/0/spec/ab"), Span::new(FileId(3), 20, 22));
+        assert_eq!(m.value("/items/0/spec/abc/7"), Span::new(FileId(3), 5, 40));
+        assert_eq!(m.value("/items/0/status"), Span::new(FileId(3), 0, 99));
+        assert_eq!(m.value("/other"), Span::new(FileId(3), 0, 99));
     }
 
     #[test]
