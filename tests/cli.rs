@@ -719,3 +719,42 @@ fn one_stream_split_across_threads_gives_the_same_output() {
         );
     }
 }
+
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fuzz");
+    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+        .expect("testdata/fuzz")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e != "md"))
+        .collect();
+    inputs.sort();
+    assert!(!inputs.is_empty(), "testdata/fuzz holds the regressions");
+    for input in &inputs {
+        let name = input.file_name().expect("name").to_string_lossy();
+        for format in ["human", "short", "json", "sarif", "github"] {
+            let (out, _) = run_in(&dir, &[name.as_ref(), "-f", format], None);
+            let code = out.status.code();
+            assert!(
+                matches!(code, Some(0 | 1)),
+                "{name} -f {format}: exit {code:?}\n{}",
+                stderr(&out)
+            );
+            let text = stdout(&out);
+            if format == "short" {
+                for line in text.lines() {
+                    assert!(
+                        line.starts_with(&format!("{name}:")) && line.contains(": EXT"),
+                        "{name}: short output line is not one finding: {line:?}"
+                    );
+                }
+            }
+            if format == "human" {
+                assert!(
+                    !text.chars().any(|c| c.is_control() && c != '\n'),
+                    "{name}: human output holds control characters:\n{text}"
+                );
+            }
+        }
+    }
+}

@@ -27,10 +27,10 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             Severity::Note => "notice",
         };
         let title = format!("{} {}", f.rule.code, f.rule.name);
-        let mut message = format!("{}\n{}", f.message, f.help);
+        let mut message = format!("{}\n{}", super::one_line(&f.message), f.help);
         for n in &f.notes {
             message.push_str("\nnote: ");
-            message.push_str(n);
+            message.push_str(&super::one_line(n));
         }
         writeln!(
             out,

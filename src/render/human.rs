@@ -3,6 +3,8 @@
 //! miette's own `SourceCode` for strings rescans from byte 0 on every report; `Indexed` uses the
 //! file's line index, so rendering cost per finding does not grow with the file size.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
 use std::io::{self, Write};
 
@@ -17,7 +19,29 @@ use crate::finding::{Finding, Severity};
 use crate::source::SourceFile;
 
 /// A source file with a line index, for miette.
-struct Indexed<'a>(&'a SourceFile);
+struct Indexed<'a> {
+    file: &'a SourceFile,
+    /// The file's text as shown (see `printable`).
+    text: &'a str,
+}
+
+/// A file's text as shown in code frames: control characters other than tab and line breaks
+/// become `?` (C1 controls, two bytes in UTF-8, become `¿`), byte for byte, so spans still fit
+/// and the input cannot send escape sequences to the terminal.
+fn printable(text: &str) -> Cow<'_, str> {
+    let hidden = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| match c {
+            c if !hidden(c) => c,
+            c if c.len_utf8() == 1 => '?',
+            _ => '¿',
+        })
+        .collect::<String>()
+        .into()
+}
 
 impl SourceCode for Indexed<'_> {
     fn read_span<'b>(
@@ -26,8 +50,8 @@ impl SourceCode for Indexed<'_> {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
-        let file = self.0;
-        let text: &str = &file.text;
+        let file = self.file;
+        let text = self.text;
         let starts = file.line_starts();
         let start = span.offset();
         let end = (start + span.len()).min(text.len());
@@ -173,12 +197,20 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
         .with_width(opts.width)
         .with_links(false)
         .with_context_lines(1);
+    let shown: Vec<OnceCell<Cow<'_, str>>> = report.files.iter().map(|_| OnceCell::new()).collect();
+    let indexed = |id: crate::source::FileId| {
+        let file = &report.files[id.0 as usize];
+        Indexed {
+            file,
+            text: shown[id.0 as usize].get_or_init(|| printable(&file.text)),
+        }
+    };
     let mut buf = String::new();
     for f in super::active(report) {
         buf.clear();
         let file = &report.files[f.primary.span.file.0 as usize];
         let loc = locate(report, f.primary.span, f.origin.as_ref());
-        let mut headline = f.message.clone();
+        let mut headline = super::one_line(&f.message).into_owned();
         if loc.path != file.name {
             headline = format!(
                 "{headline}\n  in {} line {} (rendered on stdin line {})",
@@ -200,14 +232,16 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
             if r.span.file == f.primary.span.file {
                 labels.push(labeled(&r.text, r.span.start, r.span.end, false));
             } else {
-                let other = &report.files[r.span.file.0 as usize];
                 let l = locate(report, r.span, None);
                 related.push(RelatedDiagnostic {
                     text: format!(
                         "{} ({}:{}:{})",
-                        r.text, l.path, l.start.line, l.start.column
+                        super::one_line(&r.text),
+                        super::one_line(&l.path),
+                        l.start.line,
+                        l.start.column
                     ),
-                    source: Indexed(other),
+                    source: indexed(r.span.file),
                     label: labeled(&r.text, r.span.start, r.span.end, true),
                 });
             }
@@ -215,11 +249,11 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
         let mut help = f.help.clone();
         for n in &f.notes {
             help.push_str("\nnote: ");
-            help.push_str(n);
+            help.push_str(&super::one_line(n));
         }
         let diag = FindingDiagnostic {
             finding: f,
-            source: Indexed(file),
+            source: indexed(f.primary.span.file),
             labels,
             related,
             help,

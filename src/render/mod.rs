@@ -64,6 +64,27 @@ pub fn render(
     buffered.flush()
 }
 
+/// Text from the input (object names, addresses, keys) shown on a terminal or in a one-line
+/// format: control characters are written as escapes (`\n`, `\u{1b}`), so a name can neither
+/// break a line apart nor send terminal escape sequences.
+#[must_use]
+pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    }
+}
+
 /// A span resolved for people: path, start and end (1-based lines, code-point columns).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {

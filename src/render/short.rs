@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{active, locate};
+use super::{active, locate, one_line};
 use crate::Report;
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -11,7 +11,12 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "{}:{}:{}: {} [{}] {}",
-            l.path, l.start.line, l.start.column, f.rule.code, f.severity, f.message
+            one_line(&l.path),
+            l.start.line,
+            l.start.column,
+            f.rule.code,
+            f.severity,
+            one_line(&f.message)
         )?;
     }
     Ok(())
