@@ -138,6 +138,7 @@ pub struct Object {
     /// Pointer of the object in its document: empty, or `/items/N` for List items.
     pub pointer: String,
     pub span: Span,
+    /// `metadata.labels`, kept for Services only.
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub origin: Option<Origin>,
@@ -309,7 +310,13 @@ fn object(
         id: Arc::clone(&id),
         file,
         span: Span::new(file, node_span.start, node_span.end),
-        labels: string_map(tree, node, &["metadata", "labels"]),
+        // Only a Service's own labels are read (the inventory's owner keys); a workload's pod
+        // labels are in its view. Every object lives for the whole run, so the rest are not kept.
+        labels: if kind == "Service" {
+            string_map(tree, node, &["metadata", "labels"])
+        } else {
+            BTreeMap::new()
+        },
         annotations: string_map(tree, node, &["metadata", "annotations"]),
         origin: None,
         view: View::Other,
