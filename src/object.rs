@@ -628,7 +628,16 @@ fn unescape(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Records the spans of every node under the given subtrees of the object.
+/// Rules point at most 9 segments below an object
+/// (`/spec/ingress/0/from/0/podSelector/matchExpressions/0/operator`). Deeper nodes, keys longer
+/// than any Kubernetes key, and anything past a per-object total fall back to their nearest
+/// recorded ancestor. Without these bounds a deeply nested or long-keyed document would cost
+/// memory quadratic in its size, for the whole run.
+const MAX_POINTER_SEGMENTS: usize = 16;
+const MAX_POINTER_LEN: usize = 1024;
+const MAX_POINTER_BYTES: usize = 1 << 20;
+
+/// Records the spans of the nodes under the given subtrees of the object (see the bounds above).
 fn span_map(
     file: FileId,
     tree: &Tree,
@@ -642,18 +651,20 @@ fn span_map(
     let (rs, re) = (root.start as u32, root.end as u32);
     entries.push((base.into(), [rs, re, rs, re]));
     let mut budget = budget;
+    let mut bytes = 0;
     for sub in subtrees {
         let segs = path_segments(sub);
         let (n, key, depth) = tree.lookup(node, &segs);
         if depth < segs.len() {
             continue;
         }
-        let mut stack = vec![(n, key, format!("{base}{sub}"))];
-        while let Some((n, key, pointer)) = stack.pop() {
-            if budget == 0 {
+        let mut stack = vec![(n, key, format!("{base}{sub}"), segs.len())];
+        while let Some((n, key, pointer, depth)) = stack.pop() {
+            if budget == 0 || bytes > MAX_POINTER_BYTES {
                 break;
             }
             budget -= 1;
+            bytes += pointer.len();
             let v = tree.node(n);
             let (vs, ve) = (v.start as u32, v.end as u32);
             let (ks, ke) = key.map_or((vs, ve), |k| {
@@ -661,21 +672,25 @@ fn span_map(
                 (k.start as u32, k.end as u32)
             });
             let r = tree.resolve(n);
+            let deeper = depth < MAX_POINTER_SEGMENTS;
             match tree.node(r).kind {
-                NodeKind::Map { .. } => {
+                NodeKind::Map { .. } if deeper => {
                     for (k, v) in tree.pairs(r) {
-                        if let Some(ks) = tree.key_string(k) {
-                            let mut p = String::with_capacity(pointer.len() + ks.len() + 1);
-                            p.push_str(&pointer);
-                            p.push('/');
-                            p.push_str(&escape(&ks));
-                            stack.push((v, Some(k), p));
+                        if let Some(ks) = tree.key(k) {
+                            let ks = escape(&ks);
+                            if pointer.len() + ks.len() < MAX_POINTER_LEN {
+                                let mut p = String::with_capacity(pointer.len() + ks.len() + 1);
+                                p.push_str(&pointer);
+                                p.push('/');
+                                p.push_str(&ks);
+                                stack.push((v, Some(k), p, depth + 1));
+                            }
                         }
                     }
                 }
-                NodeKind::Seq { .. } => {
+                NodeKind::Seq { .. } if deeper => {
                     for (i, &item) in tree.items(r).iter().enumerate() {
-                        stack.push((item, None, format!("{pointer}/{i}")));
+                        stack.push((item, None, format!("{pointer}/{i}"), depth + 1));
                     }
                 }
                 _ => {}
@@ -723,6 +738,27 @@ mod tests {
         assert_eq!(m.value("/items/0/spec/abc/7"), Span::new(FileId(3), 5, 40));
         assert_eq!(m.value("/items/0/status"), Span::new(FileId(3), 0, 99));
         assert_eq!(m.value("/other"), Span::new(FileId(3), 0, 99));
+    }
+
+    #[test]
+    fn span_maps_stay_small_for_deep_or_long_keyed_documents() {
+        let deep = format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: a}}\nspec:\n  externalIPs: [1.2.3.4]\n  x: {}{}\n",
+            "[".repeat(60),
+            "]".repeat(60)
+        );
+        let long = format!(
+            // An explicit key: implicit ones may not be longer than 1024 characters.
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: a}}\nspec:\n  externalIPs: [1.2.3.4]\n  ? {}\n  : {{a: [1, 2, 3]}}\n",
+            "k".repeat(5000)
+        );
+        for text in [deep, long] {
+            let o = &objects(&text).objects[0];
+            let ip = o.value_span("/spec/externalIPs/0");
+            assert_eq!(&text[ip.start..ip.end], "1.2.3.4");
+            assert!(o.spans.entries.len() < 40, "{}", o.spans.entries.len());
+            assert!(o.spans.pointers.len() < 2048, "{}", o.spans.pointers.len());
+        }
     }
 
     #[test]
