@@ -394,7 +394,7 @@ fn object(
             }
         }
     }
-    obj.spans = span_map(file, tree, node, &obj.pointer, &subtrees, opts.alias_budget);
+    obj.spans = span_map(file, tree, node, &obj.pointer, &subtrees);
     out.objects.push(obj);
 }
 
@@ -630,40 +630,43 @@ fn unescape(s: &str) -> Cow<'_, str> {
 
 /// Rules point at most 9 segments below an object
 /// (`/spec/ingress/0/from/0/podSelector/matchExpressions/0/operator`). Deeper nodes, keys longer
-/// than any Kubernetes key, and anything past a per-object total fall back to their nearest
-/// recorded ancestor. Without these bounds a deeply nested or long-keyed document would cost
-/// memory quadratic in its size, for the whole run.
+/// than any Kubernetes key (317 characters), anything past a per-object total, and alias
+/// expansions past a small budget fall back to their nearest recorded ancestor. Without these
+/// bounds a deeply nested, long-keyed or alias-expanded document would cost memory far beyond
+/// its size, for the whole run.
 const MAX_POINTER_SEGMENTS: usize = 16;
-const MAX_POINTER_LEN: usize = 1024;
+const MAX_POINTER_LEN: usize = 512;
 const MAX_POINTER_BYTES: usize = 1 << 20;
+/// Nodes recorded through aliases, per object: a shared list of addresses is pointed at where it
+/// is written, an alias bomb is not expanded.
+const MAX_ALIASED_NODES: usize = 256;
 
 /// Records the spans of the nodes under the given subtrees of the object (see the bounds above).
-fn span_map(
-    file: FileId,
-    tree: &Tree,
-    node: NodeId,
-    base: &str,
-    subtrees: &[&str],
-    budget: usize,
-) -> SpanMap {
+fn span_map(file: FileId, tree: &Tree, node: NodeId, base: &str, subtrees: &[&str]) -> SpanMap {
     let mut entries: Vec<(String, [u32; 4])> = Vec::new();
     let root = tree.node(node);
     let (rs, re) = (root.start as u32, root.end as u32);
     entries.push((base.into(), [rs, re, rs, re]));
-    let mut budget = budget;
     let mut bytes = 0;
+    let mut aliased = MAX_ALIASED_NODES;
     for sub in subtrees {
         let segs = path_segments(sub);
         let (n, key, depth) = tree.lookup(node, &segs);
         if depth < segs.len() {
             continue;
         }
-        let mut stack = vec![(n, key, format!("{base}{sub}"), segs.len())];
-        while let Some((n, key, pointer, depth)) = stack.pop() {
-            if budget == 0 || bytes > MAX_POINTER_BYTES {
+        let mut stack = vec![(n, key, format!("{base}{sub}"), segs.len(), false)];
+        while let Some((n, key, pointer, depth, via_alias)) = stack.pop() {
+            if bytes > MAX_POINTER_BYTES {
                 break;
             }
-            budget -= 1;
+            let via_alias = via_alias || matches!(tree.node(n).kind, NodeKind::Alias(_));
+            if via_alias {
+                if aliased == 0 {
+                    continue;
+                }
+                aliased -= 1;
+            }
             bytes += pointer.len();
             let v = tree.node(n);
             let (vs, ve) = (v.start as u32, v.end as u32);
@@ -671,8 +674,8 @@ fn span_map(
                 let k = tree.node(k);
                 (k.start as u32, k.end as u32)
             });
-            let r = tree.resolve(n);
             let deeper = depth < MAX_POINTER_SEGMENTS;
+            let r = tree.resolve(n);
             match tree.node(r).kind {
                 NodeKind::Map { .. } if deeper => {
                     for (k, v) in tree.pairs(r) {
@@ -683,14 +686,14 @@ fn span_map(
                                 p.push_str(&pointer);
                                 p.push('/');
                                 p.push_str(&ks);
-                                stack.push((v, Some(k), p, depth + 1));
+                                stack.push((v, Some(k), p, depth + 1, via_alias));
                             }
                         }
                     }
                 }
                 NodeKind::Seq { .. } if deeper => {
                     for (i, &item) in tree.items(r).iter().enumerate() {
-                        stack.push((item, None, format!("{pointer}/{i}"), depth + 1));
+                        stack.push((item, None, format!("{pointer}/{i}"), depth + 1, via_alias));
                     }
                 }
                 _ => {}
@@ -741,7 +744,9 @@ mod tests {
     }
 
     #[test]
-    fn span_maps_stay_small_for_deep_or_long_keyed_documents() {
+    fn span_maps_stay_small_for_deep_long_keyed_or_aliased_documents() {
+        use std::fmt::Write as _;
+
         let deep = format!(
             "apiVersion: v1\nkind: Service\nmetadata: {{name: a}}\nspec:\n  externalIPs: [1.2.3.4]\n  x: {}{}\n",
             "[".repeat(60),
@@ -752,12 +757,24 @@ mod tests {
             "apiVersion: v1\nkind: Service\nmetadata: {{name: a}}\nspec:\n  externalIPs: [1.2.3.4]\n  ? {}\n  : {{a: [1, 2, 3]}}\n",
             "k".repeat(5000)
         );
-        for text in [deep, long] {
+        let mut bomb = String::from(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nx0: &a0 [x, x, x, x, x, x, x, x]\n",
+        );
+        for i in 1..6 {
+            let refs = vec![format!("*a{}", i - 1); 8].join(", ");
+            let _ = writeln!(bomb, "x{i}: &a{i} [{refs}]");
+        }
+        bomb.push_str("spec:\n  externalIPs: [1.2.3.4]\n  x: *a5\n");
+        for text in [deep, long, bomb] {
             let o = &objects(&text).objects[0];
             let ip = o.value_span("/spec/externalIPs/0");
             assert_eq!(&text[ip.start..ip.end], "1.2.3.4");
-            assert!(o.spans.entries.len() < 40, "{}", o.spans.entries.len());
-            assert!(o.spans.pointers.len() < 2048, "{}", o.spans.pointers.len());
+            assert!(
+                o.spans.entries.len() < 40 + MAX_ALIASED_NODES,
+                "{}",
+                o.spans.entries.len()
+            );
+            assert!(o.spans.pointers.len() < 8192, "{}", o.spans.pointers.len());
         }
     }
 
