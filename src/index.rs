@@ -1,7 +1,7 @@
 //! Index stage: all objects -> the cross-object facts rules share, built once per run over every
 //! input (a policy in another folder counts). Ordered maps keep output deterministic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
@@ -158,15 +158,76 @@ pub struct PodSet<'a> {
     pub isolated_by: Option<&'a Object>,
 }
 
-/// The `NetworkPolicies` and Cilium policies that may select pods in namespace `ns`: its own and
-/// every clusterwide one.
+/// The `NetworkPolicies` and Cilium policies that may select pods in one namespace (its own and
+/// every clusterwide one), in order, indexed so that finding the first one that isolates a set
+/// of pods looks only at policies that can select them.
+#[derive(Debug)]
+pub struct Policies<'a> {
+    pub all: Vec<&'a Object>,
+    /// Positions in `all` of `NetworkPolicies` whose podSelector requires a `key=value` label,
+    /// by the first such pair: only pods with that label can be selected.
+    by_label: HashMap<(&'a str, &'a str), Vec<usize>>,
+    /// Positions of the other policies that may isolate for ingress, checked for every pod set.
+    always: Vec<usize>,
+}
+
+impl<'a> Policies<'a> {
+    /// The first policy (in `all` order) that isolates pods with `labels` for ingress.
+    #[must_use]
+    pub fn first_isolating(
+        &self,
+        ns: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Option<&'a Object> {
+        let mut candidates = self.always.clone();
+        for (k, v) in labels {
+            if let Some(found) = self.by_label.get(&(k.as_str(), v.as_str())) {
+                candidates.extend(found);
+            }
+        }
+        candidates.sort_unstable();
+        candidates
+            .into_iter()
+            .map(|i| self.all[i])
+            .find(|p| isolates_quietly(p, ns, labels))
+    }
+}
+
+/// The policies that may select pods in namespace `ns`.
 #[must_use]
-pub fn policies_in<'a>(objects: &'a [Object], index: &Index, ns: &Namespace) -> Vec<&'a Object> {
-    ns.policies
+pub fn policies_in<'a>(objects: &'a [Object], index: &Index, ns: &Namespace) -> Policies<'a> {
+    let all: Vec<&Object> = ns
+        .policies
         .iter()
         .chain(&index.cluster_policies)
         .map(|&i| &objects[i])
-        .collect()
+        .collect();
+    let mut by_label: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    let mut always = Vec::new();
+    for (i, p) in all.iter().enumerate() {
+        match &p.view {
+            View::NetworkPolicy(np) => {
+                let spec = np.spec.as_ref();
+                if non_ingress_types(spec).is_some() {
+                    continue; // never isolates for ingress
+                }
+                let first = spec
+                    .and_then(|s| s.pod_selector.as_ref())
+                    .and_then(|sel| sel.match_labels.as_ref())
+                    .and_then(|m| m.iter().next());
+                match first {
+                    Some((k, v)) => by_label.entry((k, v)).or_default().push(i),
+                    None => always.push(i),
+                }
+            }
+            _ => always.push(i),
+        }
+    }
+    Policies {
+        all,
+        by_label,
+        always,
+    }
 }
 
 /// The pods a Service selector reaches in namespace `ns_name`, one set per workload template
@@ -177,7 +238,7 @@ pub fn pod_sets<'a>(
     objects: &'a [Object],
     ns: &Namespace,
     ns_name: &str,
-    policies: &[&'a Object],
+    policies: &Policies<'a>,
     sel: &'a BTreeMap<String, String>,
 ) -> Vec<PodSet<'a>> {
     let candidates = sel
@@ -204,10 +265,7 @@ pub fn pod_sets<'a>(
     }
     sets.into_iter()
         .map(|(labels, workload)| {
-            let isolated_by = policies
-                .iter()
-                .copied()
-                .find(|p| isolates_quietly(p, ns_name, labels));
+            let isolated_by = policies.first_isolating(ns_name, labels);
             PodSet {
                 labels,
                 workload,
@@ -359,5 +417,84 @@ fn cilium_selector(sel: &LabelSelector, cluster_wide: bool) -> LabelSelector {
                 .filter(|e| keep(&e.key))
                 .collect()
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::{ClassifyOptions, classify};
+    use crate::source::FileId;
+    use crate::yaml::{BuildLimits, parse};
+
+    fn objects(text: &str) -> Vec<Object> {
+        let (docs, _) = parse(text, BuildLimits { max_depth: 64 });
+        let opts = ClassifyOptions {
+            default_namespace: "shop".into(),
+            alias_budget: 10_000,
+        };
+        docs.iter()
+            .flat_map(|d| classify(FileId(0), d, &opts).objects)
+            .collect()
+    }
+
+    #[test]
+    fn first_isolating_policy_is_the_first_in_order_that_selects_the_pods() {
+        let policy = |name: &str, spec: &str| {
+            format!(
+                "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}}}\nspec: {spec}\n"
+            )
+        };
+        let text = [
+            policy(
+                "egress-only",
+                "{podSelector: {matchLabels: {app: b}}, policyTypes: [Egress]}",
+            ),
+            policy("web", "{podSelector: {matchLabels: {app: a, tier: web}}}"),
+            policy(
+                "by-expression",
+                "{podSelector: {matchExpressions: [{key: app, operator: In, values: [c]}]}}",
+            ),
+            policy("everything", "{podSelector: {}}"),
+            policy("web-too", "{podSelector: {matchLabels: {app: a}}}"),
+        ]
+        .concat();
+        let objects = objects(&text);
+        let index = build(&objects);
+        let policies = policies_in(&objects, &index, &index.namespaces["shop"]);
+        let first = |pairs: &[(&str, &str)]| {
+            let labels: BTreeMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect();
+            policies
+                .first_isolating("shop", &labels)
+                .map(|p| p.id.name.clone())
+        };
+        assert_eq!(
+            first(&[("app", "a"), ("tier", "web")]).as_deref(),
+            Some("web")
+        );
+        assert_eq!(first(&[("app", "a")]).as_deref(), Some("everything"));
+        assert_eq!(first(&[("app", "b")]).as_deref(), Some("everything"));
+        assert_eq!(first(&[("app", "c")]).as_deref(), Some("by-expression"));
+        let without_catch_all: Vec<Object> = objects
+            .into_iter()
+            .filter(|o| o.id.name != "everything")
+            .collect();
+        let index = build(&without_catch_all);
+        let policies = policies_in(&without_catch_all, &index, &index.namespaces["shop"]);
+        let labels = |app: &str| BTreeMap::from([("app".to_string(), app.to_string())]);
+        let name = |app: &str| {
+            policies
+                .first_isolating("shop", &labels(app))
+                .map(|p| p.id.name.clone())
+        };
+        assert_eq!(name("a").as_deref(), Some("web-too"));
+        assert_eq!(
+            name("b"),
+            None,
+            "an egress-only policy does not isolate for ingress"
+        );
     }
 }

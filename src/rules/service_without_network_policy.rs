@@ -31,6 +31,7 @@ impl Rule for ServiceWithoutNetworkPolicy {
             // The policies the notes explain: applicable in this namespace, each name once.
             let mut seen = std::collections::BTreeSet::new();
             let explained: Vec<&Object> = policies
+                .all
                 .iter()
                 .copied()
                 .filter(|p| applies_in(p, ns_name) && seen.insert(&p.id))
