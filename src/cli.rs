@@ -248,7 +248,10 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         FailOn::Never => None,
     };
     Ok(Outcome {
-        failed: threshold.is_some_and(|t| render::active(&report).any(|f| f.severity >= t)),
+        failed: threshold.is_some_and(|t| {
+            render::active(&report).any(|f| f.severity >= t)
+                || report.stats.truncated_severity.is_some_and(|s| s >= t)
+        }),
         errors: !report.errors.is_empty(),
     })
 }

@@ -50,6 +50,8 @@ pub struct Stats {
     pub context_files: usize,
     /// Findings left out because a file exceeded `max-findings-per-file`, by file.
     pub truncated: BTreeMap<FileId, usize>,
+    /// The most severe unsuppressed finding left out: it still decides the exit code.
+    pub truncated_severity: Option<Severity>,
 }
 
 impl Stats {
@@ -273,7 +275,9 @@ pub fn lint_with_progress(
     }
 }
 
-/// Keeps at most `max` unsuppressed findings per file; the rest are counted and noticed.
+/// Keeps at most `max` unsuppressed findings per file, and at most `max` suppressed ones, so
+/// suppressed findings never crowd out real ones; the rest are counted and noticed, and the most
+/// severe of those left out is remembered for the exit code.
 fn cap_per_file(
     findings: Vec<Finding>,
     max: usize,
@@ -281,13 +285,19 @@ fn cap_per_file(
     files: &[SourceFile],
     notices: &mut Vec<String>,
 ) -> Vec<Finding> {
-    let mut per_file: BTreeMap<FileId, usize> = BTreeMap::new();
-    let mut kept = Vec::with_capacity(findings.len());
+    let mut per_file: BTreeMap<(FileId, bool), usize> = BTreeMap::new();
+    let mut kept = Vec::with_capacity(findings.len().min(max.saturating_mul(files.len()) + 1));
     for f in findings {
-        let n = per_file.entry(f.primary.span.file).or_default();
+        let suppressed = f.suppressed.is_some();
+        let n = per_file
+            .entry((f.primary.span.file, suppressed))
+            .or_default();
         *n += 1;
         if *n > max {
             *stats.truncated.entry(f.primary.span.file).or_default() += 1;
+            if !suppressed {
+                stats.truncated_severity = stats.truncated_severity.max(Some(f.severity));
+            }
         } else {
             kept.push(f);
         }

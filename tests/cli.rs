@@ -758,3 +758,60 @@ fn fuzz_regressions_stay_fixed() {
         }
     }
 }
+
+#[test]
+fn findings_left_out_by_the_cap_still_decide_the_exit_code() {
+    // The first finding is a warning (EXT003 at the selector), the error (EXT004) comes after it
+    // and is left out by the cap of one; the run must still fail on errors.
+    let svc = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: s}\n  externalIPs: [127.0.0.1]\n";
+    let config = "profile: on-prem\nlimits:\n  max-findings-per-file: 1\n";
+    let dir = project(&[
+        (".extip-lint.yaml", config.as_bytes()),
+        ("svc.yaml", svc.as_bytes()),
+    ]);
+    let (out, _) = run_in(
+        dir.path(),
+        &[
+            "-f",
+            "short",
+            "--select",
+            "EXT003,EXT004",
+            "--fail-on",
+            "error",
+        ],
+        None,
+    );
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("EXT003"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("1 more finding not shown"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the error left out still fails the run"
+    );
+}
+
+#[test]
+fn suppressed_findings_do_not_crowd_out_real_ones() {
+    let text = "# extip-lint: ignore-file EXT003 -- no policies in this sandbox\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: s}\n  externalIPs: [127.0.0.1]\n";
+    let config = "profile: on-prem\nlimits:\n  max-findings-per-file: 1\n";
+    let dir = project(&[
+        (".extip-lint.yaml", config.as_bytes()),
+        ("svc.yaml", text.as_bytes()),
+    ]);
+    let (out, _) = run_in(
+        dir.path(),
+        &["-f", "short", "--select", "EXT003,EXT004"],
+        None,
+    );
+    assert!(
+        stdout(&out).contains("svc.yaml:7:17: EXT004"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stderr(&out).contains("not shown"), "{}", stderr(&out));
+}
