@@ -759,27 +759,30 @@ fn fuzz_regressions_stay_fixed() {
     }
 }
 
+/// Lints `svc.yaml` holding `text` with a cap of one finding per file, EXT003 and EXT004 on.
+fn capped_at_one(text: &str) -> Output {
+    let config = "profile: on-prem\nlimits:\n  max-findings-per-file: 1\n";
+    let dir = project(&[
+        (".extip-lint.yaml", config.as_bytes()),
+        ("svc.yaml", text.as_bytes()),
+    ]);
+    let args = [
+        "-f",
+        "short",
+        "--select",
+        "EXT003,EXT004",
+        "--fail-on",
+        "error",
+    ];
+    run_in(dir.path(), &args, None).0
+}
+
 #[test]
 fn findings_left_out_by_the_cap_still_decide_the_exit_code() {
     // The first finding is a warning (EXT003 at the selector), the error (EXT004) comes after it
     // and is left out by the cap of one; the run must still fail on errors.
-    let svc = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: s}\n  externalIPs: [127.0.0.1]\n";
-    let config = "profile: on-prem\nlimits:\n  max-findings-per-file: 1\n";
-    let dir = project(&[
-        (".extip-lint.yaml", config.as_bytes()),
-        ("svc.yaml", svc.as_bytes()),
-    ]);
-    let (out, _) = run_in(
-        dir.path(),
-        &[
-            "-f",
-            "short",
-            "--select",
-            "EXT003,EXT004",
-            "--fail-on",
-            "error",
-        ],
-        None,
+    let out = capped_at_one(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: s}\n  externalIPs: [127.0.0.1]\n",
     );
     assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
     assert!(stdout(&out).contains("EXT003"), "{}", stdout(&out));
@@ -797,16 +800,8 @@ fn findings_left_out_by_the_cap_still_decide_the_exit_code() {
 
 #[test]
 fn suppressed_findings_do_not_crowd_out_real_ones() {
-    let text = "# extip-lint: ignore-file EXT003 -- no policies in this sandbox\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: s}\n  externalIPs: [127.0.0.1]\n";
-    let config = "profile: on-prem\nlimits:\n  max-findings-per-file: 1\n";
-    let dir = project(&[
-        (".extip-lint.yaml", config.as_bytes()),
-        ("svc.yaml", text.as_bytes()),
-    ]);
-    let (out, _) = run_in(
-        dir.path(),
-        &["-f", "short", "--select", "EXT003,EXT004"],
-        None,
+    let out = capped_at_one(
+        "# extip-lint: ignore-file EXT003 -- no policies in this sandbox\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: s}\n  externalIPs: [127.0.0.1]\n",
     );
     assert!(
         stdout(&out).contains("svc.yaml:7:17: EXT004"),
