@@ -749,10 +749,10 @@ fn fuzz_regressions_stay_fixed() {
                     );
                 }
             }
-            if format == "human" {
+            if matches!(format, "human" | "short" | "github") {
                 assert!(
                     !text.chars().any(|c| c.is_control() && c != '\n'),
-                    "{name}: human output holds control characters:\n{text}"
+                    "{name}: {format} output holds control characters:\n{text}"
                 );
             }
         }

@@ -35,7 +35,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
-            escape(&l.path, true),
+            escape(&super::one_line(&l.path), true),
             l.start.line,
             l.start.column,
             l.end.line,

@@ -67,7 +67,7 @@ impl SourceCode for Indexed<'_> {
         let from = starts[from_line];
         let to = starts.get(to_line + 1).copied().unwrap_or(text.len());
         Ok(Box::new(MietteSpanContents::new_named(
-            file.name.clone(),
+            super::one_line(&file.name).into_owned(),
             &text.as_bytes()[from..to],
             (from, to - from).into(),
             from_line,
@@ -214,12 +214,12 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
         if loc.path != file.name {
             headline = format!(
                 "{headline}\n  in {} line {} (rendered on stdin line {})",
-                loc.path,
+                super::one_line(&loc.path),
                 loc.start.line,
                 file.position(f.primary.span.start).line
             );
         } else if let Some(r) = &loc.rendered_from {
-            headline = format!("{headline}\n  rendered from {r}");
+            headline = format!("{headline}\n  rendered from {}", super::one_line(r));
         }
         let mut labels = vec![labeled(
             &f.primary.text,
