@@ -603,11 +603,18 @@ fn string_map(tree: &Tree, node: NodeId, path: &[&str]) -> BTreeMap<String, Stri
 
 /// Joins segments into a JSON pointer.
 fn to_pointer<S: AsRef<str>>(segments: &[S]) -> String {
-    segments.iter().fold(String::new(), |mut out, s| {
-        out.push('/');
-        out.push_str(&escape(s.as_ref()));
-        out
-    })
+    segments
+        .iter()
+        .fold(String::new(), |out, s| child(&out, &escape(s.as_ref())))
+}
+
+/// `pointer` with one more, already escaped, segment.
+fn child(pointer: &str, segment: &str) -> String {
+    let mut out = String::with_capacity(pointer.len() + segment.len() + 1);
+    out.push_str(pointer);
+    out.push('/');
+    out.push_str(segment);
+    out
 }
 
 /// Escapes a JSON pointer segment.
@@ -682,10 +689,7 @@ fn span_map(file: FileId, tree: &Tree, node: NodeId, base: &str, subtrees: &[&st
                         if let Some(ks) = tree.key(k) {
                             let ks = escape(&ks);
                             if pointer.len() + ks.len() < MAX_POINTER_LEN {
-                                let mut p = String::with_capacity(pointer.len() + ks.len() + 1);
-                                p.push_str(&pointer);
-                                p.push('/');
-                                p.push_str(&ks);
+                                let p = child(&pointer, &ks);
                                 stack.push((v, Some(k), p, depth + 1, via_alias));
                             }
                         }
@@ -693,7 +697,8 @@ fn span_map(file: FileId, tree: &Tree, node: NodeId, base: &str, subtrees: &[&st
                 }
                 NodeKind::Seq { .. } if deeper => {
                     for (i, &item) in tree.items(r).iter().enumerate() {
-                        stack.push((item, None, format!("{pointer}/{i}"), depth + 1, via_alias));
+                        let p = child(&pointer, &i.to_string());
+                        stack.push((item, None, p, depth + 1, via_alias));
                     }
                 }
                 _ => {}
