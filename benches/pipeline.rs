@@ -67,7 +67,8 @@ fn main() {
             while let Some(Ok(_)) = parser.next_event() {}
         }
     });
-    let (mut settings, _) = config::load(None, &Overrides::default()).expect("defaults");
+    let (mut settings, _) =
+        config::load(None, &Overrides::default(), &extip_lint::rules::CATALOG).expect("defaults");
     settings.paths = vec![dir.path().to_path_buf()];
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)

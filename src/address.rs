@@ -1,4 +1,4 @@
-//! externalIPs entries as the API server reads them.
+//! Addresses as the API server reads them, and CIDRs as allowlists are written.
 //!
 //! Service validation (`ValidateNonSpecialIP` in k8s.io/kubernetes) rejects entries that are not
 //! an IP, and unspecified, loopback, link-local unicast and link-local multicast addresses.
@@ -7,6 +7,8 @@
 //! See <https://kubernetes.io/docs/concepts/services-networking/service/#external-ips>.
 
 use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
 
 /// What the API server makes of one externalIPs entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +129,19 @@ pub fn effective(entry: &str) -> Option<IpAddr> {
     }
 }
 
+/// Parses a CIDR or a single address. Returns the network and whether host bits were set.
+pub fn parse_cidr(text: &str) -> Result<(IpNet, bool), String> {
+    let text = text.trim();
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok((IpNet::from(ip), false));
+    }
+    let net: IpNet = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a valid CIDR or IP address"))?;
+    let trunc = net.trunc();
+    Ok((trunc, trunc != net))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +151,23 @@ mod tests {
             Verdict::Invalid { reason, .. } => reason,
             Verdict::Valid(ip) => format!("valid {ip}"),
         }
+    }
+
+    #[test]
+    fn host_bits_are_truncated_and_flagged() {
+        let (net, host) = parse_cidr("192.0.2.1/24").expect("valid");
+        assert_eq!((net.to_string().as_str(), host), ("192.0.2.0/24", true));
+    }
+
+    #[test]
+    fn single_address_is_a_host_network() {
+        let (net, host) = parse_cidr("2001:db8::1").expect("valid");
+        assert_eq!((net.to_string().as_str(), host), ("2001:db8::1/128", false));
+    }
+
+    #[test]
+    fn prefix_too_long_is_rejected() {
+        assert!(parse_cidr("192.0.2.0/33").is_err());
     }
 
     #[test]

@@ -123,8 +123,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     };
     let mut stdout = io::stdout().lock();
     if args.list_rules {
-        for r in rules::ALL {
-            let m = r.meta();
+        for m in rules::CATALOG.iter() {
             write_ignoring_pipe(
                 &mut stdout,
                 format!(
@@ -159,7 +158,8 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
     };
-    let (mut settings, warnings) = config::load(config_path.as_deref(), &overrides)?;
+    let (mut settings, warnings) =
+        config::load(config_path.as_deref(), &overrides, &rules::CATALOG)?;
     for w in warnings {
         eprintln!("{:?}", miette::Report::new(w));
     }
@@ -302,7 +302,8 @@ pub fn generate(kind: Generate) -> Result<Vec<u8>, Error> {
             return Ok(out);
         }
         Generate::ConfigSchema => {
-            let mut text = serde_json::to_string_pretty(&config::json_schema()).unwrap_or_default();
+            let mut text = serde_json::to_string_pretty(&config::json_schema(&rules::CATALOG))
+                .unwrap_or_default();
             text.push('\n');
             return Ok(text.into_bytes());
         }

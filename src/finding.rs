@@ -1,12 +1,12 @@
-//! Findings: what a rule (or the loader, through EXT900) reports, with byte spans only.
-//! Lines and columns are computed by the renderers.
+//! Findings: what a rule (or the loader, through EXT900) reports, with byte spans only, and the
+//! data that describes a rule. Lines and columns are computed by the renderers: a message that
+//! refers to a place in the input carries its span (`Message`), never a `file:line`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::object::Origin;
-use crate::rules::RuleMeta;
-use crate::source::Span;
+use crate::source::{Origin, Span};
 
 /// Severity, ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -70,6 +70,102 @@ impl fmt::Display for ObjectRef {
     }
 }
 
+/// What users, docs and SARIF know about a rule. Rules declare one each; the registry
+/// (`rules::ALL`) lists them.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub default_severity: Severity,
+    /// The rule's Markdown documentation (`rules/<CODE>-<name>.md`).
+    pub docs: &'static str,
+    /// GitHub code scanning's `security-severity` (0.0 to 10.0).
+    pub security_severity: &'static str,
+    pub tags: &'static [&'static str],
+}
+
+impl RuleMeta {
+    /// The doc file name under `rules/`.
+    #[must_use]
+    pub fn doc_file(&self) -> String {
+        format!("{}-{}.md", self.code, self.name)
+    }
+
+    /// Whether `code_or_name` names this rule (`EXT002` in any case, or `external-ip-not-allowed`).
+    #[must_use]
+    pub fn is(&self, code_or_name: &str) -> bool {
+        self.code.eq_ignore_ascii_case(code_or_name) || self.name == code_or_name
+    }
+}
+
+/// Text for people that may refer to places in the input. A place is kept as a span and turned
+/// into `path:line:col` only by a renderer, so no stage before rendering computes a line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    text: String,
+    /// Where each place goes: a byte offset into `text`, in increasing order.
+    places: Vec<(usize, Span)>,
+}
+
+impl Message {
+    /// Appends text.
+    pub fn push_str(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+
+    /// Appends a place, shown as `path:line:col` when rendered.
+    pub fn push_place(&mut self, span: Span) {
+        self.places.push((self.text.len(), span));
+    }
+
+    /// Appends another message, places included.
+    pub fn append(&mut self, other: &Message) {
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.places
+            .extend(other.places.iter().map(|&(at, span)| (base + at, span)));
+    }
+
+    /// The text without its places: stable when lines move (fingerprints, sorting).
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The text with each place written by `place`.
+    #[must_use]
+    pub fn render(&self, mut place: impl FnMut(Span) -> String) -> Cow<'_, str> {
+        if self.places.is_empty() {
+            return Cow::Borrowed(&self.text);
+        }
+        let mut out = String::with_capacity(self.text.len() + 32 * self.places.len());
+        let mut from = 0;
+        for &(at, span) in &self.places {
+            out.push_str(&self.text[from..at]);
+            out.push_str(&place(span));
+            from = at;
+        }
+        out.push_str(&self.text[from..]);
+        Cow::Owned(out)
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message {
+            text,
+            places: Vec::new(),
+        }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Message::from(text.to_string())
+    }
+}
+
 /// A span with a short text shown under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
@@ -112,7 +208,7 @@ pub struct Finding {
     pub pointer: String,
     pub primary: Label,
     pub related: Vec<Label>,
-    pub message: String,
+    pub message: Message,
     pub help: String,
     pub notes: Vec<String>,
     pub suppressed: Option<Suppression>,
@@ -121,9 +217,47 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding of `rule` at `primary`, at the rule's default severity, about no object yet;
+    /// the caller fills in the rest. Label, message and help are distinct types, so they cannot
+    /// be passed in each other's place.
+    #[must_use]
+    pub fn new(rule: &'static RuleMeta, primary: Label, message: Message, help: String) -> Self {
+        Finding {
+            rule,
+            severity: rule.default_severity,
+            object: None,
+            pointer: String::new(),
+            primary,
+            related: Vec::new(),
+            message,
+            help,
+            notes: Vec::new(),
+            suppressed: None,
+            origin: None,
+        }
+    }
+
     /// Sort key: file, position, rule, message.
     #[must_use]
     pub fn sort_key(&self) -> (Span, &'static str, &str) {
-        (self.primary.span, self.rule.code, &self.message)
+        (self.primary.span, self.rule.code, self.message.text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+
+    #[test]
+    fn places_are_written_where_they_were_pushed() {
+        let mut inner = Message::from("auto: annotation at ");
+        inner.push_place(Span::new(FileId(1), 5, 9));
+        let mut m = Message::from("profile is cloud (");
+        m.append(&inner);
+        m.push_str(")");
+        assert_eq!(m.text(), "profile is cloud (auto: annotation at )");
+        let shown = m.render(|s| format!("f{}:{}", s.file.0, s.start));
+        assert_eq!(shown, "profile is cloud (auto: annotation at f1:5)");
     }
 }

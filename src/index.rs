@@ -1,43 +1,62 @@
-//! Index stage: all objects -> the cross-object facts rules share, built once per run over every
-//! input (a policy in another folder counts). Ordered maps keep output deterministic.
+//! Index stage: one cluster's objects -> the cross-object facts rules share, built once over
+//! every input (a policy in another folder counts). Ordered maps keep output deterministic.
+//!
+//! Coverage is one concept in one place: which pods a Service selects and which policy, if
+//! any, isolates each set of them for ingress. EXT003 and the inventory both ask `coverage`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-
-use crate::config::{Profile, Settings, ValueSource};
 use crate::object::{Object, View};
-use crate::selector;
+use crate::policy::{Policy, Reach};
 use crate::source::Span;
 
-/// Objects of one namespace, as indices into the run's object list.
-#[derive(Debug, Default)]
-pub struct Namespace {
-    pub services: Vec<usize>,
-    /// `NetworkPolicies` and `CiliumNetworkPolicies`.
-    pub policies: Vec<usize>,
-    pub workloads: Vec<usize>,
-    /// Workloads by template label `key=value`, to find a Service's pods without a full scan.
-    pub workloads_by_label: BTreeMap<(String, String), Vec<usize>>,
-}
-
-#[derive(Debug, Default)]
-pub struct Index {
-    pub namespaces: BTreeMap<String, Namespace>,
-    /// `CiliumClusterwideNetworkPolicies`, which may select pods in any namespace.
-    pub cluster_policies: Vec<usize>,
-    /// The first sign of a managed cloud in the input, and what it was.
-    pub cloud_evidence: Option<(Span, String)>,
-}
-
-/// The profile in force and why.
+/// A sign of a managed cloud in the input: where it is and what it is.
 #[derive(Debug, Clone)]
-pub struct ProfileDecision {
-    pub profile: Profile,
-    pub requested: Profile,
-    pub reason: String,
-    /// Where the deciding evidence is, for `auto`.
-    pub evidence: Option<Span>,
+pub struct CloudEvidence {
+    pub span: Span,
+    /// `Service shop/web has annotation ...`.
+    pub what: String,
+}
+
+/// Objects of one namespace.
+#[derive(Debug, Default)]
+pub struct Namespace<'a> {
+    pub services: Vec<&'a Object>,
+    /// Workloads by template label `key=value`, to find a Service's pods without a full scan.
+    workloads_by_label: BTreeMap<(&'a str, &'a str), Vec<&'a Object>>,
+    /// Indices of this namespace's `NetworkPolicies` and `CiliumNetworkPolicies`.
+    own_policies: Vec<usize>,
+    policies: Policies<'a>,
+    /// The policies that apply in this namespace, each identity once, in input order: what an
+    /// explanation lists.
+    applying: Vec<&'a Object>,
+}
+
+#[derive(Debug)]
+pub struct Index<'a> {
+    namespaces: BTreeMap<&'a str, Namespace<'a>>,
+    cloud_evidence: Option<CloudEvidence>,
+}
+
+/// A set of pods sharing one label set: a workload's template, or the selector standing in
+/// when the input holds no matching workload.
+pub struct PodSet<'a> {
+    pub labels: &'a BTreeMap<String, String>,
+    pub workload: Option<&'a Object>,
+    /// The first policy that isolates these pods for ingress, if any.
+    pub isolated_by: Option<&'a Object>,
+}
+
+/// The policies that may select pods in one namespace (its own and every clusterwide one), in
+/// order, indexed so that finding the first one that isolates a set of pods looks only at
+/// policies that can select them.
+#[derive(Debug, Default)]
+struct Policies<'a> {
+    all: Vec<&'a Object>,
+    /// Positions in `all` of policies that select only pods with a `key=value` label.
+    by_label: HashMap<(&'a str, &'a str), Vec<usize>>,
+    /// Positions of the other policies that may isolate for ingress, checked for every pod set.
+    always: Vec<usize>,
 }
 
 const CLOUD_ANNOTATION_PREFIXES: &[&str] = &[
@@ -51,134 +70,154 @@ const CLOUD_API_GROUPS: &[&str] = &["elbv2.k8s.aws", "networking.gke.io", "cloud
 
 /// Builds the index.
 #[must_use]
-pub fn build(objects: &[Object]) -> Index {
-    let mut index = Index::default();
+pub fn build(objects: &[Object]) -> Index<'_> {
+    let mut namespaces: BTreeMap<&str, Namespace<'_>> = BTreeMap::new();
+    let mut cluster_policies = Vec::new();
+    let mut cloud = None;
     for (i, obj) in objects.iter().enumerate() {
-        if index.cloud_evidence.is_none() {
-            index.cloud_evidence = cloud_evidence(obj);
+        if cloud.is_none() {
+            cloud = cloud_evidence(obj);
         }
         let Some(ns) = obj.id.namespace.as_deref() else {
             if matches!(
                 obj.view,
-                View::Cilium {
+                View::Policy(Policy::Cilium {
                     cluster_wide: true,
                     ..
-                }
+                })
             ) {
-                index.cluster_policies.push(i);
+                cluster_policies.push(i);
             }
             continue;
         };
-        let entry = index.namespaces.entry(ns.to_string()).or_default();
+        let entry = namespaces.entry(ns).or_default();
         match &obj.view {
-            View::Service(_) => entry.services.push(i),
-            View::NetworkPolicy(_) | View::Cilium { .. } => entry.policies.push(i),
+            View::Service(_) => entry.services.push(obj),
+            View::Policy(_) => entry.own_policies.push(i),
             View::Workload { labels, .. } => {
-                entry.workloads.push(i);
                 for (k, v) in labels {
                     entry
                         .workloads_by_label
-                        .entry((k.clone(), v.clone()))
+                        .entry((k, v))
                         .or_default()
-                        .push(i);
+                        .push(obj);
                 }
             }
             View::Other => {}
         }
     }
-    index
-}
-
-fn cloud_evidence(obj: &Object) -> Option<(Span, String)> {
-    let group = obj.id.api_version.split('/').next().unwrap_or_default();
-    if obj.id.api_version.contains('/') && CLOUD_API_GROUPS.contains(&group) {
-        return Some((
-            obj.value_span("/apiVersion"),
-            format!("{} uses API group `{group}`", obj.id),
-        ));
+    for (name, ns) in &mut namespaces {
+        let all: Vec<&Object> = ns
+            .own_policies
+            .iter()
+            .chain(&cluster_policies)
+            .map(|&i| &objects[i])
+            .collect();
+        let mut seen = BTreeSet::new();
+        ns.applying = all
+            .iter()
+            .copied()
+            .filter(|p| policy(p).is_some_and(|p| p.applies_in(name)) && seen.insert(&p.id))
+            .collect();
+        ns.policies = Policies::new(all);
     }
-    let key = obj
-        .annotations
-        .keys()
-        .find(|k| CLOUD_ANNOTATION_PREFIXES.iter().any(|p| k.starts_with(p)))?;
-    Some((
-        obj.key_span(&format!(
-            "/metadata/annotations/{}",
-            crate::object::escape(key)
-        )),
-        format!("{} has annotation `{key}`", obj.id),
-    ))
-}
-
-/// Resolves the profile: explicit, or `auto` from the evidence in the input.
-#[must_use]
-pub fn decide_profile(
-    settings: &Settings,
-    index: &Index,
-    describe_span: impl Fn(Span) -> String,
-) -> ProfileDecision {
-    let (requested, source) = &settings.profile;
-    match requested {
-        Profile::Auto => match &index.cloud_evidence {
-            Some((span, what)) => ProfileDecision {
-                profile: Profile::Cloud,
-                requested: Profile::Auto,
-                reason: format!("auto: {what} at {}", describe_span(*span)),
-                evidence: Some(*span),
-            },
-            None => ProfileDecision {
-                profile: Profile::OnPrem,
-                requested: Profile::Auto,
-                reason: "auto: no cloud load-balancer annotation or cloud API group in the input"
-                    .into(),
-                evidence: None,
-            },
-        },
-        p => ProfileDecision {
-            profile: *p,
-            requested: *p,
-            reason: match source {
-                ValueSource::Default => "default".into(),
-                s => format!("set by {}", settings.describe(s)),
-            },
-            evidence: None,
-        },
+    Index {
+        namespaces,
+        cloud_evidence: cloud,
     }
 }
 
-/// Label key Cilium uses for a pod's namespace.
-const CILIUM_NAMESPACE_KEY: &str = "io.kubernetes.pod.namespace";
+impl<'a> Index<'a> {
+    /// The first sign of a managed cloud in the input, if any.
+    #[must_use]
+    pub fn cloud_evidence(&self) -> Option<&CloudEvidence> {
+        self.cloud_evidence.as_ref()
+    }
 
-/// A set of pods sharing one label set: a workload's template, or the selector standing in
-/// when the input holds no matching workload.
-pub struct PodSet<'a> {
-    pub labels: &'a BTreeMap<String, String>,
-    pub workload: Option<&'a Object>,
-    /// The first policy that isolates these pods for ingress, if any.
-    pub isolated_by: Option<&'a Object>,
+    /// Namespaces in name order, with their Services in input order.
+    pub fn namespaces(&self) -> impl Iterator<Item = (&'a str, &Namespace<'a>)> {
+        self.namespaces.iter().map(|(n, ns)| (*n, ns))
+    }
+
+    /// The policies that apply in namespace `ns`, each identity once, in input order.
+    #[must_use]
+    pub fn policies_applying(&self, ns: &str) -> &[&'a Object] {
+        self.namespaces.get(ns).map_or(&[], |n| &n.applying)
+    }
+
+    /// The pods a Service selector reaches in namespace `ns`: one set per workload template
+    /// whose labels include every selector pair (found through the label index, not a scan),
+    /// or the selector's own labels when no workload matches; each with the first policy that
+    /// isolates it.
+    #[must_use]
+    pub fn coverage(&self, ns: &str, selector: &'a BTreeMap<String, String>) -> Vec<PodSet<'a>> {
+        let Some(n) = self.namespaces.get(ns) else {
+            return vec![PodSet {
+                labels: selector,
+                workload: None,
+                isolated_by: None,
+            }];
+        };
+        let candidates = selector
+            .iter()
+            .map(|(k, v)| {
+                n.workloads_by_label
+                    .get(&(k.as_str(), v.as_str()))
+                    .map_or(&[][..], Vec::as_slice)
+            })
+            .min_by_key(|l| l.len())
+            .unwrap_or_default();
+        let mut sets: Vec<(&'a BTreeMap<String, String>, Option<&'a Object>)> = candidates
+            .iter()
+            .filter_map(|w| match &w.view {
+                View::Workload { labels, .. }
+                    if selector.iter().all(|(k, v)| labels.get(k) == Some(v)) =>
+                {
+                    Some((labels, Some(*w)))
+                }
+                _ => None,
+            })
+            .collect();
+        if sets.is_empty() {
+            sets.push((selector, None));
+        }
+        sets.into_iter()
+            .map(|(labels, workload)| PodSet {
+                labels,
+                workload,
+                isolated_by: n.policies.first_isolating(ns, labels),
+            })
+            .collect()
+    }
 }
 
-/// The `NetworkPolicies` and Cilium policies that may select pods in one namespace (its own and
-/// every clusterwide one), in order, indexed so that finding the first one that isolates a set
-/// of pods looks only at policies that can select them.
-#[derive(Debug)]
-pub struct Policies<'a> {
-    pub all: Vec<&'a Object>,
-    /// Positions in `all` of `NetworkPolicies` whose podSelector requires a `key=value` label,
-    /// by the first such pair: only pods with that label can be selected.
-    by_label: HashMap<(&'a str, &'a str), Vec<usize>>,
-    /// Positions of the other policies that may isolate for ingress, checked for every pod set.
-    always: Vec<usize>,
+fn policy(obj: &Object) -> Option<&Policy> {
+    match &obj.view {
+        View::Policy(p) => Some(p),
+        _ => None,
+    }
 }
 
 impl<'a> Policies<'a> {
+    fn new(all: Vec<&'a Object>) -> Self {
+        let mut by_label: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        let mut always = Vec::new();
+        for (i, p) in all.iter().enumerate() {
+            match policy(p).map(Policy::reach) {
+                Some(Reach::Never) | None => {}
+                Some(Reach::Label(k, v)) => by_label.entry((k, v)).or_default().push(i),
+                Some(Reach::Any) => always.push(i),
+            }
+        }
+        Policies {
+            all,
+            by_label,
+            always,
+        }
+    }
+
     /// The first policy (in `all` order) that isolates pods with `labels` for ingress.
-    #[must_use]
-    pub fn first_isolating(
-        &self,
-        ns: &str,
-        labels: &BTreeMap<String, String>,
-    ) -> Option<&'a Object> {
+    fn first_isolating(&self, ns: &str, labels: &BTreeMap<String, String>) -> Option<&'a Object> {
         let mut candidates = self.always.clone();
         for (k, v) in labels {
             if let Some(found) = self.by_label.get(&(k.as_str(), v.as_str())) {
@@ -189,235 +228,29 @@ impl<'a> Policies<'a> {
         candidates
             .into_iter()
             .map(|i| self.all[i])
-            .find(|p| isolates_quietly(p, ns, labels))
+            .find(|p| policy(p).is_some_and(|pol| pol.isolates_quietly(ns, labels)))
     }
 }
 
-/// The policies that may select pods in namespace `ns`.
-#[must_use]
-pub fn policies_in<'a>(objects: &'a [Object], index: &Index, ns: &Namespace) -> Policies<'a> {
-    let all: Vec<&Object> = ns
-        .policies
-        .iter()
-        .chain(&index.cluster_policies)
-        .map(|&i| &objects[i])
-        .collect();
-    let mut by_label: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-    let mut always = Vec::new();
-    for (i, p) in all.iter().enumerate() {
-        match &p.view {
-            View::NetworkPolicy(np) => {
-                let spec = np.spec.as_ref();
-                if non_ingress_types(spec).is_some() {
-                    continue; // never isolates for ingress
-                }
-                let first = spec
-                    .and_then(|s| s.pod_selector.as_ref())
-                    .and_then(|sel| sel.match_labels.as_ref())
-                    .and_then(|m| m.iter().next());
-                match first {
-                    Some((k, v)) => by_label.entry((k, v)).or_default().push(i),
-                    None => always.push(i),
-                }
-            }
-            _ => always.push(i),
-        }
+fn cloud_evidence(obj: &Object) -> Option<CloudEvidence> {
+    let group = obj.id.api_version.split('/').next().unwrap_or_default();
+    if obj.id.api_version.contains('/') && CLOUD_API_GROUPS.contains(&group) {
+        return Some(CloudEvidence {
+            span: obj.value_span("/apiVersion"),
+            what: format!("{} uses API group `{group}`", obj.id),
+        });
     }
-    Policies {
-        all,
-        by_label,
-        always,
-    }
-}
-
-/// The pods a Service selector reaches in namespace `ns_name`, one set per workload template
-/// whose labels include every selector pair (found through the label index, not a scan), or the
-/// selector's own labels when no workload matches; each with the first policy isolating it.
-#[must_use]
-pub fn pod_sets<'a>(
-    objects: &'a [Object],
-    ns: &Namespace,
-    ns_name: &str,
-    policies: &Policies<'a>,
-    sel: &'a BTreeMap<String, String>,
-) -> Vec<PodSet<'a>> {
-    let candidates = sel
-        .iter()
-        .map(|(k, v)| {
-            ns.workloads_by_label
-                .get(&(k.clone(), v.clone()))
-                .map_or(&[][..], Vec::as_slice)
-        })
-        .min_by_key(|l| l.len())
-        .unwrap_or_default();
-    let mut sets: Vec<(&'a BTreeMap<String, String>, Option<&'a Object>)> = candidates
-        .iter()
-        .map(|&i| &objects[i])
-        .filter_map(|w| match &w.view {
-            View::Workload { labels, .. } if sel.iter().all(|(k, v)| labels.get(k) == Some(v)) => {
-                Some((labels, Some(w)))
-            }
-            _ => None,
-        })
-        .collect();
-    if sets.is_empty() {
-        sets.push((sel, None));
-    }
-    sets.into_iter()
-        .map(|(labels, workload)| {
-            let isolated_by = policies.first_isolating(ns_name, labels);
-            PodSet {
-                labels,
-                workload,
-                isolated_by,
-            }
-        })
-        .collect()
-}
-
-/// `isolates` without building the explanation: the hot path of EXT003 and the inventory.
-fn isolates_quietly(policy: &Object, ns: &str, labels: &BTreeMap<String, String>) -> bool {
-    match &policy.view {
-        View::NetworkPolicy(np) => {
-            let spec = np.spec.as_ref();
-            non_ingress_types(spec).is_none()
-                && spec
-                    .and_then(|s| s.pod_selector.as_ref())
-                    .is_none_or(|sel| selector::matches(sel, labels))
-        }
-        View::Cilium { .. } => isolates(policy, ns, labels).is_ok(),
-        _ => false,
-    }
-}
-
-/// The policy's `policyTypes` when they leave Ingress out. policyTypes defaults to [Ingress]
-/// (+ Egress when egress rules exist), so a policy without policyTypes always applies to
-/// ingress. <https://kubernetes.io/docs/concepts/services-networking/network-policies/>
-fn non_ingress_types(
-    spec: Option<&k8s_openapi::api::networking::v1::NetworkPolicySpec>,
-) -> Option<&Vec<String>> {
-    spec.and_then(|s| s.policy_types.as_ref())
-        .filter(|t| !t.is_empty() && !t.iter().any(|t| t == "Ingress"))
-}
-
-/// Whether `policy` isolates pods with `labels` in namespace `ns` for ingress; if not, why not.
-pub fn isolates(
-    policy: &Object,
-    ns: &str,
-    labels: &BTreeMap<String, String>,
-) -> Result<(), String> {
-    match &policy.view {
-        View::NetworkPolicy(np) => {
-            let spec = np.spec.as_ref();
-            if let Some(types) = non_ingress_types(spec) {
-                return Err(format!(
-                    "policyTypes [{}] does not include Ingress",
-                    types.join(", ")
-                ));
-            }
-            let default = LabelSelector::default();
-            let sel = spec
-                .and_then(|s| s.pod_selector.as_ref())
-                .unwrap_or(&default);
-            match selector::first_mismatch(sel, labels) {
-                None => Ok(()),
-                Some(m) => Err(format!(
-                    "podSelector `{}` does not select them (`{m}` fails)",
-                    selector::describe(sel)
-                )),
-            }
-        }
-        View::Cilium {
-            cluster_wide,
-            rules,
-        } => {
-            let mut with_ns = labels.clone();
-            with_ns.insert(CILIUM_NAMESPACE_KEY.into(), ns.to_string());
-            let mut why = Vec::new();
-            for rule in rules {
-                let sel = cilium_selector(&rule.selector, *cluster_wide);
-                if let Some(m) = selector::first_mismatch(&sel, &with_ns) {
-                    why.push(format!(
-                        "endpointSelector `{}` does not select them (`{m}` fails)",
-                        selector::describe(&rule.selector)
-                    ));
-                } else if !rule.has_ingress {
-                    why.push("has no ingress or ingressDeny rules".into());
-                } else if rule.default_deny_ingress == Some(false) {
-                    why.push("sets enableDefaultDeny.ingress: false".into());
-                } else {
-                    return Ok(());
-                }
-            }
-            if why.is_empty() {
-                why.push("selects no endpoints (no endpointSelector)".into());
-            }
-            why.dedup();
-            Err(why.join("; "))
-        }
-        _ => Err("not a policy".into()),
-    }
-}
-
-/// Whether a policy can select pods in namespace `ns` at all: namespaced policies in theirs, a
-/// clusterwide Cilium policy unless its namespace key excludes `ns` in every rule.
-#[must_use]
-pub fn applies_in(policy: &Object, ns: &str) -> bool {
-    let View::Cilium {
-        cluster_wide: true,
-        rules,
-    } = &policy.view
-    else {
-        return true;
-    };
-    let only_ns: BTreeMap<String, String> =
-        [(CILIUM_NAMESPACE_KEY.to_string(), ns.to_string())].into();
-    rules.iter().any(|r| {
-        let sel = cilium_selector(&r.selector, true);
-        let ns_only = LabelSelector {
-            match_labels: sel.match_labels.map(|m| {
-                m.into_iter()
-                    .filter(|(k, _)| k == CILIUM_NAMESPACE_KEY)
-                    .collect()
-            }),
-            match_expressions: sel.match_expressions.map(|es| {
-                es.into_iter()
-                    .filter(|e| e.key == CILIUM_NAMESPACE_KEY)
-                    .collect()
-            }),
-        };
-        selector::matches(&ns_only, &only_ns)
+    let key = obj
+        .annotations
+        .keys()
+        .find(|k| CLOUD_ANNOTATION_PREFIXES.iter().any(|p| k.starts_with(p)))?;
+    Some(CloudEvidence {
+        span: obj.key_span(&format!(
+            "/metadata/annotations/{}",
+            crate::yaml::pointer::escape(key)
+        )),
+        what: format!("{} has annotation `{key}`", obj.id),
     })
-}
-
-/// Cilium label keys may carry a source prefix (`k8s:app`); the namespace key only restricts
-/// clusterwide policies (a namespaced policy is already confined to its namespace).
-fn cilium_selector(sel: &LabelSelector, cluster_wide: bool) -> LabelSelector {
-    let strip = |k: &str| {
-        k.strip_prefix("k8s:")
-            .or_else(|| k.strip_prefix("any:"))
-            .unwrap_or(k)
-            .to_string()
-    };
-    let keep = |k: &str| cluster_wide || k != CILIUM_NAMESPACE_KEY;
-    LabelSelector {
-        match_labels: sel.match_labels.as_ref().map(|m| {
-            m.iter()
-                .map(|(k, v)| (strip(k), v.clone()))
-                .filter(|(k, _)| keep(k))
-                .collect()
-        }),
-        match_expressions: sel.match_expressions.as_ref().map(|es| {
-            es.iter()
-                .map(|e| {
-                    let mut e = e.clone();
-                    e.key = strip(&e.key);
-                    e
-                })
-                .filter(|e| keep(&e.key))
-                .collect()
-        }),
-    }
 }
 
 #[cfg(test)]
@@ -459,40 +292,41 @@ mod tests {
             policy("web-too", "{podSelector: {matchLabels: {app: a}}}"),
         ]
         .concat();
-        let objects = objects(&text);
-        let index = build(&objects);
-        let policies = policies_in(&objects, &index, &index.namespaces["shop"]);
-        let first = |pairs: &[(&str, &str)]| {
-            let labels: BTreeMap<String, String> = pairs
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
                 .iter()
                 .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-                .collect();
-            policies
-                .first_isolating("shop", &labels)
+                .collect()
+        };
+        let first = |objects: &[Object], pairs: &[(&str, &str)]| {
+            let index = build(objects);
+            let l = labels(pairs);
+            index.namespaces["shop"]
+                .policies
+                .first_isolating("shop", &l)
                 .map(|p| p.id.name.clone())
         };
+        let all = objects(&text);
         assert_eq!(
-            first(&[("app", "a"), ("tier", "web")]).as_deref(),
+            first(&all, &[("app", "a"), ("tier", "web")]).as_deref(),
             Some("web")
         );
-        assert_eq!(first(&[("app", "a")]).as_deref(), Some("everything"));
-        assert_eq!(first(&[("app", "b")]).as_deref(), Some("everything"));
-        assert_eq!(first(&[("app", "c")]).as_deref(), Some("by-expression"));
-        let without_catch_all: Vec<Object> = objects
+        assert_eq!(first(&all, &[("app", "a")]).as_deref(), Some("everything"));
+        assert_eq!(first(&all, &[("app", "b")]).as_deref(), Some("everything"));
+        assert_eq!(
+            first(&all, &[("app", "c")]).as_deref(),
+            Some("by-expression")
+        );
+        let without_catch_all: Vec<Object> = all
             .into_iter()
             .filter(|o| o.id.name != "everything")
             .collect();
-        let index = build(&without_catch_all);
-        let policies = policies_in(&without_catch_all, &index, &index.namespaces["shop"]);
-        let labels = |app: &str| BTreeMap::from([("app".to_string(), app.to_string())]);
-        let name = |app: &str| {
-            policies
-                .first_isolating("shop", &labels(app))
-                .map(|p| p.id.name.clone())
-        };
-        assert_eq!(name("a").as_deref(), Some("web-too"));
         assert_eq!(
-            name("b"),
+            first(&without_catch_all, &[("app", "a")]).as_deref(),
+            Some("web-too")
+        );
+        assert_eq!(
+            first(&without_catch_all, &[("app", "b")]),
             None,
             "an egress-only policy does not isolate for ingress"
         );

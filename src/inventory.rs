@@ -7,9 +7,10 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::address;
-use crate::config::{Profile, Settings};
-use crate::index::{Index, ProfileDecision, pod_sets, policies_in};
+use crate::config::{AllowEntry, Profile};
+use crate::index::Index;
 use crate::object::{Object, View};
+use crate::profile::ProfileDecision;
 use crate::source::Span;
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,8 +35,9 @@ pub struct Row {
 #[must_use]
 pub fn rows(
     objects: &[Object],
-    index: &Index,
-    settings: &Settings,
+    index: &Index<'_>,
+    allow: &[AllowEntry],
+    owner_keys: &[String],
     profile: &ProfileDecision,
 ) -> Vec<Row> {
     let mut out = Vec::new();
@@ -75,9 +77,8 @@ pub fn rows(
             .map(|p| format!("{}/{}", p.port, p.protocol.as_deref().unwrap_or("TCP")))
             .collect::<Vec<_>>()
             .join(" ");
-        let coverage = coverage(objects, index, obj);
-        let owner = settings
-            .owner_keys
+        let coverage = coverage(index, obj);
+        let owner = owner_keys
             .iter()
             .find_map(|k| obj.labels.get(k).or_else(|| obj.annotations.get(k)))
             .cloned()
@@ -85,7 +86,7 @@ pub fn rows(
         for (addr, source, path) in addresses {
             let ip: Option<IpAddr> = address::effective(&addr);
             let allowed_by = ip
-                .and_then(|ip| settings.allow.iter().find(|a| a.net.contains(&ip)))
+                .and_then(|ip| allow.iter().find(|a| a.net.contains(&ip)))
                 .map_or_else(|| "none".to_string(), |a| a.net.to_string());
             let profile_verdict = match (source, profile.profile) {
                 ("externalIPs", Profile::Cloud) => {
@@ -115,7 +116,7 @@ pub fn rows(
     out
 }
 
-fn coverage(objects: &[Object], index: &Index, svc: &Object) -> String {
+fn coverage(index: &Index<'_>, svc: &Object) -> String {
     let View::Service(s) = &svc.view else {
         return String::new();
     };
@@ -130,11 +131,7 @@ fn coverage(objects: &[Object], index: &Index, svc: &Object) -> String {
     let Some(ns_name) = svc.id.namespace.as_deref() else {
         return String::new();
     };
-    let Some(ns) = index.namespaces.get(ns_name) else {
-        return "not covered".into();
-    };
-    let policies = policies_in(objects, index, ns);
-    let sets = pod_sets(objects, ns, ns_name, &policies, sel);
+    let sets = index.coverage(ns_name, sel);
     let mut by: Vec<String> = sets
         .iter()
         .filter_map(|p| {

@@ -4,7 +4,7 @@
 //! Invariant: every `Span` is a pair of byte offsets on UTF-8 character boundaries of its file's
 //! text. Columns are counted in Unicode code points, 1-based, as SARIF's `unicodeCodePoints`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 /// Index of a file in `Report::files`.
@@ -24,6 +24,34 @@ impl Span {
     pub fn new(file: FileId, start: usize, end: usize) -> Self {
         Span { file, start, end }
     }
+}
+
+/// Where an object came from before it was rendered into this file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// `helm` or `kustomize`.
+    pub tool: &'static str,
+    pub path: String,
+    /// For Helm output: byte offset of the first line after the `# Source:` comment.
+    pub offset: Option<usize>,
+}
+
+/// Turns a path into the name reports show: relative to the working directory when it is
+/// inside it, `/`-separated, without a leading `./`.
+#[must_use]
+pub fn display_name(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let path = cwd
+        .as_deref()
+        .and_then(|c| path.strip_prefix(c).ok())
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(path);
+    let s = path.to_string_lossy().replace('\\', "/");
+    let mut s = s.as_str();
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest.trim_start_matches('/');
+    }
+    s.to_string()
 }
 
 /// A line and column, both 1-based; the column counts Unicode code points.

@@ -7,10 +7,11 @@
 
 use std::sync::Arc;
 
-use crate::finding::{Finding, ObjectRef, Severity, Suppression, SuppressionKind};
+use crate::finding::{Finding, Label, ObjectRef, RuleMeta, Severity, Suppression, SuppressionKind};
 use crate::object::Object;
-use crate::rules::{self, EXT901};
+use crate::rules::{self, EXT901, Enabled};
 use crate::source::{FileId, SourceFile, Span};
+use crate::yaml::pointer::escape;
 
 pub const IGNORE_ANNOTATION: &str = "extip-lint.io/ignore";
 pub const REASON_ANNOTATION: &str = "extip-lint.io/ignore-reason";
@@ -29,20 +30,20 @@ struct Entry {
     file: FileId,
     scope: Scope,
     /// As written, with the rule it names (if any) and whether it was used.
-    codes: Vec<(String, Option<&'static str>, bool)>,
+    codes: Vec<(String, Option<&'static RuleMeta>, bool)>,
     reason: Option<String>,
     span: Span,
     kind: SuppressionKind,
 }
 
 /// Marks suppressed findings and appends EXT901 findings (when `unused` has a severity). A
-/// suppression of a rule that did not run (`enabled` lists those that did) is not unused.
+/// suppression of a rule that did not run (not in `enabled`) is not unused.
 pub fn apply(
     files: &[SourceFile],
     objects: &[Object],
     findings: &mut Vec<Finding>,
     unused: Option<Severity>,
-    enabled: &[&str],
+    enabled: &Enabled,
 ) {
     let mut entries = Vec::new();
     for f in files {
@@ -50,10 +51,7 @@ pub fn apply(
     }
     for obj in objects {
         if let Some(value) = obj.annotations.get(IGNORE_ANNOTATION) {
-            let path = format!(
-                "/metadata/annotations/{}",
-                crate::object::escape(IGNORE_ANNOTATION)
-            );
+            let path = format!("/metadata/annotations/{}", escape(IGNORE_ANNOTATION));
             entries.push(Entry {
                 file: obj.file,
                 scope: Scope::Object(Arc::clone(&obj.id)),
@@ -83,7 +81,7 @@ pub fn apply(
                 continue;
             }
             for (_, code, used) in &mut e.codes {
-                if *code == Some(finding.rule.code) {
+                if code.is_some_and(|c| c.code == finding.rule.code) {
                     *used = true;
                     finding.suppressed.get_or_insert_with(|| Suppression {
                         kind: e.kind,
@@ -104,11 +102,12 @@ pub fn apply(
                 }
                 Some(_) => continue,
             };
-            let mut f = EXT901.finding_at(
-                e.span,
-                "unused suppression",
-                message,
-                "Remove the suppression, or correct the rule code (see `extip-lint --list-rules`).",
+            let mut f = Finding::new(
+                &EXT901,
+                Label::new(e.span, "unused suppression"),
+                message.into(),
+                "Remove the suppression, or correct the rule code (see `extip-lint --list-rules`)."
+                    .into(),
             );
             f.severity = severity;
             if let Scope::Object(id) = &e.scope {
@@ -119,11 +118,11 @@ pub fn apply(
     }
 }
 
-fn parse_codes(list: &str) -> Vec<(String, Option<&'static str>, bool)> {
+fn parse_codes(list: &str) -> Vec<(String, Option<&'static RuleMeta>, bool)> {
     list.split([',', ' '])
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| (s.to_string(), rules::find(s).map(|m| m.code), false))
+        .map(|s| (s.to_string(), rules::find(s), false))
         .collect()
 }
 
@@ -175,7 +174,7 @@ mod tests {
     #[test]
     fn codes_and_names_are_parsed() {
         let c = parse_codes("EXT002, service-without-network-policy nope");
-        let codes: Vec<_> = c.iter().map(|c| c.1).collect();
+        let codes: Vec<_> = c.iter().map(|c| c.1.map(|m| m.code)).collect();
         assert_eq!(codes, [Some("EXT002"), Some("EXT003"), None]);
     }
 

@@ -7,10 +7,24 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use globset::GlobSet;
 use ignore::WalkBuilder;
 
-use crate::config::Settings;
 use crate::error::Error;
+use crate::source::display_name;
+
+/// What walking needs to know.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Read ignored files and walk hidden folders.
+    pub no_ignore: bool,
+    /// Globs relative to `glob_base`.
+    pub include: Option<GlobSet>,
+    pub exclude: Option<GlobSet>,
+    pub glob_base: PathBuf,
+    /// The name of standard input in reports.
+    pub stdin_filename: Option<String>,
+}
 
 /// One input to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +37,8 @@ pub enum Input {
 #[derive(Debug, Default)]
 pub struct Walked {
     pub inputs: Vec<Input>,
+    /// How many of `inputs`, from the first, are reported on; the rest are context.
+    pub reported: usize,
     /// Skipped files by reason (`symbolic link`, `ignored by include/exclude`, ...).
     pub skipped: BTreeMap<String, usize>,
     /// Messages about the run (not findings), e.g. one per skipped chart.
@@ -33,27 +49,39 @@ pub struct Walked {
 
 const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
-/// Turns a path into the name reports show: relative to the working directory when it is
-/// inside it, `/`-separated, without a leading `./`.
+/// Walks `paths`, then `context` (folders indexed but not reported on). Context inputs come
+/// after the others; a file reached both ways is a reported input only.
 #[must_use]
-pub fn display_name(path: &Path) -> String {
-    let cwd = std::env::current_dir().ok();
-    let path = cwd
-        .as_deref()
-        .and_then(|c| path.strip_prefix(c).ok())
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(path);
-    let s = path.to_string_lossy().replace('\\', "/");
-    let mut s = s.as_str();
-    while let Some(rest) = s.strip_prefix("./") {
-        s = rest.trim_start_matches('/');
+pub fn walk_with_context(opts: &WalkOptions, paths: &[PathBuf], context: &[PathBuf]) -> Walked {
+    let mut walked = walk(opts, paths);
+    walked.reported = walked.inputs.len();
+    if context.is_empty() {
+        return walked;
     }
-    s.to_string()
+    let named: std::collections::BTreeSet<PathBuf> = walked
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::File { path, .. } => std::fs::canonicalize(path).ok(),
+            Input::Stdin { .. } => None,
+        })
+        .collect();
+    let more = walk(opts, context);
+    walked.errors.extend(more.errors);
+    walked
+        .inputs
+        .extend(more.inputs.into_iter().filter(|i| match i {
+            Input::File { path, .. } => {
+                std::fs::canonicalize(path).is_ok_and(|p| !named.contains(&p))
+            }
+            Input::Stdin { .. } => false,
+        }));
+    walked
 }
 
-/// Walks `roots` with the settings' ignore rules and globs.
+/// Walks `roots` with the ignore rules and globs.
 #[must_use]
-pub fn walk(settings: &Settings, roots: &[PathBuf]) -> Walked {
+pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     let mut out = Walked::default();
     let mut charts: BTreeMap<PathBuf, usize> = BTreeMap::new();
     for root in roots {
@@ -162,7 +190,7 @@ fn has_extension(path: &Path) -> bool {
 }
 
 /// Applies the config's include/exclude globs, relative to the config file's folder.
-fn selected(settings: &Settings, path: &Path) -> bool {
+fn selected(settings: &WalkOptions, path: &Path) -> bool {
     let rel = path.strip_prefix(&settings.glob_base).unwrap_or(path);
     let rel = display_name(rel);
     if let Some(ex) = &settings.exclude

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         path: ".extip-lint.yaml".into(),
         text: text.to_string(),
     };
-    let Ok((mut settings, _)) = config::from_file(Some(file), &Overrides::default()) else {
+    let Ok((mut settings, _)) = config::from_file(Some(file), &Overrides::default(), &extip_lint::rules::CATALOG) else {
         return;
     };
     settings.paths = vec!["-".into()];

@@ -7,7 +7,7 @@ use extip_lint::render::{self, Format, Options};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let (mut settings, _) = config::load(None, &Overrides::default()).expect("defaults load");
+    let (mut settings, _) = config::load(None, &Overrides::default(), &extip_lint::rules::CATALOG).expect("defaults load");
     settings.paths = vec!["-".into()];
     settings.stdin_filename = Some("fuzz.yaml".into());
     settings.inventory = true;

@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use super::{active, locate};
-use crate::Report;
 use crate::finding::Severity;
+use crate::report::Report;
 
 /// Escapes data per the workflow command syntax (`%`, CR, LF; plus `:` and `,` in properties).
 fn escape(s: &str, property: bool) -> String {
@@ -27,7 +27,11 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             Severity::Note => "notice",
         };
         let title = format!("{} {}", f.rule.code, f.rule.name);
-        let mut message = format!("{}\n{}", super::one_line(&f.message), f.help);
+        let mut message = format!(
+            "{}\n{}",
+            super::one_line(&super::text(report, &f.message)),
+            f.help
+        );
         for n in &f.notes {
             message.push_str("\nnote: ");
             message.push_str(&super::one_line(n));

@@ -14,8 +14,8 @@ use miette::{
 };
 
 use super::{DOCS_BASE, Options, locate};
-use crate::Report;
 use crate::finding::{Finding, Severity};
+use crate::report::Report;
 use crate::source::SourceFile;
 
 /// A source file with a line index, for miette.
@@ -88,7 +88,7 @@ struct FindingDiagnostic<'a> {
 
 impl fmt::Debug for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.finding.message)
+        f.write_str(&self.headline)
     }
 }
 
@@ -210,7 +210,7 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
         buf.clear();
         let file = &report.files[f.primary.span.file.0 as usize];
         let loc = locate(report, f.primary.span, f.origin.as_ref());
-        let mut headline = super::one_line(&f.message).into_owned();
+        let mut headline = super::one_line(&super::text(report, &f.message)).into_owned();
         if loc.path != file.name {
             headline = format!(
                 "{headline}\n  in {} line {} (rendered on stdin line {})",

@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use super::locate;
-use crate::Report;
 use crate::inventory::Row;
+use crate::report::Report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InventoryFormat {

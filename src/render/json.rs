@@ -5,8 +5,8 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::locate;
-use crate::Report;
 use crate::finding::{Finding, SuppressionKind};
+use crate::report::Report;
 
 pub const VERSION: u32 = 1;
 
@@ -31,7 +31,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 "code": f.rule.code,
                 "name": f.rule.name,
                 "severity": f.severity.as_str(),
-                "message": f.message,
+                "message": super::text(report, &f.message),
                 "help": f.help,
                 "notes": f.notes,
                 "location": loc,
@@ -59,7 +59,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let doc = json!({
         "version": VERSION,
         "tool": {"name": "extip-lint", "version": env!("CARGO_PKG_VERSION")},
-        "profile": {"name": report.profile.profile.as_str(), "reason": report.profile.reason},
+        "profile": {"name": report.profile.profile.as_str(), "reason": super::text(report, &report.profile.reason)},
         "findings": findings,
         "notices": report.notices,
         "errors": report.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),

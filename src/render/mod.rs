@@ -11,10 +11,9 @@ pub mod short;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::Report;
-use crate::finding::{Finding, Severity};
-use crate::object::Origin;
-use crate::source::{Position, Span};
+use crate::finding::{Finding, Message, Severity};
+use crate::report::Report;
+use crate::source::{Origin, Position, Span};
 
 /// Where the rule docs are published; `--explain` prints the same text offline.
 pub const DOCS_BASE: &str = "https://github.com/extip-lint/extip-lint/blob/main/rules/";
@@ -129,6 +128,15 @@ pub fn locate(report: &Report, span: Span, origin: Option<&Origin>) -> Location 
     }
 }
 
+/// A message with each place it refers to written as `path:line:col`.
+#[must_use]
+pub fn text<'a>(report: &Report, message: &'a Message) -> std::borrow::Cow<'a, str> {
+    message.render(|span| {
+        let l = locate(report, span, None);
+        format!("{}:{}:{}", l.path, l.start.line, l.start.column)
+    })
+}
+
 /// Findings that count (not suppressed).
 pub fn active(report: &Report) -> impl Iterator<Item = &Finding> {
     report.findings.iter().filter(|f| f.suppressed.is_none())
@@ -201,7 +209,7 @@ pub fn summary(report: &Report) -> String {
         out,
         "profile: {} ({})",
         report.profile.profile.as_str(),
-        report.profile.reason
+        text(report, &report.profile.reason)
     );
     let (e, w, n, sup) = counts(report);
     let _ = write!(

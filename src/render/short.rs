@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::{active, locate, one_line};
-use crate::Report;
+use crate::report::Report;
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for f in active(report) {
@@ -16,7 +16,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             l.start.column,
             f.rule.code,
             f.severity,
-            one_line(&f.message)
+            one_line(&super::text(report, &f.message))
         )?;
     }
     Ok(())

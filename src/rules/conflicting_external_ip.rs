@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::{At, Rule, RuleContext, RuleMeta, rule_enabled, services};
+use super::{At, Draft, Rule, RuleContext, invalid_external_ip, services};
 use crate::address::{self, Verdict};
-use crate::finding::{Finding, Label, Severity};
+use crate::finding::{Finding, Label, RuleMeta, Severity};
 use crate::object::Object;
 
-pub(crate) static META: RuleMeta = RuleMeta {
+pub static META: RuleMeta = RuleMeta {
     code: "EXT005",
     name: "conflicting-external-ip",
     summary: "two or more Services claim the same external IP for the same port and protocol",
@@ -27,7 +27,7 @@ impl Rule for ConflictingExternalIp {
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        let invalid_reported = rule_enabled(cx, "EXT004");
+        let invalid_reported = cx.enabled.contains(&invalid_external_ip::META);
         // The first claim is the one of the smallest object identity, so the result does not
         // depend on the order files were given in.
         let mut svcs: Vec<_> = services(cx).collect();
@@ -76,18 +76,20 @@ impl Rule for ConflictingExternalIp {
                     .map(|c| c.0.as_str())
                     .collect::<Vec<_>>()
                     .join(", ");
-                let mut f = META.finding(
-                    obj,
-                    &format!("/spec/externalIPs/{i}"),
-                    At::Value,
-                    "claimed twice",
-                    format!(
+                let mut f = Draft {
+                    object: obj,
+                    path: &format!("/spec/externalIPs/{i}"),
+                    at: At::Value,
+                    label: "claimed twice",
+                    message: format!(
                         "Service `{}` claims external IP `{entry}` on {ports}, which Service `{}` already claims",
                         obj.id.qualified_name(),
                         other.id.qualified_name()
-                    ),
-                    "Give each Service its own address, or merge the Services; remove claims on addresses you do not own.",
-                );
+                    )
+                    .into(),
+                    help: "Give each Service its own address, or merge the Services; remove claims on addresses you do not own.",
+                }
+                .finding(&META);
                 f.related.push(Label::new(
                     other.value_span(&format!("/spec/externalIPs/{j}")),
                     format!("first claimed here as `{other_entry}`"),

@@ -1,12 +1,12 @@
 //! EXT002 external-ip-not-allowed: externalIPs entries outside the allowlisted CIDRs.
 
-use super::{At, Rule, RuleContext, RuleMeta, rule_enabled, services};
+use super::{At, Draft, Rule, RuleContext, invalid_external_ip, services};
 use crate::address;
 use crate::config::ValueSource;
-use crate::finding::{Finding, Label, Severity};
+use crate::finding::{Finding, Label, Message, RuleMeta, Severity};
 use crate::source::Span;
 
-pub(crate) static META: RuleMeta = RuleMeta {
+pub static META: RuleMeta = RuleMeta {
     code: "EXT002",
     name: "external-ip-not-allowed",
     summary: "externalIPs entry that no allowlisted CIDR contains",
@@ -24,13 +24,16 @@ impl Rule for ExternalIpNotAllowed {
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        let invalid_reported = rule_enabled(cx, "EXT004");
-        let allow = &cx.settings.allow;
-        let described = allow
-            .iter()
-            .map(|a| format!("{} from {}", a.net, cx.settings.describe(&a.source)))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let invalid_reported = cx.enabled.contains(&invalid_external_ip::META);
+        let allow = cx.allow;
+        let mut described = Message::default();
+        for (i, a) in allow.iter().enumerate() {
+            if i > 0 {
+                described.push_str("; ");
+            }
+            described.push_str(&format!("{} from ", a.net));
+            described.append(&a.source.message(cx.config_file));
+        }
         for (obj, _, ips) in services(cx) {
             for (i, entry) in ips.iter().enumerate() {
                 let ip = match address::classify(entry) {
@@ -46,27 +49,31 @@ impl Rule for ExternalIpNotAllowed {
                 let name = obj.id.qualified_name();
                 let (message, help) = if allow.is_empty() {
                     (
-                        format!(
+                        Message::from(format!(
                             "Service `{name}` uses external IP `{entry}`, but no allowlist is declared, so no address is allowed"
-                        ),
+                        )),
                         "Declare the addresses your network routes to the nodes under `external-ips.allow` in .extip-lint.yaml (or pass `--allow-cidr`), or remove the entry.",
                     )
                 } else {
+                    let mut m = Message::from(format!(
+                        "Service `{name}` uses external IP `{entry}`, which no allowlist entry contains (allowlist: "
+                    ));
+                    m.append(&described);
+                    m.push_str(")");
                     (
-                        format!(
-                            "Service `{name}` uses external IP `{entry}`, which no allowlist entry contains (allowlist: {described})"
-                        ),
+                        m,
                         "Use an address from the allowlist, or add this one to `external-ips.allow` if your organisation owns and routes it.",
                     )
                 };
-                let mut f = META.finding(
-                    obj,
-                    &format!("/spec/externalIPs/{i}"),
-                    At::Value,
-                    "not in the allowlist",
+                let mut f = Draft {
+                    object: obj,
+                    path: &format!("/spec/externalIPs/{i}"),
+                    at: At::Value,
+                    label: "not in the allowlist",
                     message,
                     help,
-                );
+                }
+                .finding(&META);
                 if let Some(file) = cx.config_file {
                     for a in allow {
                         if let ValueSource::File { start, end } = a.source {

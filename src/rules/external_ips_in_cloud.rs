@@ -1,10 +1,10 @@
 //! EXT001 external-ips-in-cloud: externalIPs where a managed cloud offers `LoadBalancer` Services.
 
-use super::{At, Rule, RuleContext, RuleMeta, services};
+use super::{At, Draft, Rule, RuleContext, services};
 use crate::config::Profile;
-use crate::finding::{Finding, Label, Severity};
+use crate::finding::{Finding, Label, Message, RuleMeta, Severity};
 
-pub(crate) static META: RuleMeta = RuleMeta {
+pub static META: RuleMeta = RuleMeta {
     code: "EXT001",
     name: "external-ips-in-cloud",
     summary: "Service sets spec.externalIPs in a cloud profile, where a LoadBalancer Service is the safer way in",
@@ -34,18 +34,21 @@ impl Rule for ExternalIpsInCloud {
                 .map(|ip| format!("`{ip}`"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let mut f = META.finding(
-                obj,
-                "/spec/externalIPs",
-                At::Key,
-                "externalIPs in a cloud profile",
-                format!(
-                    "Service `{}` sets externalIPs ({list}) although the profile is cloud ({})",
-                    obj.id.qualified_name(),
-                    cx.profile.reason
-                ),
-                "Use `type: LoadBalancer` and let the provider allocate the address; for a fixed address, reserve it with the provider's annotation (AWS `service.beta.kubernetes.io/aws-load-balancer-eip-allocations`, GKE `networking.gke.io/load-balancer-ip-addresses`, AKS `service.beta.kubernetes.io/azure-pip-name`).",
-            );
+            let mut message = Message::from(format!(
+                "Service `{}` sets externalIPs ({list}) although the profile is cloud (",
+                obj.id.qualified_name(),
+            ));
+            message.append(&cx.profile.reason);
+            message.push_str(")");
+            let mut f = Draft {
+                object: obj,
+                path: "/spec/externalIPs",
+                at: At::Key,
+                label: "externalIPs in a cloud profile",
+                message,
+                help: "Use `type: LoadBalancer` and let the provider allocate the address; for a fixed address, reserve it with the provider's annotation (AWS `service.beta.kubernetes.io/aws-load-balancer-eip-allocations`, GKE `networking.gke.io/load-balancer-ip-addresses`, AKS `service.beta.kubernetes.io/azure-pip-name`).",
+            }
+            .finding(&META);
             if let Some(span) = cx.profile.evidence {
                 f.related
                     .push(Label::new(span, "this made the profile cloud"));

@@ -1,9 +1,9 @@
 //! EXT006 ignored-external-ips: externalIPs on Services where they have no effect.
 
-use super::{At, Rule, RuleContext, RuleMeta, services};
-use crate::finding::{Finding, Severity};
+use super::{At, Draft, Rule, RuleContext, services};
+use crate::finding::{Finding, RuleMeta, Severity};
 
-pub(crate) static META: RuleMeta = RuleMeta {
+pub static META: RuleMeta = RuleMeta {
     code: "EXT006",
     name: "ignored-external-ips",
     summary: "externalIPs on a headless or ExternalName Service, where Kubernetes ignores them",
@@ -32,14 +32,21 @@ impl Rule for IgnoredExternalIps {
             } else {
                 continue;
             };
-            out.push(META.finding(
-                obj,
-                "/spec/externalIPs",
-                At::Key,
-                "has no effect here",
-                format!("Service `{}` sets externalIPs, but it is {why}, so the addresses are ignored", obj.id.qualified_name()),
-                "Remove `externalIPs`, or give the Service a cluster IP and a type that routes them.",
-            ));
+            out.push(
+                Draft {
+                    object: obj,
+                    path: "/spec/externalIPs",
+                    at: At::Key,
+                    label: "has no effect here",
+                    message: format!(
+                        "Service `{}` sets externalIPs, but it is {why}, so the addresses are ignored",
+                        obj.id.qualified_name()
+                    )
+                    .into(),
+                    help: "Remove `externalIPs`, or give the Service a cluster IP and a type that routes them.",
+                }
+                .finding(&META),
+            );
         }
     }
 }

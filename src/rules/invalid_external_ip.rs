@@ -1,10 +1,10 @@
 //! EXT004 invalid-external-ip: externalIPs entries the API server rejects.
 
-use super::{At, Rule, RuleContext, RuleMeta, services};
+use super::{At, Draft, Rule, RuleContext, services};
 use crate::address::{Verdict, classify};
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, RuleMeta, Severity};
 
-pub(crate) static META: RuleMeta = RuleMeta {
+pub static META: RuleMeta = RuleMeta {
     code: "EXT004",
     name: "invalid-external-ip",
     summary: "externalIPs entry the API server rejects: not an address, a CIDR, a special range, or a non-canonical form",
@@ -29,17 +29,21 @@ impl Rule for InvalidExternalIp {
                         Some(ip) => format!("Write the address in canonical form: `{ip}`."),
                         None => "Use a single routable unicast address.".to_string(),
                     };
-                    out.push(META.finding(
-                        obj,
-                        &format!("/spec/externalIPs/{i}"),
-                        At::Value,
-                        "rejected address",
-                        format!(
-                            "Service `{}` has external IP `{entry}`, which {reason}",
-                            obj.id.qualified_name()
-                        ),
-                        &help,
-                    ));
+                    out.push(
+                        Draft {
+                            object: obj,
+                            path: &format!("/spec/externalIPs/{i}"),
+                            at: At::Value,
+                            label: "rejected address",
+                            message: format!(
+                                "Service `{}` has external IP `{entry}`, which {reason}",
+                                obj.id.qualified_name()
+                            )
+                            .into(),
+                            help: &help,
+                        }
+                        .finding(&META),
+                    );
                 }
             }
         }

@@ -1,10 +1,10 @@
 //! EXT900 invalid-manifest: input that is not a valid manifest (syntax errors, decode failures,
 //! binary or oversized files). The loader records the problems; this rule reports them.
 
-use super::{Rule, RuleContext, RuleMeta};
-use crate::finding::{Finding, Severity};
+use super::{Rule, RuleContext};
+use crate::finding::{Finding, Label, RuleMeta, Severity};
 
-pub(crate) static META: RuleMeta = RuleMeta {
+pub static META: RuleMeta = RuleMeta {
     code: "EXT900",
     name: "invalid-manifest",
     summary: "input that cannot be read as a valid manifest, reported where it fails",
@@ -23,7 +23,12 @@ impl Rule for InvalidManifest {
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for p in cx.problems {
-            let mut f = META.finding_at(p.span, "here", p.message.clone(), "Fix the manifest so the API server accepts it; the rest of the input was still checked.");
+            let mut f = Finding::new(
+                &META,
+                Label::new(p.span, "here"),
+                p.message.clone().into(),
+                "Fix the manifest so the API server accepts it; the rest of the input was still checked.".into(),
+            );
             f.object.clone_from(&p.object);
             f.pointer.clone_from(&p.pointer);
             f.origin.clone_from(&p.origin);

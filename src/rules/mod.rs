@@ -1,15 +1,19 @@
 //! Check stage: the rule registry. Each rule is one file here plus one Markdown doc under
 //! `rules/`; its `RuleMeta` is the single source for `--explain`, `--list-rules`, SARIF rule
 //! metadata, JSON and the README rule table.
+//!
+//! A rule reads a narrow `RuleContext` (objects, the index, problems, the profile decision, the
+//! allowlist, which rules run) and pushes findings; it never prints, reads files or flags.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use crate::config::Settings;
-use crate::finding::{Finding, Label, Severity};
-use crate::index::{Index, ProfileDecision};
+use crate::config::AllowEntry;
+use crate::finding::{Finding, Label, Message, RuleMeta, Severity};
+use crate::index::Index;
 use crate::object::{Object, Problem};
-use crate::source::Span;
+use crate::profile::ProfileDecision;
+use crate::source::FileId;
 
 mod conflicting_external_ip;
 mod external_ip_not_allowed;
@@ -18,108 +22,16 @@ mod ignored_external_ips;
 mod invalid_external_ip;
 mod invalid_manifest;
 mod service_without_network_policy;
-pub(crate) mod unused_suppression;
+mod unused_suppression;
 
-/// What users, docs and SARIF know about a rule.
-#[derive(Debug)]
-pub struct RuleMeta {
-    pub code: &'static str,
-    pub name: &'static str,
-    pub summary: &'static str,
-    pub default_severity: Severity,
-    /// The rule's Markdown documentation (`rules/<CODE>-<name>.md`).
-    pub docs: &'static str,
-    /// GitHub code scanning's `security-severity` (0.0 to 10.0).
-    pub security_severity: &'static str,
-    pub tags: &'static [&'static str],
-}
-
-impl RuleMeta {
-    /// The doc file name under `rules/`.
-    #[must_use]
-    pub fn doc_file(&self) -> String {
-        format!("{}-{}.md", self.code, self.name)
-    }
-
-    /// Starts a finding about `object` at `path` below it, pointing at the key or the value.
-    #[must_use]
-    pub fn finding(
-        &'static self,
-        object: &Object,
-        path: &str,
-        at: At,
-        label: &str,
-        message: String,
-        help: &str,
-    ) -> Finding {
-        let span = match at {
-            At::Key => object.key_span(path),
-            At::Value => object.value_span(path),
-        };
-        Finding {
-            rule: self,
-            severity: self.default_severity,
-            object: Some(Arc::clone(&object.id)),
-            pointer: object.pointer_to(path),
-            primary: Label::new(span, label),
-            related: Vec::new(),
-            message,
-            help: help.to_string(),
-            notes: Vec::new(),
-            suppressed: None,
-            origin: object.origin.clone(),
-        }
-    }
-
-    /// A finding that is not about one object's field (EXT900 on a broken document).
-    #[must_use]
-    pub fn finding_at(
-        &'static self,
-        span: Span,
-        label: &str,
-        message: String,
-        help: &str,
-    ) -> Finding {
-        Finding {
-            rule: self,
-            severity: self.default_severity,
-            object: None,
-            pointer: String::new(),
-            primary: Label::new(span, label),
-            related: Vec::new(),
-            message,
-            help: help.to_string(),
-            notes: Vec::new(),
-            suppressed: None,
-            origin: None,
-        }
-    }
-}
-
-/// Which span of a mapping entry a finding points at.
-#[derive(Debug, Clone, Copy)]
-pub enum At {
-    Key,
-    Value,
-}
-
-/// What a rule may read.
-pub struct RuleContext<'a> {
-    pub objects: &'a [Object],
-    pub index: &'a Index,
-    pub settings: &'a Settings,
-    pub problems: &'a [Problem],
-    pub profile: &'a ProfileDecision,
-    /// The config file's id, when one was read (for related labels on its entries).
-    pub config_file: Option<crate::source::FileId>,
-}
+pub use unused_suppression::META as EXT901;
 
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>);
 }
 
-/// Every rule, sorted by code.
+/// Every rule, sorted by code: one line per rule.
 pub static ALL: &[&dyn Rule] = &[
     &external_ips_in_cloud::ExternalIpsInCloud,
     &external_ip_not_allowed::ExternalIpNotAllowed,
@@ -131,15 +43,113 @@ pub static ALL: &[&dyn Rule] = &[
     &unused_suppression::UnusedSuppression,
 ];
 
+/// Every rule's metadata, in `ALL` order: what settings and docs are given.
+pub static CATALOG: LazyLock<Vec<&'static RuleMeta>> =
+    LazyLock::new(|| ALL.iter().map(|r| r.meta()).collect());
+
 /// Finds a rule by code (`EXT002`, any case) or name (`external-ip-not-allowed`).
 #[must_use]
 pub fn find(code_or_name: &str) -> Option<&'static RuleMeta> {
-    ALL.iter()
-        .map(|r| r.meta())
-        .find(|m| m.code.eq_ignore_ascii_case(code_or_name) || m.name == code_or_name)
+    CATALOG.iter().copied().find(|m| m.is(code_or_name))
 }
 
-pub(crate) use unused_suppression::META as EXT901;
+/// The rules that run, with their effective severity, in code order.
+#[derive(Debug, Clone, Default)]
+pub struct Enabled(Vec<(&'static RuleMeta, Severity)>);
+
+impl Enabled {
+    #[must_use]
+    pub fn new(rules: Vec<(&'static RuleMeta, Severity)>) -> Self {
+        Enabled(rules)
+    }
+
+    /// Whether `rule` runs.
+    #[must_use]
+    pub fn contains(&self, rule: &RuleMeta) -> bool {
+        self.severity(rule).is_some()
+    }
+
+    /// The severity `rule` runs at, if it runs.
+    #[must_use]
+    pub fn severity(&self, rule: &RuleMeta) -> Option<Severity> {
+        self.0
+            .iter()
+            .find(|(m, _)| m.code == rule.code)
+            .map(|&(_, s)| s)
+    }
+
+    #[must_use]
+    pub fn as_slice(&self) -> &[(&'static RuleMeta, Severity)] {
+        &self.0
+    }
+}
+
+/// What a rule may read.
+pub struct RuleContext<'a> {
+    pub objects: &'a [Object],
+    pub index: &'a Index<'a>,
+    pub problems: &'a [Problem],
+    pub profile: &'a ProfileDecision,
+    pub allow: &'a [AllowEntry],
+    /// The config file's id, when one was read (allowlist entries point into it).
+    pub config_file: Option<FileId>,
+    pub enabled: &'a Enabled,
+}
+
+/// Runs every enabled rule; each finding gets its rule's configured severity.
+#[must_use]
+pub fn check(cx: &RuleContext<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rule in ALL {
+        let Some(severity) = cx.enabled.severity(rule.meta()) else {
+            continue;
+        };
+        let from = findings.len();
+        rule.check(cx, &mut findings);
+        for f in &mut findings[from..] {
+            f.severity = severity;
+        }
+    }
+    findings
+}
+
+/// Which span of a mapping entry a finding points at.
+#[derive(Debug, Clone, Copy)]
+pub enum At {
+    Key,
+    Value,
+}
+
+/// A finding about one field of an object, with every part named.
+pub(crate) struct Draft<'a> {
+    pub object: &'a Object,
+    /// Pointer below the object: `/spec/externalIPs/0`.
+    pub path: &'a str,
+    pub at: At,
+    /// The short text under the span.
+    pub label: &'a str,
+    pub message: Message,
+    pub help: &'a str,
+}
+
+impl Draft<'_> {
+    pub fn finding(self, rule: &'static RuleMeta) -> Finding {
+        let span = match self.at {
+            At::Key => self.object.key_span(self.path),
+            At::Value => self.object.value_span(self.path),
+        };
+        let mut f = Finding::new(
+            rule,
+            Label::new(span, self.label),
+            self.message,
+            self.help.to_string(),
+        );
+        f.object = Some(Arc::clone(&self.object.id));
+        f.pointer = self.object.pointer_to(self.path);
+        f.origin.clone_from(&self.object.origin);
+        f
+    }
+}
 
 /// Every decoded Service with its spec and its externalIPs (empty when unset).
 fn services<'a>(
@@ -160,22 +170,13 @@ fn services<'a>(
     })
 }
 
-/// Whether a rule runs in this configuration.
-fn rule_enabled(cx: &RuleContext<'_>, code: &str) -> bool {
-    cx.settings
-        .rules
-        .get(code)
-        .is_some_and(|(sev, _)| sev.is_some())
-}
-
 /// The README rule table, generated from the registry (a test keeps README in step).
 #[must_use]
 pub fn markdown_table() -> String {
     let mut out = String::from(
         "| code | name | default severity | what it flags |\n| --- | --- | --- | --- |\n",
     );
-    for r in ALL {
-        let m = r.meta();
+    for m in CATALOG.iter() {
         let _ = writeln!(
             out,
             "| {} | [`{}`](rules/{}) | {} | {} |",
@@ -195,12 +196,12 @@ mod tests {
 
     #[test]
     fn registry_is_sorted_and_unique() {
-        let codes: Vec<_> = ALL.iter().map(|r| r.meta().code).collect();
+        let codes: Vec<_> = CATALOG.iter().map(|m| m.code).collect();
         let mut sorted = codes.clone();
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(codes, sorted);
-        let mut names: Vec<_> = ALL.iter().map(|r| r.meta().name).collect();
+        let mut names: Vec<_> = CATALOG.iter().map(|m| m.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ALL.len());

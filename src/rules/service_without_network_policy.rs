@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use super::{At, Rule, RuleContext, RuleMeta};
-use crate::finding::{Finding, Label, Severity};
-use crate::index::{PodSet, applies_in, isolates, pod_sets, policies_in};
+use super::{At, Draft, Rule, RuleContext};
+use crate::finding::{Finding, Label, RuleMeta, Severity};
+use crate::index::PodSet;
 use crate::object::{Object, View};
 
-pub(crate) static META: RuleMeta = RuleMeta {
+pub static META: RuleMeta = RuleMeta {
     code: "EXT003",
     name: "service-without-network-policy",
     summary: "Service whose pods no NetworkPolicy isolates for ingress",
@@ -26,18 +26,9 @@ impl Rule for ServiceWithoutNetworkPolicy {
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        for (ns_name, ns) in &cx.index.namespaces {
-            let policies = policies_in(cx.objects, cx.index, ns);
-            // The policies the notes explain: applicable in this namespace, each name once.
-            let mut seen = std::collections::BTreeSet::new();
-            let explained: Vec<&Object> = policies
-                .all
-                .iter()
-                .copied()
-                .filter(|p| applies_in(p, ns_name) && seen.insert(&p.id))
-                .collect();
-            for &si in &ns.services {
-                let obj = &cx.objects[si];
+        for (ns_name, ns) in cx.index.namespaces() {
+            let explained = cx.index.policies_applying(ns_name);
+            for &obj in &ns.services {
                 let View::Service(svc) = &obj.view else {
                     continue;
                 };
@@ -48,7 +39,7 @@ impl Rule for ServiceWithoutNetworkPolicy {
                 if spec.type_.as_deref() == Some("ExternalName") {
                     continue;
                 }
-                let pods = pod_sets(cx.objects, ns, ns_name, &policies, sel);
+                let pods = cx.index.coverage(ns_name, sel);
                 let uncovered: Vec<&PodSet<'_>> =
                     pods.iter().filter(|p| p.isolated_by.is_none()).collect();
                 if uncovered.is_empty() {
@@ -59,7 +50,7 @@ impl Rule for ServiceWithoutNetworkPolicy {
                     ns_name,
                     sel,
                     &uncovered,
-                    &explained,
+                    explained,
                     pods.len(),
                 ));
             }
@@ -119,14 +110,21 @@ fn finding(
         };
         format!("the pods of {}{of}", names.join(", "))
     };
-    let mut f = META.finding(
-        obj,
-        "/spec/selector",
-        At::Key,
-        "selects pods no NetworkPolicy isolates",
-        format!("Service `{}` exposes {who}, which no NetworkPolicy isolates for ingress", obj.id.qualified_name()),
-        &format!("Add a NetworkPolicy in namespace `{ns}` whose podSelector matches these pods and whose policyTypes include Ingress (or leave policyTypes out)."),
-    );
+    let mut f = Draft {
+        object: obj,
+        path: "/spec/selector",
+        at: At::Key,
+        label: "selects pods no NetworkPolicy isolates",
+        message: format!(
+            "Service `{}` exposes {who}, which no NetworkPolicy isolates for ingress",
+            obj.id.qualified_name()
+        )
+        .into(),
+        help: &format!(
+            "Add a NetworkPolicy in namespace `{ns}` whose podSelector matches these pods and whose policyTypes include Ingress (or leave policyTypes out)."
+        ),
+    }
+    .finding(&META);
     for p in uncovered {
         if let Some(w) = p.workload
             && let View::Workload { pointer, .. } = &w.view
@@ -153,7 +151,11 @@ fn why_not(ns: &str, labels: &BTreeMap<String, String>, policies: &[&Object]) ->
         .iter()
         .take(NOTE_POLICIES)
         .filter_map(|p| {
-            isolates(p, ns, labels)
+            let View::Policy(policy) = &p.view else {
+                return None;
+            };
+            policy
+                .isolates(ns, labels)
                 .err()
                 .map(|r| format!("{} `{}`: {r}", p.id.kind, p.id.qualified_name()))
         })

@@ -1,10 +1,10 @@
 //! EXT901 unused-suppression: a suppression that suppressed nothing or names an unknown rule.
 //! Its findings come from the filter stage (`suppress`), which knows what each suppression did.
 
-use super::{Rule, RuleContext, RuleMeta};
-use crate::finding::{Finding, Severity};
+use super::{Rule, RuleContext};
+use crate::finding::{Finding, RuleMeta, Severity};
 
-pub(crate) static META: RuleMeta = RuleMeta {
+pub static META: RuleMeta = RuleMeta {
     code: "EXT901",
     name: "unused-suppression",
     summary: "suppression comment or annotation that suppressed nothing or names an unknown rule",

@@ -224,7 +224,7 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tree::{BuildLimits, build};
+    use super::super::{BuildLimits, build};
     use super::*;
     use std::collections::BTreeMap;
 

@@ -3,13 +3,17 @@
 //! Knows YAML, not Kubernetes. Each document is parsed on its own (see `split`), so a syntax
 //! error costs only its document, and memory follows the largest document.
 
+mod boundary;
+mod build;
 pub mod decode;
+pub mod pointer;
 pub mod scalar;
 pub mod split;
 pub mod tree;
 
 use std::sync::Arc;
 
+pub use build::build;
 pub use tree::{BuildLimits, NodeId, NodeKind, Tree, TreeError};
 
 /// One YAML document of a file.
@@ -63,7 +67,7 @@ pub fn parse_chunk(
     mut each: impl FnMut(Document),
 ) -> Vec<BrokenDocument> {
     let body = &text[chunk.start..chunk.end];
-    match tree::build(body, chunk.start, limits) {
+    match build::build(body, chunk.start, limits) {
         Ok(tree) => {
             let broken = tree
                 .duplicates
@@ -115,42 +119,6 @@ fn helm_source(body: &str, base: usize) -> Option<(String, usize)> {
         }
     }
     None
-}
-
-impl Tree {
-    /// Finds the node at a JSON-pointer-like path of keys and indices, falling back to the
-    /// deepest ancestor that exists. Returns the value node, the key node of the last matched
-    /// mapping entry, and how many segments matched.
-    #[must_use]
-    pub fn lookup<S: AsRef<str>>(
-        &self,
-        root: NodeId,
-        path: &[S],
-    ) -> (NodeId, Option<NodeId>, usize) {
-        let mut node = root;
-        let mut key = None;
-        for (depth, seg) in path.iter().enumerate() {
-            let seg = seg.as_ref();
-            let resolved = self.resolve(node);
-            let next = match &self.node(resolved).kind {
-                NodeKind::Map { .. } => self.get(resolved, seg).map(|(k, v)| (Some(k), v)),
-                NodeKind::Seq { .. } => seg
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| self.items(resolved).get(i))
-                    .map(|&v| (None, v)),
-                _ => None,
-            };
-            match next {
-                Some((k, v)) => {
-                    key = k;
-                    node = v;
-                }
-                None => return (node, key, depth),
-            }
-        }
-        (node, key, path.len())
-    }
 }
 
 #[cfg(test)]

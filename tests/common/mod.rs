@@ -12,7 +12,8 @@ pub type Hit = (String, usize, usize, String);
 
 /// Lints `paths` with the config file (if any) and overrides, from the crate root.
 pub fn run(paths: &[PathBuf], config_file: Option<&Path>, overrides: &Overrides) -> Report {
-    let (mut settings, _) = config::load(config_file, overrides).expect("config loads");
+    let (mut settings, _) =
+        config::load(config_file, overrides, &extip_lint::rules::CATALOG).expect("config loads");
     settings.paths = paths.to_vec();
     lint(&settings, None)
 }
@@ -105,7 +106,11 @@ pub fn assert_hits(case: &str, mut expected: Vec<Hit>, actual: &[Hit], report: &
                 let l = locate(report, f.primary.span, None);
                 format!(
                     "  {}:{}:{} {} {}",
-                    l.path, l.start.line, l.start.column, f.rule.code, f.message
+                    l.path,
+                    l.start.line,
+                    l.start.column,
+                    f.rule.code,
+                    f.message.text()
                 )
             })
             .collect();

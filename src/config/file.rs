@@ -1,0 +1,279 @@
+//! The config file: read from its span tree, so every error and every value keeps the byte
+//! range it came from.
+
+use globset::{Glob, GlobSetBuilder};
+
+use super::{AllowEntry, ConfigFile, Limits, Profile, Settings, ValueSource};
+use crate::address;
+use crate::error::{ConfigIssue, Error};
+use crate::finding::Severity;
+use crate::yaml::{self, NodeId, NodeKind, Tree};
+
+struct Reader<'a> {
+    file: &'a ConfigFile,
+    tree: &'a Tree,
+}
+
+impl Reader<'_> {
+    fn issue(
+        &self,
+        node: NodeId,
+        message: String,
+        label: &str,
+        help: Option<String>,
+    ) -> ConfigIssue {
+        let n = self.tree.node(node);
+        ConfigIssue {
+            message,
+            src: miette::NamedSource::new(
+                self.file.path.display().to_string(),
+                self.file.text.clone(),
+            ),
+            span: (n.start, n.end - n.start).into(),
+            label: label.to_string(),
+            help,
+            severity: miette::Severity::Error,
+        }
+    }
+
+    fn err(&self, node: NodeId, message: String, label: &str, help: Option<String>) -> Error {
+        Error::Config(Box::new(self.issue(node, message, label, help)))
+    }
+
+    fn source(&self, node: NodeId) -> ValueSource {
+        let n = self.tree.node(node);
+        ValueSource::File {
+            start: n.start,
+            end: n.end,
+        }
+    }
+
+    fn string(&self, node: NodeId, what: &str) -> Result<String, Error> {
+        match &self.tree.node(self.tree.resolve(node)).kind {
+            NodeKind::Scalar { value, .. } => Ok(value.clone()),
+            _ => Err(self.err(
+                node,
+                format!("`{what}` must be a string"),
+                "expected a string",
+                None,
+            )),
+        }
+    }
+
+    fn strings(&self, node: NodeId, what: &str) -> Result<Vec<(String, NodeId)>, Error> {
+        if !matches!(
+            self.tree.node(self.tree.resolve(node)).kind,
+            NodeKind::Seq { .. }
+        ) {
+            return Err(self.err(
+                node,
+                format!("`{what}` must be a list"),
+                "expected a list",
+                None,
+            ));
+        }
+        self.tree
+            .items(node)
+            .iter()
+            .map(|&i| Ok((self.string(i, what)?, i)))
+            .collect()
+    }
+
+    fn mapping(&self, node: NodeId, what: &str) -> Result<Vec<(String, NodeId, NodeId)>, Error> {
+        if !matches!(
+            self.tree.node(self.tree.resolve(node)).kind,
+            NodeKind::Map { .. }
+        ) {
+            return Err(self.err(
+                node,
+                format!("`{what}` must be a mapping"),
+                "expected a mapping",
+                None,
+            ));
+        }
+        Ok(self
+            .tree
+            .pairs(node)
+            .map(|(k, v)| (self.tree.key_string(k).unwrap_or_default(), k, v))
+            .collect())
+    }
+}
+
+fn unknown_key(r: &Reader<'_>, key: &str, node: NodeId, known: &[&str]) -> Error {
+    r.err(
+        node,
+        format!("unknown key `{key}` in {}", r.file.path.display()),
+        "unknown key",
+        Some(format!("known keys: {}", known.join(", "))),
+    )
+}
+
+pub(super) fn read(
+    file: &ConfigFile,
+    settings: &mut Settings,
+    warnings: &mut Vec<ConfigIssue>,
+) -> Result<(), Error> {
+    let (docs, broken) = yaml::parse(&file.text, Limits::default().build());
+    if let Some(b) = broken.first() {
+        return Err(Error::Config(Box::new(ConfigIssue {
+            message: format!("{} is not valid YAML", file.path.display()),
+            src: miette::NamedSource::new(file.path.display().to_string(), file.text.clone()),
+            span: (b.error.start, b.error.end - b.error.start).into(),
+            label: b.error.message.clone(),
+            help: None,
+            severity: miette::Severity::Error,
+        })));
+    }
+    let Some(doc) = docs.first() else {
+        return Ok(());
+    };
+    let r = Reader {
+        file,
+        tree: &doc.tree,
+    };
+    #[allow(clippy::items_after_statements)]
+    const TOP: &[&str] = &[
+        "profile",
+        "namespace",
+        "external-ips",
+        "include",
+        "exclude",
+        "rules",
+        "limits",
+        "inventory",
+    ];
+    for (key, k, v) in r.mapping(doc.root, "the config")? {
+        match key.as_str() {
+            "profile" => {
+                let s = r.string(v, "profile")?;
+                let p = Profile::parse(&s).ok_or_else(|| {
+                    r.err(
+                        v,
+                        format!("unknown profile `{s}`"),
+                        "unknown profile",
+                        Some(
+                            "use one of: cloud, on-prem, auto (or eks, gke, aks, bare-metal)"
+                                .into(),
+                        ),
+                    )
+                })?;
+                settings.profile = (p, r.source(v));
+            }
+            "namespace" => settings.namespace = (r.string(v, "namespace")?, r.source(v)),
+            "external-ips" => {
+                for (key, k, v) in r.mapping(v, "external-ips")? {
+                    if key != "allow" {
+                        return Err(unknown_key(&r, &key, k, &["allow"]));
+                    }
+                    for (text, node) in r.strings(v, "external-ips.allow")? {
+                        let (entry, host_bits) = address::parse_cidr(&text).map_err(|m| r.err(node, m, "invalid CIDR", Some("write an address (192.0.2.7) or a CIDR (192.0.2.0/24, 2001:db8::/32)".into())))?;
+                        if host_bits {
+                            let mut w = r.issue(
+                                node,
+                                format!("`{text}` has host bits set; it is read as `{entry}`"),
+                                "host bits set",
+                                Some(format!("write `{entry}` to say what you mean")),
+                            );
+                            w.severity = miette::Severity::Warning;
+                            warnings.push(w);
+                        }
+                        settings.allow.push(AllowEntry {
+                            net: entry,
+                            text,
+                            source: r.source(node),
+                        });
+                    }
+                }
+            }
+            "include" | "exclude" => {
+                let mut b = GlobSetBuilder::new();
+                for (g, node) in r.strings(v, &key)? {
+                    let glob = Glob::new(&g).map_err(|e| {
+                        r.err(
+                            node,
+                            format!("invalid glob `{g}`: {}", e.kind()),
+                            "invalid glob",
+                            None,
+                        )
+                    })?;
+                    b.add(glob);
+                }
+                let set = b
+                    .build()
+                    .map_err(|e| r.err(v, format!("invalid globs: {e}"), "invalid glob", None))?;
+                if key == "include" {
+                    settings.include = Some(set);
+                } else {
+                    settings.exclude = Some(set);
+                }
+            }
+            "rules" => {
+                for (key, k, v) in r.mapping(v, "rules")? {
+                    let Some(rule) = settings.find_rule(&key) else {
+                        return Err(r.err(
+                            k,
+                            format!("unknown rule `{key}`"),
+                            "unknown rule",
+                            Some("run `extip-lint --list-rules` for the codes and names".into()),
+                        ));
+                    };
+                    let s = r.string(v, "severity")?;
+                    let sev = if s == "off" {
+                        None
+                    } else {
+                        Some(Severity::parse(&s).ok_or_else(|| {
+                            r.err(
+                                v,
+                                format!("unknown severity `{s}`"),
+                                "unknown severity",
+                                Some("use one of: error, warning, note, off".into()),
+                            )
+                        })?)
+                    };
+                    settings.rules.insert(rule.code, (sev, r.source(v)));
+                }
+            }
+            "inventory" => {
+                for (key, k, v) in r.mapping(v, "inventory")? {
+                    if key != "owner-keys" {
+                        return Err(unknown_key(&r, &key, k, &["owner-keys"]));
+                    }
+                    settings.owner_keys = r
+                        .strings(v, "inventory.owner-keys")?
+                        .into_iter()
+                        .map(|(s, _)| s)
+                        .collect();
+                }
+            }
+            "limits" => {
+                const KNOWN: &[&str] = &[
+                    "max-depth",
+                    "max-alias-expansion",
+                    "max-file-size",
+                    "max-findings-per-file",
+                ];
+                for (key, k, v) in r.mapping(v, "limits")? {
+                    let s = r.string(v, &key)?;
+                    let n: u64 = s.parse().map_err(|_| {
+                        r.err(
+                            v,
+                            format!("`{key}` must be a positive whole number"),
+                            "not a number",
+                            None,
+                        )
+                    })?;
+                    let n_usize = usize::try_from(n).unwrap_or(usize::MAX);
+                    match key.as_str() {
+                        "max-depth" => settings.limits.max_depth = n_usize.max(1),
+                        "max-alias-expansion" => settings.limits.max_alias_expansion = n_usize,
+                        "max-file-size" => settings.limits.max_file_size = n,
+                        "max-findings-per-file" => settings.limits.max_findings_per_file = n_usize,
+                        _ => return Err(unknown_key(&r, &key, k, KNOWN)),
+                    }
+                }
+            }
+            _ => return Err(unknown_key(&r, &key, k, TOP)),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! Settings: `.extip-lint.yaml` (read with spans, so errors and findings can point into it)
+//! merged with command-line flags. Flags win over the file.
+//!
+//! The rules a config may name come in as a parameter (`catalog`): settings know rule metadata,
+//! never the rules themselves.
+
+mod file;
+mod overrides;
+mod print;
+mod schema;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use globset::GlobSet;
+use ipnet::IpNet;
+
+pub use schema::json_schema;
+
+use crate::error::{ConfigIssue, Error};
+use crate::finding::{Message, RuleMeta, Severity};
+use crate::source::{FileId, Span};
+use crate::yaml::BuildLimits;
+
+pub const CONFIG_FILE_NAME: &str = ".extip-lint.yaml";
+
+/// The network profile rules judge externalIPs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Cloud,
+    OnPrem,
+    Auto,
+}
+
+impl Profile {
+    /// Parses a profile name or alias.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Profile> {
+        match s {
+            "cloud" | "eks" | "gke" | "aks" => Some(Profile::Cloud),
+            "on-prem" | "bare-metal" => Some(Profile::OnPrem),
+            "auto" => Some(Profile::Auto),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Cloud => "cloud",
+            Profile::OnPrem => "on-prem",
+            Profile::Auto => "auto",
+        }
+    }
+}
+
+/// Where a setting came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueSource {
+    Default,
+    /// The config file, with the byte range of the value.
+    File {
+        start: usize,
+        end: usize,
+    },
+    Flag(&'static str),
+}
+
+impl ValueSource {
+    /// Where a value came from, for a message: `default`, the flag, or its place in the config
+    /// file (`config` is the config file's id in the run).
+    #[must_use]
+    pub fn message(&self, config: Option<FileId>) -> Message {
+        match (self, config) {
+            (ValueSource::Default, _) => Message::from("default"),
+            (ValueSource::Flag(f), _) => Message::from(*f),
+            (ValueSource::File { start, end }, Some(file)) => {
+                let mut m = Message::default();
+                m.push_place(Span::new(file, *start, *end));
+                m
+            }
+            (ValueSource::File { .. }, None) => Message::from("config"),
+        }
+    }
+}
+
+/// One allowlist entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowEntry {
+    pub net: IpNet,
+    /// As written.
+    pub text: String,
+    pub source: ValueSource,
+}
+
+/// Resource limits (issue: hostile input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_alias_expansion: usize,
+    pub max_file_size: u64,
+    pub max_findings_per_file: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 256,
+            max_alias_expansion: 100_000,
+            max_file_size: 256 * 1024 * 1024,
+            max_findings_per_file: 1000,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits the YAML reader applies.
+    #[must_use]
+    pub fn build(&self) -> BuildLimits {
+        BuildLimits {
+            max_depth: self.max_depth,
+        }
+    }
+}
+
+/// The config file as read.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// Everything a run needs to know.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub paths: Vec<PathBuf>,
+    /// Folders whose manifests are indexed (policies, Services, workloads) but not reported
+    /// on: `--context`, for pre-commit runs that name only the changed files.
+    pub context: Vec<PathBuf>,
+    pub stdin_filename: Option<String>,
+    pub no_ignore: bool,
+    pub profile: (Profile, ValueSource),
+    pub namespace: (String, ValueSource),
+    pub allow: Vec<AllowEntry>,
+    /// Globs relative to the config file's folder.
+    pub include: Option<GlobSet>,
+    pub exclude: Option<GlobSet>,
+    pub glob_base: PathBuf,
+    /// Severity by rule code; `None` turns a rule off.
+    pub rules: BTreeMap<&'static str, (Option<Severity>, ValueSource)>,
+    pub limits: Limits,
+    pub config: Option<ConfigFile>,
+    /// The rules the settings may name, sorted by code.
+    pub catalog: &'static [&'static RuleMeta],
+    /// Label or annotation keys naming a Service's owner, for `--inventory`.
+    pub owner_keys: Vec<String>,
+    /// Compute the address inventory (`--inventory`).
+    pub inventory: bool,
+}
+
+impl Settings {
+    /// The defaults, for the rules in `catalog`.
+    #[must_use]
+    pub fn new(catalog: &'static [&'static RuleMeta]) -> Self {
+        Settings {
+            paths: vec![PathBuf::from(".")],
+            context: Vec::new(),
+            stdin_filename: None,
+            no_ignore: false,
+            profile: (Profile::Auto, ValueSource::Default),
+            namespace: ("default".into(), ValueSource::Default),
+            allow: Vec::new(),
+            include: None,
+            exclude: None,
+            glob_base: PathBuf::from("."),
+            rules: catalog
+                .iter()
+                .map(|m| (m.code, (Some(m.default_severity), ValueSource::Default)))
+                .collect(),
+            limits: Limits::default(),
+            config: None,
+            owner_keys: ["owner", "team", "app.kubernetes.io/part-of"]
+                .map(String::from)
+                .to_vec(),
+            inventory: false,
+            catalog,
+        }
+    }
+
+    /// The rule `code_or_name` names, if any.
+    #[must_use]
+    pub fn find_rule(&self, code_or_name: &str) -> Option<&'static RuleMeta> {
+        find(self.catalog, code_or_name)
+    }
+}
+
+/// The rule of `catalog` that `code_or_name` names, if any.
+#[must_use]
+pub fn find(catalog: &[&'static RuleMeta], code_or_name: &str) -> Option<&'static RuleMeta> {
+    catalog.iter().copied().find(|m| m.is(code_or_name))
+}
+
+/// Command-line values that override the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub profile: Option<String>,
+    pub namespace: Option<String>,
+    pub allow_cidr: Vec<String>,
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+}
+
+/// Finds the config file: `explicit`, else `.extip-lint.yaml` in `cwd` or its nearest ancestor.
+#[must_use]
+pub fn discover(cwd: &Path) -> Option<PathBuf> {
+    cwd.ancestors()
+        .map(|d| d.join(CONFIG_FILE_NAME))
+        .find(|p| p.is_file())
+}
+
+/// Reads the config file (if any) and applies the overrides. Warnings (accepted but suspicious
+/// values) are returned beside the settings.
+pub fn load(
+    config_path: Option<&Path>,
+    overrides: &Overrides,
+    catalog: &'static [&'static RuleMeta],
+) -> Result<(Settings, Vec<ConfigIssue>), Error> {
+    let file = match config_path {
+        Some(path) => Some(ConfigFile {
+            path: path.to_path_buf(),
+            text: std::fs::read_to_string(path).map_err(|source| Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?,
+        }),
+        None => None,
+    };
+    from_file(file, overrides, catalog)
+}
+
+/// `load` with the config file's text already read (or none).
+pub fn from_file(
+    file: Option<ConfigFile>,
+    overrides: &Overrides,
+    catalog: &'static [&'static RuleMeta],
+) -> Result<(Settings, Vec<ConfigIssue>), Error> {
+    let mut settings = Settings::new(catalog);
+    let mut warnings = Vec::new();
+    if let Some(file) = file {
+        let path = file.path.clone();
+        settings.glob_base = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        file::read(&file, &mut settings, &mut warnings)?;
+        settings.config = Some(file);
+    }
+    overrides::apply(&mut settings, overrides)?;
+    Ok((settings, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_aliases() {
+        assert_eq!(Profile::parse("gke"), Some(Profile::Cloud));
+        assert_eq!(Profile::parse("bare-metal"), Some(Profile::OnPrem));
+        assert_eq!(Profile::parse("x"), None);
+    }
+}

@@ -1,0 +1,76 @@
+//! `--print-config`: the settings in force, each with where it came from.
+
+use std::fmt::Write as _;
+
+use super::{Settings, ValueSource};
+use crate::finding::Severity;
+use crate::source::display_name;
+
+impl Settings {
+    /// Describes a value's source for people: `.extip-lint.yaml:5`, `--allow-cidr`, `default`.
+    #[must_use]
+    pub fn describe(&self, source: &ValueSource) -> String {
+        match (source, &self.config) {
+            (ValueSource::Default, _) => "default".into(),
+            (ValueSource::Flag(f), _) => (*f).to_string(),
+            (ValueSource::File { start, .. }, Some(c)) => {
+                let line = c.text[..*start].matches('\n').count() + 1;
+                format!("{}:{line}", display_name(&c.path))
+            }
+            (ValueSource::File { .. }, None) => "config".into(),
+        }
+    }
+
+    /// The settings in force and where each came from, as YAML (`--print-config`).
+    #[must_use]
+    pub fn print(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# settings in force; the comment on each line says where it came from"
+        );
+        if let Some(c) = &self.config {
+            let _ = writeln!(out, "# config file: {}", c.path.display());
+        } else {
+            let _ = writeln!(out, "# config file: none found");
+        }
+        let _ = writeln!(
+            out,
+            "profile: {}  # {}",
+            self.profile.0.as_str(),
+            self.describe(&self.profile.1)
+        );
+        let _ = writeln!(
+            out,
+            "namespace: {}  # {}",
+            self.namespace.0,
+            self.describe(&self.namespace.1)
+        );
+        let _ = writeln!(out, "external-ips:");
+        if self.allow.is_empty() {
+            let _ = writeln!(out, "  allow: []  # default: nothing is allowed");
+        } else {
+            let _ = writeln!(out, "  allow:");
+            for a in &self.allow {
+                let _ = writeln!(out, "    - \"{}\"  # {}", a.net, self.describe(&a.source));
+            }
+        }
+        let _ = writeln!(out, "rules:");
+        for (code, (sev, src)) in &self.rules {
+            let name = self.find_rule(code).map_or("", |m| m.name);
+            let _ = writeln!(
+                out,
+                "  {code}: {}  # {name}; {}",
+                sev.map_or("off", Severity::as_str),
+                self.describe(src)
+            );
+        }
+        let l = &self.limits;
+        let _ = writeln!(out, "limits:");
+        let _ = writeln!(out, "  max-depth: {}", l.max_depth);
+        let _ = writeln!(out, "  max-alias-expansion: {}", l.max_alias_expansion);
+        let _ = writeln!(out, "  max-file-size: {}", l.max_file_size);
+        let _ = writeln!(out, "  max-findings-per-file: {}", l.max_findings_per_file);
+        out
+    }
+}

@@ -1,0 +1,70 @@
+//! The JSON Schema of `.extip-lint.yaml`, hand-written beside the reader it mirrors.
+
+use crate::finding::RuleMeta;
+
+/// A JSON Schema of `.extip-lint.yaml` for editors (`--generate config-schema`), strict about
+/// unknown keys like the reader above; `extip-lint.schema.json` is this, and a test keeps it so.
+#[must_use]
+pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
+    use serde_json::json;
+    let mut rule_keys: Vec<&str> = Vec::new();
+    for m in catalog {
+        rule_keys.push(m.code);
+        rule_keys.push(m.name);
+    }
+    let count = json!({"type": "integer", "minimum": 1});
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": "https://github.com/extip-lint/extip-lint/blob/main/extip-lint.schema.json",
+        "title": "extip-lint configuration (.extip-lint.yaml)",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "profile": {
+                "description": "Network profile: cloud flags every externalIPs entry; auto decides from the input.",
+                "enum": ["cloud", "on-prem", "auto", "eks", "gke", "aks", "bare-metal"],
+            },
+            "namespace": {"description": "Namespace of objects that set none.", "type": "string"},
+            "external-ips": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "allow": {
+                        "description": "CIDRs or single addresses that externalIPs may use; empty allows nothing.",
+                        "type": "array",
+                        "items": {"type": "string"},
+                    },
+                },
+            },
+            "include": {"description": "Globs of files to read, relative to this file.", "type": "array", "items": {"type": "string"}},
+            "exclude": {"description": "Globs of files to skip, relative to this file.", "type": "array", "items": {"type": "string"}},
+            "rules": {
+                "description": "Severity by rule code or name.",
+                "type": "object",
+                "propertyNames": {"enum": rule_keys},
+                "additionalProperties": {"enum": ["error", "warning", "note", "off"]},
+            },
+            "inventory": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "owner-keys": {
+                        "description": "Label or annotation keys naming a Service's owner (default: owner, team, app.kubernetes.io/part-of).",
+                        "type": "array",
+                        "items": {"type": "string"},
+                    },
+                },
+            },
+            "limits": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "max-depth": count,
+                    "max-alias-expansion": count,
+                    "max-file-size": count,
+                    "max-findings-per-file": count,
+                },
+            },
+        },
+    })
+}

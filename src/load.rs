@@ -1,0 +1,232 @@
+//! Read stage: inputs -> source texts, objects and problems, one input at a time and each
+//! file's documents in parallel.
+//!
+//! Reads files (within `max-file-size`) and standard input, decodes text (UTF-8, invalid bytes
+//! replaced one for one), parses every document on its own and classifies it. Knows nothing of
+//! settings or rules: everything it needs is in `LoadOptions`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use crate::error::Error;
+use crate::object::{self, ClassifyOptions, Object, Problem};
+use crate::source::{self, FileId, Origin, SourceFile, Span};
+use crate::walk::Input;
+use crate::yaml::{self, BuildLimits};
+
+/// What loading needs to know.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub max_file_size: u64,
+    pub build: BuildLimits,
+    pub classify: ClassifyOptions,
+}
+
+/// Loads every input in parallel, in input order; `stdin` holds standard input when `-` is
+/// among them. Input `i` gets `FileId(i)`.
+#[must_use]
+pub fn load_all(
+    inputs: &[Input],
+    stdin: Option<Vec<u8>>,
+    opts: &LoadOptions,
+    progress: Option<&Progress>,
+) -> Vec<Loaded> {
+    let stdin = stdin.map(Arc::new);
+    inputs
+        .par_iter()
+        .enumerate()
+        .map(|(i, input)| load(FileId(i as u32), input, stdin.as_deref(), opts, progress))
+        .collect()
+}
+
+/// What one input produced.
+pub struct Loaded {
+    pub source: SourceFile,
+    pub objects: Vec<Object>,
+    pub problems: Vec<Problem>,
+    pub documents: usize,
+    pub other_documents: usize,
+    pub notice: Option<String>,
+    pub error: Option<Error>,
+}
+
+/// Files and bytes read so far, for a progress line on long runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub files: AtomicUsize,
+    pub bytes: AtomicU64,
+}
+
+fn load(
+    id: FileId,
+    input: &Input,
+    stdin: Option<&Vec<u8>>,
+    opts: &LoadOptions,
+    progress: Option<&Progress>,
+) -> Loaded {
+    let (name, path) = match input {
+        Input::File { path, name } => (name.clone(), Some(path.clone())),
+        Input::Stdin { name } => (name.clone(), None),
+    };
+    let mut out = Loaded {
+        source: SourceFile::new(id, name.clone(), path.clone(), Arc::from(""), 0),
+        objects: Vec::new(),
+        problems: Vec::new(),
+        documents: 0,
+        other_documents: 0,
+        notice: None,
+        error: None,
+    };
+    let max = opts.max_file_size;
+    let bytes = match &path {
+        None => stdin.cloned().unwrap_or_default(),
+        Some(p) => match read_limited(p, max) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                out.problems.push(file_problem(id, 0, format!("`{name}` is larger than {max} bytes (limit `max-file-size`); it was not read")));
+                return out;
+            }
+            Err(source) => {
+                out.error = Some(Error::Io { path: name, source });
+                return out;
+            }
+        },
+    };
+    if let Some(p) = progress {
+        p.files.fetch_add(1, Ordering::Relaxed);
+        p.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    }
+    if bytes.len() as u64 > max {
+        out.problems.push(file_problem(
+            id,
+            0,
+            format!("`{name}` is larger than {max} bytes (limit `max-file-size`); it was not read"),
+        ));
+        return out;
+    }
+    if let Some(nul) = bytes.iter().take(8192).position(|&b| b == 0) {
+        out.problems.push(file_problem(
+            id,
+            0,
+            format!("`{name}` is a binary file (NUL byte at offset {nul}); it was not read"),
+        ));
+        return out;
+    }
+    let (text, bom, bad) = source::decode_text(bytes);
+    let text: Arc<str> = Arc::from(text);
+    out.source = SourceFile::new(id, name.clone(), path.clone(), Arc::clone(&text), bom);
+    // A file's chunks are parsed in parallel (one large `helm template` stream uses every core);
+    // `collect` keeps them in file order.
+    let chunks = yaml::split::split(&text);
+    let parts: Vec<Part> = chunks
+        .par_iter()
+        .map(|&chunk| load_chunk(id, &text, chunk, &bad, bom, opts))
+        .collect();
+    let mut templates = 0;
+    for p in parts {
+        out.documents += p.documents;
+        out.other_documents += p.other_documents;
+        out.objects.extend(p.objects);
+        out.problems.extend(p.problems);
+        templates += p.templates;
+    }
+    if templates > 0 {
+        out.notice = Some(format!(
+            "{name}: skipped {templates} document{} with unrendered `{{{{ }}}}` template syntax; lint `helm template` output instead",
+            if templates == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
+/// What one chunk of a file produced.
+#[derive(Default)]
+struct Part {
+    objects: Vec<Object>,
+    problems: Vec<Problem>,
+    documents: usize,
+    other_documents: usize,
+    templates: usize,
+}
+
+/// Parses and classifies the documents of one chunk. `bad` holds the offsets of invalid UTF-8
+/// bytes (replaced in `text`); a document holding one is not checked.
+fn load_chunk(
+    id: FileId,
+    text: &str,
+    chunk: yaml::split::Chunk,
+    bad: &[usize],
+    bom: usize,
+    opts: &LoadOptions,
+) -> Part {
+    let mut part = Part::default();
+    let has_bad = |start: usize, end: usize| {
+        let i = bad.partition_point(|&b| b < start);
+        bad.get(i).is_some_and(|&b| b < end).then(|| bad[i])
+    };
+    let broken = yaml::parse_chunk(text, chunk, opts.build, |doc| {
+        part.documents += 1;
+        if let Some(at) = has_bad(doc.start, doc.end) {
+            part.problems.push(Problem {
+                span: Span::new(id, at, at + 1),
+                origin: doc.helm_source.as_ref().map(|(p, o)| Origin {
+                    tool: "helm",
+                    path: p.clone(),
+                    offset: Some(*o),
+                }),
+                message: format!(
+                    "invalid UTF-8 at byte {}; this document was not checked",
+                    at + bom
+                ),
+                object: None,
+                pointer: String::new(),
+            });
+            return;
+        }
+        let c = object::classify(id, &doc, &opts.classify);
+        if !c.problems.is_empty() && text[doc.start..doc.end].contains("{{") {
+            // `name: etcd-{{cell}}` parses as YAML but is a template, not a manifest.
+            part.templates += 1;
+            return;
+        }
+        part.objects.extend(c.objects);
+        part.problems.extend(c.problems);
+        part.other_documents += c.ignored;
+    });
+    for b in broken {
+        part.documents += 1;
+        if b.template {
+            part.templates += 1;
+            continue;
+        }
+        part.problems.push(Problem {
+            span: Span::new(id, b.error.start, b.error.end),
+            origin: None,
+            message: b.error.message,
+            object: None,
+            pointer: String::new(),
+        });
+    }
+    part
+}
+
+fn file_problem(id: FileId, at: usize, message: String) -> Problem {
+    Problem {
+        span: Span::new(id, at, at),
+        origin: None,
+        message,
+        object: None,
+        pointer: String::new(),
+    }
+}
+
+/// Reads a file unless it is larger than `max` bytes (`Ok(None)`).
+fn read_limited(path: &std::path::Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
+}

@@ -1,0 +1,96 @@
+//! Classify stage: a YAML document -> Kubernetes objects with the views rules read.
+//!
+//! A document with `apiVersion` and `kind` is an object; the items of `List` and `*List` kinds
+//! are objects. Only what the rules read is decoded: whole Services and `NetworkPolicies`, Cilium
+//! policies' selectors and pod templates' metadata. Each object keeps the spans of those
+//! subtrees (`SpanMap`), so its document's tree can be dropped afterwards.
+
+mod classify;
+mod span_map;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Service;
+
+pub use classify::classify;
+pub use span_map::SpanMap;
+
+use crate::finding::ObjectRef;
+use crate::policy::Policy;
+use crate::source::{FileId, Origin, Span};
+
+#[derive(Debug, Clone)]
+pub enum View {
+    Service(Box<Service>),
+    /// A `NetworkPolicy` or Cilium policy.
+    Policy(Policy),
+    /// An object with a pod template; `pointer` is the template's `metadata`.
+    Workload {
+        labels: BTreeMap<String, String>,
+        pointer: String,
+    },
+    Other,
+}
+
+/// A Kubernetes object found in the input.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub id: Arc<ObjectRef>,
+    pub file: FileId,
+    /// Pointer of the object in its document: empty, or `/items/N` for List items.
+    pub pointer: String,
+    pub span: Span,
+    /// `metadata.labels`, kept for Services only.
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub origin: Option<Origin>,
+    pub view: View,
+    pub spans: SpanMap,
+}
+
+impl Object {
+    /// Span of the value at `path` below the object (`/spec/externalIPs/0`).
+    #[must_use]
+    pub fn value_span(&self, path: &str) -> Span {
+        self.spans.value(&format!("{}{path}", self.pointer))
+    }
+
+    /// Span of the key at `path` below the object.
+    #[must_use]
+    pub fn key_span(&self, path: &str) -> Span {
+        self.spans.key(&format!("{}{path}", self.pointer))
+    }
+
+    /// Full pointer from the document root.
+    #[must_use]
+    pub fn pointer_to(&self, path: &str) -> String {
+        format!("{}{path}", self.pointer)
+    }
+}
+
+/// A problem with a document that makes it invalid for the API server.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub span: Span,
+    pub origin: Option<Origin>,
+    pub message: String,
+    pub object: Option<Arc<ObjectRef>>,
+    pub pointer: String,
+}
+
+/// What classification needs to know.
+#[derive(Debug, Clone)]
+pub struct ClassifyOptions {
+    pub default_namespace: String,
+    pub alias_budget: usize,
+}
+
+/// The result of classifying one document.
+#[derive(Debug, Default)]
+pub struct Classified {
+    pub objects: Vec<Object>,
+    pub problems: Vec<Problem>,
+    /// Documents that are not Kubernetes objects (values files, CI workflows, ...).
+    pub ignored: usize,
+}

@@ -1,0 +1,63 @@
+//! The profile decision for one cluster: the profile requested (config or flag), or for `auto`
+//! the index's cloud evidence. The decision keeps the evidence as a span; renderers say where.
+
+use crate::config::Profile;
+use crate::finding::Message;
+use crate::index::CloudEvidence;
+use crate::source::Span;
+
+/// The profile in force and why.
+#[derive(Debug, Clone)]
+pub struct ProfileDecision {
+    pub profile: Profile,
+    pub requested: Profile,
+    /// Why, for people: `auto: Service x has annotation y at <place>`, `set by <place>`.
+    pub reason: Message,
+    /// Where the deciding evidence is, for `auto`.
+    pub evidence: Option<Span>,
+}
+
+/// Decides the profile. `set_by` says where an explicit profile came from (`None`: the
+/// default).
+#[must_use]
+pub fn decide(
+    requested: Profile,
+    set_by: Option<Message>,
+    evidence: Option<&CloudEvidence>,
+) -> ProfileDecision {
+    match requested {
+        Profile::Auto => match evidence {
+            Some(e) => {
+                let mut reason = Message::from(format!("auto: {} at ", e.what));
+                reason.push_place(e.span);
+                ProfileDecision {
+                    profile: Profile::Cloud,
+                    requested,
+                    reason,
+                    evidence: Some(e.span),
+                }
+            }
+            None => ProfileDecision {
+                profile: Profile::OnPrem,
+                requested,
+                reason: Message::from(
+                    "auto: no cloud load-balancer annotation or cloud API group in the input",
+                ),
+                evidence: None,
+            },
+        },
+        p => ProfileDecision {
+            profile: p,
+            requested: p,
+            reason: match set_by {
+                None => Message::from("default"),
+                Some(by) => {
+                    let mut m = Message::from("set by ");
+                    m.append(&by);
+                    m
+                }
+            },
+            evidence: None,
+        },
+    }
+}

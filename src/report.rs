@@ -1,0 +1,212 @@
+//! Report stage: what the run read, the kept and suppressed findings in a deterministic order,
+//! per-file caps, and the counts the summary shows. Renderers read only a `Report`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::finding::{Finding, RuleMeta, Severity};
+use crate::inventory;
+use crate::load::Loaded;
+use crate::object::{Object, Problem};
+use crate::profile::ProfileDecision;
+use crate::source::{FileId, SourceFile, display_name};
+use crate::walk::Walked;
+
+/// Counts for the summary.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub files: usize,
+    pub documents: usize,
+    pub objects_by_kind: BTreeMap<String, usize>,
+    /// Documents that are not Kubernetes objects (values files, CI workflows, ...).
+    pub other_documents: usize,
+    /// Files not read, by reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// Files read only as context (`--context`), not reported on.
+    pub context_files: usize,
+    /// Findings left out because a file exceeded `max-findings-per-file`, by file.
+    pub truncated: BTreeMap<FileId, usize>,
+    /// The most severe unsuppressed finding left out: it still decides the exit code.
+    pub truncated_severity: Option<Severity>,
+}
+
+impl Stats {
+    #[must_use]
+    pub fn objects(&self) -> usize {
+        self.objects_by_kind.values().sum()
+    }
+}
+
+/// Everything a renderer needs.
+#[derive(Debug)]
+pub struct Report {
+    pub files: Vec<SourceFile>,
+    /// Sorted by file and position; suppressed findings are kept and marked.
+    pub findings: Vec<Finding>,
+    /// Messages about the run (skipped charts, limits hit); not findings.
+    pub notices: Vec<String>,
+    /// Run errors (missing paths, unreadable files): exit code 2.
+    pub errors: Vec<Error>,
+    pub stats: Stats,
+    pub profile: ProfileDecision,
+    /// The rules that ran, with their effective severity.
+    pub rules: Vec<(&'static RuleMeta, Severity)>,
+    /// The address inventory, when asked for (`--inventory`).
+    pub inventory: Vec<inventory::Row>,
+    pub elapsed: Duration,
+}
+
+/// What the walk and the read stage produced, gathered in input order.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub files: Vec<SourceFile>,
+    pub objects: Vec<Object>,
+    pub problems: Vec<Problem>,
+    pub stats: Stats,
+    pub notices: Vec<String>,
+    pub errors: Vec<Error>,
+    /// Files with an id below this are reported on; the others are context (the config file,
+    /// added last, is reported on too).
+    reported: usize,
+    config: Option<FileId>,
+}
+
+impl Inputs {
+    /// Gathers the walk and what each input produced. Context inputs contribute objects only.
+    #[must_use]
+    pub fn gather(walked: Walked, loaded: Vec<Loaded>) -> Self {
+        let mut out = Inputs {
+            files: Vec::with_capacity(loaded.len() + 1),
+            stats: Stats {
+                skipped: walked.skipped,
+                ..Stats::default()
+            },
+            notices: walked.notices,
+            errors: walked.errors,
+            reported: walked.reported,
+            ..Inputs::default()
+        };
+        for (i, l) in loaded.into_iter().enumerate() {
+            out.files.push(l.source);
+            if i >= walked.reported {
+                out.stats.context_files += 1;
+                out.objects.extend(l.objects);
+                continue;
+            }
+            out.stats.files += 1;
+            out.stats.documents += l.documents;
+            out.stats.other_documents += l.other_documents;
+            for o in &l.objects {
+                *out.stats
+                    .objects_by_kind
+                    .entry(o.id.kind.clone())
+                    .or_default() += 1;
+            }
+            out.objects.extend(l.objects);
+            out.problems.extend(l.problems);
+            out.notices.extend(l.notice);
+            out.errors.extend(l.error);
+        }
+        out
+    }
+
+    /// Adds the config file, so findings and messages can point into it; returns its id.
+    pub fn add_config(&mut self, path: &std::path::Path, text: &str) -> FileId {
+        let id = FileId(self.files.len() as u32);
+        self.files.push(SourceFile::new(
+            id,
+            display_name(path),
+            Some(path.to_path_buf()),
+            Arc::from(text),
+            0,
+        ));
+        self.config = Some(id);
+        id
+    }
+
+    fn is_reported(&self, file: FileId) -> bool {
+        (file.0 as usize) < self.reported || Some(file) == self.config
+    }
+}
+
+/// The parts of a report besides the inputs.
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub profile: ProfileDecision,
+    pub rules: Vec<(&'static RuleMeta, Severity)>,
+    pub inventory: Vec<inventory::Row>,
+    pub max_findings_per_file: usize,
+    pub elapsed: Duration,
+}
+
+/// Builds the report: findings on context files are dropped, the rest sorted by file name and
+/// position (so the order of the paths given does not change the output) and capped per file.
+#[must_use]
+pub fn assemble(inputs: Inputs, outcome: Outcome) -> Report {
+    let mut findings = outcome.findings;
+    findings.retain(|f| inputs.is_reported(f.primary.span.file));
+    let files = inputs.files;
+    findings.sort_by(|a, b| {
+        let name = |f: &Finding| files[f.primary.span.file.0 as usize].name.as_str();
+        (name(a), a.sort_key()).cmp(&(name(b), b.sort_key()))
+    });
+    let mut stats = inputs.stats;
+    let mut notices = inputs.notices;
+    let findings = cap_per_file(
+        findings,
+        outcome.max_findings_per_file,
+        &mut stats,
+        &files,
+        &mut notices,
+    );
+    Report {
+        files,
+        findings,
+        notices,
+        errors: inputs.errors,
+        stats,
+        profile: outcome.profile,
+        rules: outcome.rules,
+        inventory: outcome.inventory,
+        elapsed: outcome.elapsed,
+    }
+}
+
+/// Keeps at most `max` unsuppressed findings per file, and at most `max` suppressed ones, so
+/// suppressed findings never crowd out real ones; the rest are counted and noticed, and the most
+/// severe of those left out is remembered for the exit code.
+fn cap_per_file(
+    findings: Vec<Finding>,
+    max: usize,
+    stats: &mut Stats,
+    files: &[SourceFile],
+    notices: &mut Vec<String>,
+) -> Vec<Finding> {
+    let mut per_file: BTreeMap<(FileId, bool), usize> = BTreeMap::new();
+    let mut kept = Vec::with_capacity(findings.len().min(max.saturating_mul(files.len()) + 1));
+    for f in findings {
+        let suppressed = f.suppressed.is_some();
+        let n = per_file
+            .entry((f.primary.span.file, suppressed))
+            .or_default();
+        *n += 1;
+        if *n > max {
+            *stats.truncated.entry(f.primary.span.file).or_default() += 1;
+            if !suppressed {
+                stats.truncated_severity = stats.truncated_severity.max(Some(f.severity));
+            }
+        } else {
+            kept.push(f);
+        }
+    }
+    for (file, n) in &stats.truncated {
+        notices.push(format!(
+            "{}: {n} more finding{} not shown (limit `max-findings-per-file` = {max})",
+            files[file.0 as usize].name,
+            if *n == 1 { "" } else { "s" }
+        ));
+    }
+    kept
+}
