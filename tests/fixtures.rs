@@ -1,9 +1,11 @@
-//! Runs every fixture under `testdata/rules/<CODE>-<name>/` and `testdata/parse/`.
+//! Runs every fixture under `testdata/rules/<CODE>-<name>/` and `testdata/parse/`, one test case
+//! per fixture, so a failure names the file.
 //!
 //! A file directly in a rule folder is linted alone; a subfolder is one project linted as a
 //! whole (for rules that look across files). A folder's `.extip-lint.yaml` applies to its cases.
 //! In a rule folder, findings of that rule and of `EXT9xx` are compared with the `# expect:`
-//! markers; in `testdata/parse/` every finding is.
+//! markers; in `testdata/parse/` every finding is. A rule folder whose name is not a rule's
+//! `<CODE>-<name>`, or that holds no case, is a failing test of its own.
 
 mod common;
 
@@ -11,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use common::{Hit, assert_hits, expectations, hits, run};
 use extip_lint::config::Overrides;
+use libtest_mimic::{Arguments, Failed, Trial};
 
 fn is_input(p: &Path) -> bool {
     p.extension()
@@ -35,52 +38,85 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn check_folder(dir: &Path, code: Option<&str>) -> usize {
-    let config = dir.join(".extip-lint.yaml");
-    let config = config.exists().then_some(config);
+/// The cases of a folder: its fixture files and its subfolders, sorted.
+fn cases(dir: &Path) -> Vec<PathBuf> {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("readable")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.is_dir() || is_input(p))
         .collect();
     cases.sort();
-    for case in &cases {
-        let inputs = if case.is_dir() {
-            files_under(case)
-        } else {
-            vec![case.clone()]
-        };
-        let mut expected: Vec<Hit> = inputs.iter().flat_map(|p| expectations(p)).collect();
-        let report = run(
-            std::slice::from_ref(case),
-            config.as_deref(),
-            &Overrides::default(),
-        );
-        let keep = |c: &str| code.is_none_or(|code| c == code || c.starts_with("EXT9"));
-        expected.retain(|h| keep(&h.3));
-        let actual: Vec<Hit> = hits(&report).into_iter().filter(|h| keep(&h.3)).collect();
-        assert_hits(&case.display().to_string(), expected, &actual, &report);
-    }
-    cases.len()
+    cases
 }
 
-#[test]
-fn rule_fixtures_report_exactly_the_expected_findings() {
-    let mut n = 0;
+/// Lints one case and compares the findings (of `code` and `EXT9xx`, or all) with its markers.
+fn check_case(case: &Path, config: Option<&Path>, code: Option<&str>) -> Result<(), Failed> {
+    let inputs = if case.is_dir() {
+        files_under(case)
+    } else {
+        vec![case.to_path_buf()]
+    };
+    let keep = |c: &str| code.is_none_or(|code| c == code || c.starts_with("EXT9"));
+    let mut expected: Vec<Hit> = inputs.iter().flat_map(|p| expectations(p)).collect();
+    expected.retain(|h| keep(&h.3));
+    let report = run(&[case.to_path_buf()], config, &Overrides::default());
+    let actual: Vec<Hit> = hits(&report).into_iter().filter(|h| keep(&h.3)).collect();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert_hits(&case.display().to_string(), expected, &actual, &report);
+    }))
+    .map_err(|e| {
+        e.downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_else(|| "fixture failed".into())
+            .into()
+    })
+}
+
+/// One trial per case of `dir`, or one failing trial when the folder holds none.
+fn folder_trials(dir: &Path, code: Option<&'static str>) -> Vec<Trial> {
+    let config = dir.join(".extip-lint.yaml");
+    let config = config.exists().then_some(config);
+    let cases = cases(dir);
+    if cases.is_empty() {
+        let name = dir.display().to_string();
+        return vec![Trial::test(name.clone(), move || {
+            Err(format!("{name} holds no fixture").into())
+        })];
+    }
+    cases
+        .into_iter()
+        .map(|case| {
+            let config = config.clone();
+            Trial::test(case.display().to_string(), move || {
+                check_case(&case, config.as_deref(), code)
+            })
+        })
+        .collect()
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir("testdata/rules")
         .expect("testdata/rules exists")
         .map(|e| e.expect("entry").path())
         .collect();
     dirs.sort();
     for dir in dirs {
-        let name = dir.file_name().expect("name").to_string_lossy().to_string();
-        let code = name.split('-').next().expect("code").to_string();
-        n += check_folder(&dir, Some(&code));
+        let folder = dir.file_name().expect("name").to_string_lossy().to_string();
+        let rule = extip_lint::rules::CATALOG
+            .iter()
+            .find(|m| folder == format!("{}-{}", m.code, m.name));
+        match rule {
+            Some(m) => trials.extend(folder_trials(&dir, Some(m.code))),
+            None => trials.push(Trial::test(dir.display().to_string(), move || {
+                Err(format!(
+                    "testdata/rules/{folder} is not `<CODE>-<name>` of any rule (see --list-rules)"
+                )
+                .into())
+            })),
+        }
     }
-    assert!(n > 0, "no rule fixtures found");
-}
-
-#[test]
-fn parse_fixtures_report_exactly_the_expected_findings() {
-    assert!(check_folder(Path::new("testdata/parse"), None) > 0);
+    trials.extend(folder_trials(Path::new("testdata/parse"), None));
+    libtest_mimic::run(&args, trials).exit();
 }
