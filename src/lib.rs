@@ -79,7 +79,7 @@ pub fn lint_with_progress(
     let mut findings = rules::check(&cx);
     suppress::apply(
         &inputs.files,
-        &inputs.objects,
+        &inputs.ignores,
         &mut findings,
         enabled.severity(&EXT901),
         &enabled,

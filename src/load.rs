@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use crate::error::Error;
-use crate::object::{self, ClassifyOptions, Object, Problem};
-use crate::source::{self, FileId, Origin, SourceFile, Span};
+use crate::object::{self, ClassifyOptions, IgnoreAnnotation, Object, Problem, ProblemKind};
+use crate::source::{self, Encoding, FileId, Origin, SourceFile, Span};
 use crate::walk::Input;
-use crate::yaml::{self, BuildLimits};
+use crate::yaml::{self, BuildLimits, TreeError};
 
 /// What loading needs to know.
 #[derive(Debug, Clone)]
@@ -46,6 +46,7 @@ pub struct Loaded {
     pub source: SourceFile,
     pub objects: Vec<Object>,
     pub problems: Vec<Problem>,
+    pub ignores: Vec<IgnoreAnnotation>,
     pub documents: usize,
     pub other_documents: usize,
     pub notice: Option<String>,
@@ -71,9 +72,16 @@ fn load(
         Input::Stdin { name } => (name.clone(), None),
     };
     let mut out = Loaded {
-        source: SourceFile::new(id, name.clone(), path.clone(), Arc::from(""), 0),
+        source: SourceFile::new(
+            id,
+            name.clone(),
+            path.clone(),
+            Arc::from(""),
+            Encoding::Utf8,
+        ),
         objects: Vec::new(),
         problems: Vec::new(),
+        ignores: Vec::new(),
         documents: 0,
         other_documents: 0,
         notice: None,
@@ -106,7 +114,13 @@ fn load(
         ));
         return out;
     }
-    if let Some(nul) = bytes.iter().take(8192).position(|&b| b == 0) {
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+    if let Some(nul) = bytes
+        .iter()
+        .take(8192)
+        .position(|&b| b == 0)
+        .filter(|_| !utf16)
+    {
         out.problems.push(file_problem(
             id,
             0,
@@ -114,15 +128,19 @@ fn load(
         ));
         return out;
     }
-    let (text, bom, bad) = source::decode_text(bytes);
+    let source::Decoded {
+        text,
+        encoding,
+        bad,
+    } = source::decode_text(bytes);
     let text: Arc<str> = Arc::from(text);
-    out.source = SourceFile::new(id, name.clone(), path.clone(), Arc::clone(&text), bom);
+    out.source = SourceFile::new(id, name.clone(), path.clone(), Arc::clone(&text), encoding);
     // A file's chunks are parsed in parallel (one large `helm template` stream uses every core);
     // `collect` keeps them in file order.
     let chunks = yaml::split::split(&text);
     let parts: Vec<Part> = chunks
         .par_iter()
-        .map(|&chunk| load_chunk(id, &text, chunk, &bad, bom, opts))
+        .map(|&chunk| load_chunk(&out.source, chunk, &bad, opts))
         .collect();
     let mut templates = 0;
     for p in parts {
@@ -130,6 +148,7 @@ fn load(
         out.other_documents += p.other_documents;
         out.objects.extend(p.objects);
         out.problems.extend(p.problems);
+        out.ignores.extend(p.ignores);
         templates += p.templates;
     }
     if templates > 0 {
@@ -146,6 +165,7 @@ fn load(
 struct Part {
     objects: Vec<Object>,
     problems: Vec<Problem>,
+    ignores: Vec<IgnoreAnnotation>,
     documents: usize,
     other_documents: usize,
     templates: usize,
@@ -154,22 +174,23 @@ struct Part {
 /// Parses and classifies the documents of one chunk. `bad` holds the offsets of invalid UTF-8
 /// bytes (replaced in `text`); a document holding one is not checked.
 fn load_chunk(
-    id: FileId,
-    text: &str,
+    source: &SourceFile,
     chunk: yaml::split::Chunk,
     bad: &[usize],
-    bom: usize,
     opts: &LoadOptions,
 ) -> Part {
+    let id = source.id;
+    let text: &str = &source.text;
     let mut part = Part::default();
     let has_bad = |start: usize, end: usize| {
         let i = bad.partition_point(|&b| b < start);
         bad.get(i).is_some_and(|&b| b < end).then(|| bad[i])
     };
-    let broken = yaml::parse_chunk(text, chunk, opts.build, |doc| {
+    let found = yaml::parse_chunk(text, chunk, opts.build, |doc| {
         part.documents += 1;
         if let Some(at) = has_bad(doc.start, doc.end) {
             part.problems.push(Problem {
+                kind: ProblemKind::Invalid,
                 span: Span::new(id, at, at + 1),
                 origin: doc.helm_source.as_ref().map(|(p, o)| Origin {
                     tool: "helm",
@@ -178,7 +199,7 @@ fn load_chunk(
                 }),
                 message: format!(
                     "invalid UTF-8 at byte {}; this document was not checked",
-                    at + bom
+                    source.stored_offset(at)
                 ),
                 object: None,
                 pointer: String::new(),
@@ -186,34 +207,56 @@ fn load_chunk(
             return;
         }
         let c = object::classify(id, &doc, &opts.classify);
-        if !c.problems.is_empty() && text[doc.start..doc.end].contains("{{") {
+        let template = c.problems.iter().any(|p| p.kind == ProblemKind::Template)
+            || (!c.problems.is_empty() && text[doc.start..doc.end].contains("{{"));
+        if template {
             // `name: etcd-{{cell}}` parses as YAML but is a template, not a manifest.
             part.templates += 1;
             return;
         }
         part.objects.extend(c.objects);
         part.problems.extend(c.problems);
+        part.ignores.extend(c.ignores);
         part.other_documents += c.ignored;
     });
-    for b in broken {
+    if let Some(b) = found.broken {
         part.documents += 1;
         if b.template {
             part.templates += 1;
-            continue;
+        } else {
+            part.problems.push(problem(
+                ProblemKind::Invalid,
+                id,
+                &b.error,
+                b.error.message.clone(),
+            ));
         }
-        part.problems.push(Problem {
-            span: Span::new(id, b.error.start, b.error.end),
-            origin: None,
-            message: b.error.message,
-            object: None,
-            pointer: String::new(),
-        });
+    }
+    for d in found.duplicates {
+        part.problems.push(problem(
+            ProblemKind::DuplicateKey,
+            id,
+            &d,
+            d.message.clone(),
+        ));
     }
     part
 }
 
+fn problem(kind: ProblemKind, id: FileId, at: &TreeError, message: String) -> Problem {
+    Problem {
+        kind,
+        span: Span::new(id, at.start, at.end),
+        origin: None,
+        message,
+        object: None,
+        pointer: String::new(),
+    }
+}
+
 fn file_problem(id: FileId, at: usize, message: String) -> Problem {
     Problem {
+        kind: ProblemKind::Invalid,
         span: Span::new(id, at, at),
         origin: None,
         message,

@@ -9,9 +9,9 @@ use crate::error::Error;
 use crate::finding::{Finding, RuleMeta, Severity};
 use crate::inventory;
 use crate::load::Loaded;
-use crate::object::{Object, Problem};
+use crate::object::{IgnoreAnnotation, Object, Problem};
 use crate::profile::ProfileDecision;
-use crate::source::{FileId, SourceFile, display_name};
+use crate::source::{Encoding, FileId, SourceFile, display_name};
 use crate::walk::Walked;
 
 /// Counts for the summary.
@@ -64,6 +64,7 @@ pub struct Inputs {
     pub files: Vec<SourceFile>,
     pub objects: Vec<Object>,
     pub problems: Vec<Problem>,
+    pub ignores: Vec<IgnoreAnnotation>,
     pub stats: Stats,
     pub notices: Vec<String>,
     pub errors: Vec<Error>,
@@ -106,6 +107,7 @@ impl Inputs {
             }
             out.objects.extend(l.objects);
             out.problems.extend(l.problems);
+            out.ignores.extend(l.ignores);
             out.notices.extend(l.notice);
             out.errors.extend(l.error);
         }
@@ -120,7 +122,7 @@ impl Inputs {
             display_name(path),
             Some(path.to_path_buf()),
             Arc::from(text),
-            0,
+            Encoding::Utf8,
         ));
         self.config = Some(id);
         id

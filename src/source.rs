@@ -71,8 +71,8 @@ pub struct SourceFile {
     pub path: Option<PathBuf>,
     /// The text, with invalid UTF-8 bytes replaced one-for-one by `?` so offsets stay exact.
     pub text: Arc<str>,
-    /// Length of a UTF-8 byte order mark that was removed from the front (0 or 3).
-    pub bom: usize,
+    /// How the file is encoded on disk (the text is UTF-8 either way).
+    pub encoding: Encoding,
     lines: OnceLock<Vec<usize>>,
 }
 
@@ -83,14 +83,14 @@ impl SourceFile {
         name: String,
         path: Option<PathBuf>,
         text: Arc<str>,
-        bom: usize,
+        encoding: Encoding,
     ) -> Self {
         SourceFile {
             id,
             name,
             path,
             text,
-            bom,
+            encoding,
             lines: OnceLock::new(),
         }
     }
@@ -123,6 +123,19 @@ impl SourceFile {
         }
     }
 
+    /// The byte offset in the file as stored on disk of an offset into the text.
+    #[must_use]
+    pub fn stored_offset(&self, offset: usize) -> usize {
+        match self.encoding {
+            Encoding::Utf8 => offset,
+            Encoding::Utf8Bom => offset + 3,
+            Encoding::Utf16Le | Encoding::Utf16Be => {
+                let before = self.text.get(..offset).unwrap_or(&self.text);
+                2 + 2 * before.encode_utf16().count()
+            }
+        }
+    }
+
     /// The text of one line (without its line break), 1-based.
     #[must_use]
     pub fn line_text(&self, line: usize) -> &str {
@@ -147,19 +160,51 @@ fn line_starts(text: &str) -> Vec<usize> {
     starts
 }
 
-/// Decodes bytes as UTF-8, replacing each invalid byte by `?` so byte offsets are preserved.
-/// Returns the text, the BOM length removed, and the offsets (in the text) of invalid sequences.
+/// How a file's bytes are encoded; text is always held as UTF-8, offsets into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// UTF-8, with or without a byte order mark.
+    #[default]
+    Utf8,
+    Utf8Bom,
+    /// UTF-16 with a byte order mark (what Windows PowerShell writes), which kubectl reads.
+    Utf16Le,
+    Utf16Be,
+}
+
+/// A file's text as decoded, with the offsets (in the text) of undecodable sequences.
+#[derive(Debug)]
+pub struct Decoded {
+    pub text: String,
+    pub encoding: Encoding,
+    pub bad: Vec<usize>,
+}
+
+/// Decodes a file as kubectl does: UTF-16 when it starts with a UTF-16 byte order mark, else
+/// UTF-8 (a UTF-8 byte order mark removed). Invalid UTF-8 bytes become `?` one for one, so byte
+/// offsets are preserved; an unpaired UTF-16 surrogate becomes U+FFFD. Each is recorded in
+/// `bad`, so its document is not checked.
 #[must_use]
-pub fn decode_text(bytes: Vec<u8>) -> (String, usize, Vec<usize>) {
-    let bom = if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        3
+pub fn decode_text(bytes: Vec<u8>) -> Decoded {
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        return utf16(rest, Encoding::Utf16Le, u16::from_le_bytes);
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        return utf16(rest, Encoding::Utf16Be, u16::from_be_bytes);
+    }
+    let (bom, encoding) = if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        (3, Encoding::Utf8Bom)
     } else {
-        0
+        (0, Encoding::Utf8)
     };
     match String::from_utf8(bytes) {
-        Ok(mut s) => {
-            s.drain(..bom);
-            (s, bom, Vec::new())
+        Ok(mut text) => {
+            text.drain(..bom);
+            Decoded {
+                text,
+                encoding,
+                bad: Vec::new(),
+            }
         }
         Err(e) => {
             let mut bytes = e.into_bytes();
@@ -185,8 +230,36 @@ pub fn decode_text(bytes: Vec<u8>) -> (String, usize, Vec<usize>) {
                     }
                 }
             }
-            (out, bom, bad_at)
+            Decoded {
+                text: out,
+                encoding,
+                bad: bad_at,
+            }
         }
+    }
+}
+
+fn utf16(bytes: &[u8], encoding: Encoding, unit: fn([u8; 2]) -> u16) -> Decoded {
+    let units = bytes
+        .chunks(2)
+        .map(|c| unit([c[0], c.get(1).copied().unwrap_or(0)]));
+    let mut text = String::with_capacity(bytes.len() / 2);
+    let mut bad = Vec::new();
+    for c in char::decode_utf16(units) {
+        if let Ok(c) = c {
+            text.push(c);
+        } else {
+            bad.push(text.len());
+            text.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    if bytes.len() % 2 == 1 && bad.last() != Some(&text.len()) {
+        bad.push(text.len().saturating_sub(1));
+    }
+    Decoded {
+        text,
+        encoding,
+        bad,
     }
 }
 
@@ -195,7 +268,7 @@ mod tests {
     use super::*;
 
     fn file(text: &str) -> SourceFile {
-        SourceFile::new(FileId(0), "t".into(), None, Arc::from(text), 0)
+        SourceFile::new(FileId(0), "t".into(), None, Arc::from(text), Encoding::Utf8)
     }
 
     #[test]
@@ -220,14 +293,40 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_replaced_byte_for_byte() {
-        let (text, bom, bad) = decode_text(b"a: \xff\xfe\nb: c".to_vec());
-        assert_eq!(text, "a: ??\nb: c");
-        assert_eq!((bom, bad), (0, vec![3, 4]));
+        let d = decode_text(b"a: \xff\xfe\nb: c".to_vec());
+        assert_eq!(d.text, "a: ??\nb: c");
+        assert_eq!((d.encoding, d.bad), (Encoding::Utf8, vec![3, 4]));
     }
 
     #[test]
     fn bom_is_removed_and_remembered() {
-        let (text, bom, bad) = decode_text(b"\xEF\xBB\xBFa: b".to_vec());
-        assert_eq!((text.as_str(), bom, bad.len()), ("a: b", 3, 0));
+        let d = decode_text(b"\xEF\xBB\xBFa: b".to_vec());
+        assert_eq!(
+            (d.text.as_str(), d.encoding, d.bad.len()),
+            ("a: b", Encoding::Utf8Bom, 0)
+        );
+    }
+
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_read_and_offsets_map_back() {
+        let text = "a: é\nb: 😀 c\n";
+        for (bom, enc, unit) in [
+            (
+                [0xFF, 0xFE],
+                Encoding::Utf16Le,
+                u16::to_le_bytes as fn(u16) -> [u8; 2],
+            ),
+            ([0xFE, 0xFF], Encoding::Utf16Be, u16::to_be_bytes),
+        ] {
+            let mut bytes = bom.to_vec();
+            bytes.extend(text.encode_utf16().flat_map(unit));
+            let d = decode_text(bytes);
+            assert_eq!((d.text.as_str(), d.encoding, d.bad.len()), (text, enc, 0));
+            let f = SourceFile::new(FileId(0), "t".into(), None, Arc::from(text), enc);
+            // `c` follows a surrogate pair: 2 (BOM) + 2 * 11 units.
+            assert_eq!(f.stored_offset(text.find('c').expect("c")), 24);
+        }
+        let d = decode_text(vec![0xFF, 0xFE, b'a', 0, 0x00, 0xD8, b'b', 0]);
+        assert_eq!((d.text.as_str(), d.bad), ("a\u{fffd}b", vec![1]));
     }
 }

@@ -8,13 +8,10 @@
 use std::sync::Arc;
 
 use crate::finding::{Finding, Label, ObjectRef, RuleMeta, Severity, Suppression, SuppressionKind};
-use crate::object::Object;
+use crate::object::IgnoreAnnotation;
 use crate::rules::{self, EXT901, Enabled};
 use crate::source::{FileId, SourceFile, Span};
-use crate::yaml::pointer::escape;
 
-pub const IGNORE_ANNOTATION: &str = "extip-lint.io/ignore";
-pub const REASON_ANNOTATION: &str = "extip-lint.io/ignore-reason";
 const COMMENT_MARK: &str = "# extip-lint:";
 
 #[derive(Debug)]
@@ -40,7 +37,7 @@ struct Entry {
 /// suppression of a rule that did not run (not in `enabled`) is not unused.
 pub fn apply(
     files: &[SourceFile],
-    objects: &[Object],
+    ignores: &[IgnoreAnnotation],
     findings: &mut Vec<Finding>,
     unused: Option<Severity>,
     enabled: &Enabled,
@@ -49,18 +46,15 @@ pub fn apply(
     for f in files {
         comments(f, &mut entries);
     }
-    for obj in objects {
-        if let Some(value) = obj.annotations.get(IGNORE_ANNOTATION) {
-            let path = format!("/metadata/annotations/{}", escape(IGNORE_ANNOTATION));
-            entries.push(Entry {
-                file: obj.file,
-                scope: Scope::Object(Arc::clone(&obj.id)),
-                codes: parse_codes(value),
-                reason: obj.annotations.get(REASON_ANNOTATION).cloned(),
-                span: obj.value_span(&path),
-                kind: SuppressionKind::Annotation,
-            });
-        }
+    for a in ignores {
+        entries.push(Entry {
+            file: a.span.file,
+            scope: Scope::Object(Arc::clone(&a.object)),
+            codes: parse_codes(&a.codes),
+            reason: a.reason.clone(),
+            span: a.span,
+            kind: SuppressionKind::Annotation,
+        });
     }
     if entries.is_empty() {
         return;
@@ -181,7 +175,13 @@ mod tests {
     #[test]
     fn comment_alone_covers_the_next_line_and_trailing_covers_its_own() {
         let text = "# extip-lint: ignore EXT002 -- routed by netops\na: 1 # extip-lint: ignore EXT004\nb: \"# extip-lint: ignore EXT001\"\n";
-        let f = SourceFile::new(FileId(0), "t".into(), None, Arc::from(text), 0);
+        let f = SourceFile::new(
+            FileId(0),
+            "t".into(),
+            None,
+            Arc::from(text),
+            crate::source::Encoding::Utf8,
+        );
         let mut out = Vec::new();
         comments(&f, &mut out);
         assert_eq!(out.len(), 2);

@@ -1,7 +1,6 @@
 //! Classification proper: type meta, identity, labels and annotations, the typed views rules
 //! read, and decode failures as problems at the failing field.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -11,11 +10,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::de::DeserializeOwned;
 
 use super::span_map::span_map;
-use super::{Classified, ClassifyOptions, Object, Problem, SpanMap, View};
+use super::{
+    Classified, ClassifyOptions, IGNORE_ANNOTATION, IgnoreAnnotation, Object, Problem, ProblemKind,
+    REASON_ANNOTATION, View,
+};
 use crate::finding::ObjectRef;
 use crate::policy::{self, CiliumRule, Policy};
 use crate::source::{FileId, Origin, Span};
-use crate::yaml::pointer::{join, segments};
+use crate::yaml::pointer::{Segment, field_path, join, segments, to_pointer};
 use crate::yaml::{Document, NodeId, NodeKind, Tree, decode};
 
 /// Kinds without a namespace (core and common extensions).
@@ -61,10 +63,24 @@ pub fn classify(file: FileId, doc: &Document, opts: &ClassifyOptions) -> Classif
     if kind.ends_with("List")
         && items.is_some_and(|v| matches!(tree.node(tree.resolve(v)).kind, NodeKind::Seq { .. }))
     {
+        // As kubectl decodes a list: an item that sets neither `apiVersion` nor `kind` takes the
+        // list's `apiVersion` and its kind minus `List` (`PodList` items, as the API server
+        // returns them, are Pods); an item that sets only one of them lacks the other.
+        let item_kind = kind.strip_suffix("List").unwrap_or_default();
         let items = tree.items(items.unwrap_or(doc.root));
         for (i, &item) in items.iter().enumerate() {
-            match type_meta(tree, item) {
-                Some((av, k)) => object(
+            let field = |key: &str| {
+                tree.get(item, key)
+                    .and_then(|(_, v)| tree.scalar(v))
+                    .filter(|s| !s.is_empty())
+            };
+            let meta = match (field("apiVersion"), field("kind")) {
+                (None, None) => Some((api_version, item_kind)),
+                (Some(av), Some(k)) => Some((av, k)),
+                _ => None,
+            };
+            if let Some((av, k)) = meta.filter(|(_, k)| !k.is_empty()) {
+                object(
                     file,
                     doc,
                     item,
@@ -73,9 +89,23 @@ pub fn classify(file: FileId, doc: &Document, opts: &ClassifyOptions) -> Classif
                     k,
                     opts,
                     &mut out,
-                ),
-                None => out.ignored += 1,
+                );
+                continue;
             }
+            let n = tree.node(item);
+            let missing = if field("kind").is_none() {
+                "`kind`; kubectl cannot read it (`Object 'Kind' is missing`)"
+            } else {
+                "`apiVersion`, so the API server cannot tell which API it belongs to"
+            };
+            out.problems.push(Problem {
+                kind: ProblemKind::Invalid,
+                span: Span::new(file, n.start, n.start),
+                origin: origin(doc, tree, item),
+                message: format!("item {i} of {kind} has no {missing}"),
+                object: None,
+                pointer: format!("/items/{i}"),
+            });
         }
         return out;
     }
@@ -110,6 +140,7 @@ fn object(
     out: &mut Classified,
 ) {
     let tree = &doc.tree;
+    // The identity as written, for messages; the decoded metadata below is what counts.
     let str_at = |path: &[&str]| {
         let (n, _, depth) = tree.lookup(node, path);
         (depth == path.len())
@@ -117,45 +148,29 @@ fn object(
             .flatten()
             .map(str::to_string)
     };
-    let name = str_at(&["metadata", "name"])
-        .or_else(|| str_at(&["metadata", "generateName"]))
-        .unwrap_or_default();
-    let namespace = (!CLUSTER_SCOPED.contains(&kind)).then(|| {
-        str_at(&["metadata", "namespace"])
-            .filter(|ns| !ns.is_empty())
-            .unwrap_or_else(|| opts.default_namespace.clone())
-    });
-    let id = Arc::new(ObjectRef {
+    let written = ObjectRef {
         api_version: api_version.to_string(),
         kind: kind.to_string(),
-        namespace,
-        name,
-    });
-    let node_span = tree.node(node);
-    let mut obj = Object {
-        id: Arc::clone(&id),
-        file,
-        span: Span::new(file, node_span.start, node_span.end),
-        // Only a Service's own labels are read (the inventory's owner keys); a workload's pod
-        // labels are in its view. Every object lives for the whole run, so the rest are not kept.
-        labels: if kind == "Service" {
-            string_map(tree, node, &["metadata", "labels"])
-        } else {
-            BTreeMap::new()
-        },
-        annotations: string_map(tree, node, &["metadata", "annotations"]),
-        origin: None,
-        view: View::Other,
-        spans: SpanMap::default(),
-        pointer,
+        namespace: (!CLUSTER_SCOPED.contains(&kind)).then(|| {
+            str_at(&["metadata", "namespace"])
+                .filter(|ns| !ns.is_empty())
+                .unwrap_or_else(|| opts.default_namespace.clone())
+        }),
+        name: str_at(&["metadata", "name"])
+            .or_else(|| str_at(&["metadata", "generateName"]))
+            .unwrap_or_default(),
     };
-    obj.origin = origin(doc, &obj.annotations);
+    let id = Arc::new(written);
+    let problems = out.problems.len();
+    let ignores = out.ignores.len();
+    ignore_annotation(file, tree, node, &id, &mut out.ignores);
+    let origin = origin(doc, tree, node);
     let mut cx = Decoder {
-        origin: obj.origin.clone(),
+        origin: origin.clone(),
         file,
         tree,
         node,
-        obj_pointer: &obj.pointer,
+        obj_pointer: &pointer,
         budget: opts.alias_budget,
         id: &id,
         problems: &mut out.problems,
@@ -164,85 +179,203 @@ fn object(
     // annotations, and below the views that rules read.
     let mut subtrees: Vec<&str> = vec!["/apiVersion", "/metadata/annotations"];
     let group = api_version.split('/').next().unwrap_or_default();
-    match (api_version, kind) {
+    let mut metadata = None;
+    let view = match (api_version, kind) {
         ("v1", "Service") => {
-            subtrees.push("/metadata");
-            subtrees.push("/spec");
-            subtrees.push("/status");
-            if let Some(mut svc) = cx.decode::<Service>("") {
+            subtrees.extend(["/metadata", "/spec", "/status"]);
+            cx.decode::<Service>("").map(|mut svc| {
                 // Labels and annotations are kept once, on the object; every object is alive
                 // for the whole run.
-                svc.metadata = ObjectMeta::default();
-                obj.view = View::Service(Box::new(svc));
-            }
+                metadata = Some(std::mem::take(&mut svc.metadata));
+                View::Service(Box::new(svc))
+            })
         }
         ("networking.k8s.io/v1", "NetworkPolicy") => {
-            subtrees.push("/metadata");
-            subtrees.push("/spec");
-            if let Some(np) = cx.decode::<NetworkPolicy>("") {
+            subtrees.extend(["/metadata", "/spec"]);
+            cx.decode::<NetworkPolicy>("").and_then(|mut np| {
                 // The API server validates every selector of a policy and rejects the whole
                 // policy if one is invalid, so each is checked and any failure drops the policy.
                 let mut valid = true;
                 for (path, sel) in policy::selectors(&np) {
                     valid &= cx.valid_selector(Some(sel), &path);
                 }
-                if valid {
-                    let mut np = np;
-                    np.metadata = ObjectMeta::default();
-                    obj.view = View::Policy(Policy::Kubernetes(Box::new(np)));
-                }
-            }
+                metadata = Some(std::mem::take(&mut np.metadata));
+                valid.then(|| View::Policy(Policy::Kubernetes(Box::new(np))))
+            })
         }
         (_, "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy") if group == "cilium.io" => {
-            subtrees.push("/spec");
-            subtrees.push("/specs");
-            obj.view = View::Policy(Policy::Cilium {
+            subtrees.extend(["/spec", "/specs"]);
+            Some(View::Policy(Policy::Cilium {
                 cluster_wide: kind == "CiliumClusterwideNetworkPolicy",
                 rules: cilium_rules(&mut cx),
-            });
+            }))
         }
-        _ => {
-            if let Some(path) = pod_template_metadata(tree, node, kind) {
+        _ => match pod_template_metadata(tree, node, kind) {
+            Some(path) => {
                 let labels = if tree.lookup(node, &segments(path)).2 == segments(path).len() {
                     cx.decode::<ObjectMeta>(path)
                         .map(|m| m.labels.unwrap_or_default())
                 } else {
                     Some(BTreeMap::new())
                 };
-                if let Some(labels) = labels {
+                labels.map(|labels| {
                     subtrees.push(path);
-                    obj.view = View::Workload {
-                        labels: labels.into_iter().collect(),
+                    View::Workload {
+                        labels,
                         pointer: path.to_string(),
-                    };
-                }
+                    }
+                })
             }
-        }
+            None => Some(View::Other),
+        },
+    };
+    // Every object's metadata is validated as the API server does (a Service's and a policy's
+    // came with the whole object).
+    let whole = matches!(
+        (api_version, kind),
+        ("v1", "Service") | ("networking.k8s.io/v1", "NetworkPolicy")
+    );
+    if !whole && tree.lookup(node, &["metadata"]).2 == 1 {
+        metadata = cx.decode::<ObjectMeta>("/metadata");
     }
-    obj.spans = span_map(file, tree, node, &obj.pointer, &subtrees);
-    out.objects.push(obj);
+    // An object the API server rejects is not one the cluster has: it counts for nothing (its
+    // suppression annotation still applies to the findings about it).
+    if out.problems.len() > problems {
+        return;
+    }
+    let Some(view) = view else { return };
+    let metadata = metadata.unwrap_or_default();
+    if let Some(value) = templated(&metadata, &view) {
+        let n = tree.node(node);
+        out.problems.push(Problem {
+            kind: ProblemKind::Template,
+            span: Span::new(file, n.start, n.start),
+            origin,
+            message: format!("{id} holds unrendered template syntax (`{value}`)"),
+            object: Some(id),
+            pointer,
+        });
+        return;
+    }
+    let id = Arc::new(ObjectRef {
+        name: metadata
+            .name
+            .clone()
+            .or_else(|| metadata.generate_name.clone())
+            .unwrap_or_default(),
+        namespace: (!CLUSTER_SCOPED.contains(&kind)).then(|| {
+            metadata
+                .namespace
+                .clone()
+                .filter(|ns| !ns.is_empty())
+                .unwrap_or_else(|| opts.default_namespace.clone())
+        }),
+        ..Arc::unwrap_or_clone(id)
+    });
+    for ignore in &mut out.ignores[ignores..] {
+        ignore.object = Arc::clone(&id);
+    }
+    let node_span = tree.node(node);
+    let spans = span_map(file, tree, node, &pointer, &subtrees);
+    out.objects.push(Object {
+        id,
+        file,
+        span: Span::new(file, node_span.start, node_span.end),
+        // Only a Service's own labels are read (the inventory's owner keys); a workload's pod
+        // labels are in its view. Every object lives for the whole run, so the rest are not kept.
+        labels: if kind == "Service" {
+            metadata.labels.unwrap_or_default()
+        } else {
+            BTreeMap::new()
+        },
+        annotations: metadata.annotations.unwrap_or_default(),
+        origin,
+        view,
+        spans,
+        pointer,
+    });
+}
+
+/// A value where Kubernetes wants a name, label or address that is still template syntax
+/// (`{{ .Values.ns }}` quoted, `etcd-{{cell}}`, `${NAMESPACE}`): the document is a template,
+/// not a manifest.
+fn templated<'a>(meta: &'a ObjectMeta, view: &'a View) -> Option<&'a str> {
+    let is_template = |s: &&str| s.contains("{{") || s.contains("${");
+    let labels = |m: Option<&'a BTreeMap<String, String>>| {
+        m.into_iter()
+            .flatten()
+            .flat_map(|(k, v)| [k.as_str(), v.as_str()])
+    };
+    let names = [&meta.name, &meta.generate_name, &meta.namespace]
+        .into_iter()
+        .filter_map(|s| s.as_deref());
+    let viewed: Vec<&str> = match view {
+        View::Service(svc) => svc
+            .spec
+            .iter()
+            .flat_map(|s| {
+                labels(s.selector.as_ref())
+                    .chain(s.external_ips.iter().flatten().map(String::as_str))
+                    .chain(s.load_balancer_ip.as_deref())
+            })
+            .collect(),
+        View::Workload { labels: l, .. } => labels(Some(l)).collect(),
+        View::Policy(_) | View::Other => Vec::new(),
+    };
+    names
+        .chain(labels(meta.labels.as_ref()))
+        .chain(viewed)
+        .find(is_template)
+}
+
+/// Records the object's `extip-lint.io/ignore` annotation, read as written.
+fn ignore_annotation(
+    file: FileId,
+    tree: &Tree,
+    node: NodeId,
+    id: &Arc<ObjectRef>,
+    out: &mut Vec<IgnoreAnnotation>,
+) {
+    let annotation = |key: &str| {
+        let (n, _, depth) = tree.lookup(node, &["metadata", "annotations", key]);
+        (depth == 3)
+            .then(|| tree.scalar(n).map(|s| (n, s.to_string())))
+            .flatten()
+    };
+    let Some((n, codes)) = annotation(IGNORE_ANNOTATION) else {
+        return;
+    };
+    let v = tree.node(n);
+    out.push(IgnoreAnnotation {
+        object: Arc::clone(id),
+        codes,
+        reason: annotation(REASON_ANNOTATION).map(|(_, r)| r),
+        span: Span::new(file, v.start, v.end),
+    });
 }
 
 /// The Helm `# Source:` comment, else the Kustomize origin annotation.
-fn origin(doc: &Document, annotations: &BTreeMap<String, String>) -> Option<Origin> {
-    doc.helm_source
-        .as_ref()
-        .map(|(path, offset)| Origin {
+fn origin(doc: &Document, tree: &Tree, node: NodeId) -> Option<Origin> {
+    if let Some((path, offset)) = &doc.helm_source {
+        return Some(Origin {
             tool: "helm",
             path: path.clone(),
             offset: Some(*offset),
-        })
-        .or_else(|| {
-            let origin = annotations.get("config.kubernetes.io/origin")?;
-            let path = origin
-                .lines()
-                .find_map(|l| l.trim().strip_prefix("path:"))?;
-            Some(Origin {
-                tool: "kustomize",
-                path: path.trim().to_string(),
-                offset: None,
-            })
-        })
+        });
+    }
+    let (n, _, depth) = tree.lookup(
+        node,
+        &["metadata", "annotations", "config.kubernetes.io/origin"],
+    );
+    let origin = (depth == 3).then(|| tree.scalar(n)).flatten()?;
+    let path = origin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("path:"))?;
+    Some(Origin {
+        tool: "kustomize",
+        path: path.trim().to_string(),
+        offset: None,
+    })
 }
 
 /// The pointer of the pod template's metadata, for kinds that have one.
@@ -285,6 +418,7 @@ impl Decoder<'_> {
         let (n, _, depth) = self.tree.lookup(self.node, &segs);
         let node = self.tree.node(n);
         self.problems.push(Problem {
+            kind: ProblemKind::Invalid,
             origin: self.origin.clone(),
             span: Span::new(self.file, node.start, node.end),
             message: format!("{} has an invalid selector: {message}; the API server rejects it and it is not counted", self.id),
@@ -294,36 +428,61 @@ impl Decoder<'_> {
         false
     }
 
-    /// Decodes `T` at `path` below the object; a failure becomes a problem at the failing node.
+    /// Decodes `T` at `path` below the object. A failure, and every field the API does not
+    /// declare, becomes a problem at its node; either way the object does not count.
     fn decode<T: DeserializeOwned>(&mut self, path: &str) -> Option<T> {
-        let segments = segments(path);
-        let (start, _, depth) = self.tree.lookup(self.node, &segments);
-        if depth < segments.len() {
+        let segs = segments(path);
+        let (start, _, depth) = self.tree.lookup(self.node, &segs);
+        if depth < segs.len() {
             return None;
         }
         match decode::decode::<T>(self.tree, start, self.budget) {
-            Ok(v) => Some(v),
+            Ok(d) => {
+                for &key in &d.unknown {
+                    let field = field_path(&self.path_to(key));
+                    self.problem(
+                        key,
+                        format!(
+                            "{} has unknown field \"{field}\"; the API server rejects it (strict field validation) and it is not counted",
+                            self.id
+                        ),
+                    );
+                }
+                d.unknown.is_empty().then_some(d.value)
+            }
             Err(e) => {
-                let mut full = segments.clone();
-                full.extend(e.path.iter().map(|s| Cow::Borrowed(s.as_str())));
-                let (n, _, depth) = self.tree.lookup(self.node, &full);
-                let node = self.tree.node(n);
-                let shown: Vec<&str> = full[..depth].iter().map(AsRef::as_ref).collect();
-                let field = if shown.is_empty() {
+                let field = field_path(&self.path_to(e.node));
+                let at = if field.is_empty() {
                     String::new()
                 } else {
-                    format!(" at `{}`", shown.join("."))
+                    format!(" at `{field}`")
                 };
-                self.problems.push(Problem {
-                    origin: self.origin.clone(),
-                    span: Span::new(self.file, node.start, node.end),
-                    message: format!("{} cannot be decoded{field}: {}", self.id, e.message),
-                    object: Some(Arc::clone(self.id)),
-                    pointer: format!("{}{}", self.obj_pointer, join(&full[..depth])),
-                });
+                self.problem(
+                    e.node,
+                    format!("{} cannot be decoded{at}: {}", self.id, e.message),
+                );
                 None
             }
         }
+    }
+
+    /// The path from the object to `node`.
+    fn path_to(&self, node: NodeId) -> Vec<Segment> {
+        self.tree.path_to(self.node, node).unwrap_or_default()
+    }
+
+    /// Records a problem at `node`.
+    fn problem(&mut self, node: NodeId, message: String) {
+        let pointer = format!("{}{}", self.obj_pointer, to_pointer(&self.path_to(node)));
+        let n = self.tree.node(node);
+        self.problems.push(Problem {
+            origin: self.origin.clone(),
+            kind: ProblemKind::Invalid,
+            span: Span::new(self.file, n.start, n.end),
+            message,
+            object: Some(Arc::clone(self.id)),
+            pointer,
+        });
     }
 }
 
@@ -371,17 +530,6 @@ fn cilium_rules(cx: &mut Decoder<'_>) -> Vec<CiliumRule> {
         });
     }
     rules
-}
-
-/// A mapping of strings read leniently (non-string values are left out; typed views report them).
-fn string_map(tree: &Tree, node: NodeId, path: &[&str]) -> BTreeMap<String, String> {
-    let (n, _, depth) = tree.lookup(node, path);
-    if depth < path.len() {
-        return BTreeMap::new();
-    }
-    tree.pairs(n)
-        .filter_map(|(k, v)| Some((tree.key_string(k)?, tree.scalar(v)?.to_string())))
-        .collect()
 }
 
 #[cfg(test)]

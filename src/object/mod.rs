@@ -69,9 +69,22 @@ impl Object {
     }
 }
 
-/// A problem with a document that makes it invalid for the API server.
+/// What is wrong with a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The API server (or kubectl) rejects it: `EXT900`.
+    Invalid,
+    /// A mapping key is repeated; kubectl keeps the last value, other tools reject it: `EXT902`.
+    DuplicateKey,
+    /// Unrendered template syntax where a name, label or address belongs: the document is a
+    /// template, skipped with a notice.
+    Template,
+}
+
+/// A problem with a document.
 #[derive(Debug, Clone)]
 pub struct Problem {
+    pub kind: ProblemKind,
     pub span: Span,
     pub origin: Option<Origin>,
     pub message: String,
@@ -86,11 +99,28 @@ pub struct ClassifyOptions {
     pub alias_budget: usize,
 }
 
+/// An `extip-lint.io/ignore` annotation, recorded for every object whether or not it is valid,
+/// so a finding about a rejected object can still be suppressed on the object.
+#[derive(Debug, Clone)]
+pub struct IgnoreAnnotation {
+    pub object: Arc<ObjectRef>,
+    /// The annotation's value: codes or names.
+    pub codes: String,
+    /// `extip-lint.io/ignore-reason`.
+    pub reason: Option<String>,
+    /// The value's span.
+    pub span: Span,
+}
+
+pub const IGNORE_ANNOTATION: &str = "extip-lint.io/ignore";
+pub const REASON_ANNOTATION: &str = "extip-lint.io/ignore-reason";
+
 /// The result of classifying one document.
 #[derive(Debug, Default)]
 pub struct Classified {
     pub objects: Vec<Object>,
     pub problems: Vec<Problem>,
+    pub ignores: Vec<IgnoreAnnotation>,
     /// Documents that are not Kubernetes objects (values files, CI workflows, ...).
     pub ignored: usize,
 }

@@ -122,8 +122,8 @@ pub fn locate(report: &Report, span: Span, origin: Option<&Origin>) -> Location 
         path,
         start,
         end,
-        byte_start: span.start + file.bom,
-        byte_end: span.end + file.bom,
+        byte_start: file.stored_offset(span.start),
+        byte_end: file.stored_offset(span.end),
         rendered_from,
     }
 }

@@ -3,6 +3,7 @@
 
 use super::{Rule, RuleContext};
 use crate::finding::{Finding, Label, RuleMeta, Severity};
+use crate::object::ProblemKind;
 
 pub static META: RuleMeta = RuleMeta {
     code: "EXT900",
@@ -22,7 +23,11 @@ impl Rule for InvalidManifest {
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        for p in cx.problems {
+        for p in cx
+            .problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::Invalid)
+        {
             let mut f = Finding::new(
                 &META,
                 Label::new(p.span, "here"),

@@ -16,6 +16,7 @@ use crate::profile::ProfileDecision;
 use crate::source::FileId;
 
 mod conflicting_external_ip;
+mod duplicate_key;
 mod external_ip_not_allowed;
 mod external_ips_in_cloud;
 mod ignored_external_ips;
@@ -41,6 +42,7 @@ pub static ALL: &[&dyn Rule] = &[
     &ignored_external_ips::IgnoredExternalIps,
     &invalid_manifest::InvalidManifest,
     &unused_suppression::UnusedSuppression,
+    &duplicate_key::DuplicateKey,
 ];
 
 /// Every rule's metadata, in `ALL` order: what settings and docs are given.

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use super::boundary::{CharToByte, clamp_to_content, dash_before, next_char_end, scalar_extent};
+use super::mapping;
 use super::tree::{BuildLimits, Node, NodeId, NodeKind, Tree, TreeError};
 
 /// Parses one chunk of text into a tree. `base` is the chunk's byte offset in the file.
@@ -144,9 +145,8 @@ fn build_once(text: &str, base: usize, limits: BuildLimits) -> Result<Tree, Tree
                 let Some((id, from)) = stack.pop() else {
                     return Err(err_at(start, "unbalanced collection end".into()));
                 };
-                let is_map = matches!(tree.nodes[id as usize].kind, NodeKind::Map { .. });
-                if is_map && pending.len() - from > 2 {
-                    dedupe_keys(&mut tree, &mut pending, from);
+                if matches!(tree.nodes[id as usize].kind, NodeKind::Map { .. }) {
+                    mapping::settle(&mut tree, &mut pending, from)?;
                 }
                 let first = tree.edges.len() as u32;
                 let len = (pending.len() - from) as u32;
@@ -194,67 +194,6 @@ fn attach(tree: &mut Tree, stack: &[(NodeId, usize)], pending: &mut Vec<NodeId>,
     } else {
         pending.push(id);
     }
-}
-
-/// Duplicate keys: kubectl refuses them ("already set in map"), so each repeat is recorded at
-/// its key; the last value is kept, as a lenient decoder would, so the rest of the document is
-/// still checked.
-fn dedupe_keys(tree: &mut Tree, pending: &mut Vec<NodeId>, from: usize) {
-    let dups: Vec<(usize, usize)> = {
-        let keys: Vec<Option<std::borrow::Cow<'_, str>>> = pending[from..]
-            .chunks_exact(2)
-            .map(|p| tree.key(p[0]))
-            .collect();
-        let mut dups = Vec::new();
-        if keys.len() <= 16 {
-            // Small mappings (nearly all): compare in place, no hashing or allocation.
-            for i in 1..keys.len() {
-                if let Some(j) = (0..i)
-                    .rev()
-                    .find(|&j| keys[j].is_some() && keys[j] == keys[i])
-                {
-                    dups.push((j, i));
-                }
-            }
-        } else {
-            let mut seen: HashMap<&str, usize> = HashMap::with_capacity(keys.len());
-            for (i, k) in keys.iter().enumerate() {
-                if let Some(k) = k
-                    && let Some(earlier) = seen.insert(k, i)
-                {
-                    dups.push((earlier, i));
-                }
-            }
-        }
-        dups
-    };
-    if dups.is_empty() {
-        return;
-    }
-    let mut drop = Vec::new();
-    for (earlier, i) in dups {
-        let key_node = pending[from + 2 * i];
-        let key = tree.key_string(key_node).unwrap_or_default();
-        let node = tree.node(key_node);
-        let error = TreeError {
-            message: format!(
-                "duplicate mapping key `{key}`; Kubernetes tooling rejects the document"
-            ),
-            start: node.start,
-            end: node.end,
-        };
-        tree.duplicates.push(error);
-        drop.push(earlier);
-    }
-    drop.sort_unstable();
-    let kept: Vec<NodeId> = pending[from..]
-        .chunks_exact(2)
-        .enumerate()
-        .filter(|(i, _)| drop.binary_search(i).is_err())
-        .flat_map(|(_, p)| [p[0], p[1]])
-        .collect();
-    pending.truncate(from);
-    pending.extend(kept);
 }
 
 #[cfg(test)]

@@ -1,8 +1,17 @@
 //! A serde `Deserializer` over a span-tree node, so k8s-openapi types decode straight from the
-//! tree with Kubernetes' scalar typing. Aliases are followed within an expansion budget; a
-//! decode failure carries the path of the failing field so it can be mapped back to a span.
+//! tree the way the API server decodes the JSON kubectl sends it:
+//!
+//! - scalars typed as go-yaml v2 types them (YAML 1.1: `yes` is a boolean, `0644` octal);
+//! - `null` where a value is required becomes Go's zero value (`""`, `0`, `false`, empty), as
+//!   Go's JSON decoder leaves the field unset;
+//! - an integral float (`80.0`) is the integer kubectl's YAML-to-JSON conversion writes (`80`);
+//! - strict field validation: a key a struct does not declare (the field lists k8s-openapi
+//!   generates from the `OpenAPI` schema) is recorded as unknown, as the API server's
+//!   `fieldValidation=Strict` (kubectl's default) rejects it.
+//!
+//! Aliases are followed within an expansion budget. A failure carries the node it happened at.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
@@ -10,12 +19,18 @@ use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use super::scalar::{Typed, key_string, resolve};
 use super::tree::{NodeId, NodeKind, Tree};
 
-/// Why a decode failed, and where: `path` is a list of JSON-pointer segments from the decoded
-/// node.
+/// Why a decode failed, and at which node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
     pub message: String,
-    pub path: Vec<String>,
+    pub node: NodeId,
+}
+
+/// A decoded value and the key nodes of the fields its types do not declare.
+#[derive(Debug)]
+pub struct Decoded<T> {
+    pub value: T,
+    pub unknown: Vec<NodeId>,
 }
 
 /// Decodes `T` from `node`, visiting at most `budget` nodes (aliases count each time they are
@@ -24,39 +39,51 @@ pub fn decode<T: DeserializeOwned>(
     tree: &Tree,
     node: NodeId,
     budget: usize,
-) -> Result<T, DecodeError> {
-    let de = |budget| NodeDe { tree, node, budget };
-    // Most documents decode: try without path tracking, which costs a little on every field,
-    // and decode again with it only to find where a failure is. Decoding is deterministic, so
-    // the second run fails the same way.
-    let first = Cell::new(budget);
-    if let Ok(v) = T::deserialize(de(&first)) {
-        return Ok(v);
+) -> Result<Decoded<T>, DecodeError> {
+    let budget = Cell::new(budget);
+    let unknown = RefCell::new(Vec::new());
+    let de = NodeDe {
+        tree,
+        node,
+        budget: &budget,
+        unknown: &unknown,
+    };
+    match T::deserialize(de) {
+        Ok(value) => Ok(Decoded {
+            value,
+            unknown: unknown.into_inner(),
+        }),
+        Err(e) => Err(DecodeError {
+            message: e.message,
+            node: e.node.unwrap_or(node),
+        }),
     }
-    let second = Cell::new(budget);
-    serde_path_to_error::deserialize(de(&second)).map_err(|e| {
-        let path = e
-            .path()
-            .iter()
-            .filter_map(|seg| match seg {
-                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
-                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-                _ => None,
-            })
-            .collect();
-        DecodeError {
-            message: e.into_inner().0,
-            path,
-        }
-    })
 }
 
 #[derive(Debug)]
-pub struct Error(String);
+pub struct Error {
+    message: String,
+    /// The innermost node the failure happened at; set on the way out.
+    node: Option<NodeId>,
+}
+
+impl Error {
+    fn new(message: impl Into<String>) -> Self {
+        Error {
+            message: message.into(),
+            node: None,
+        }
+    }
+
+    fn at(mut self, node: NodeId) -> Self {
+        self.node.get_or_insert(node);
+        self
+    }
+}
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -64,7 +91,7 @@ impl std::error::Error for Error {}
 
 impl de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Error(msg.to_string())
+        Error::new(msg.to_string())
     }
 }
 
@@ -73,6 +100,7 @@ struct NodeDe<'a> {
     tree: &'a Tree,
     node: NodeId,
     budget: &'a Cell<usize>,
+    unknown: &'a RefCell<Vec<NodeId>>,
 }
 
 impl<'a> NodeDe<'a> {
@@ -84,20 +112,70 @@ impl<'a> NodeDe<'a> {
     fn enter(&self) -> Result<&'a NodeKind, Error> {
         let left = self.budget.get();
         if left == 0 {
-            return Err(Error(
-                "alias expansion exceeds the limit (`max-alias-expansion`)".into(),
-            ));
+            return Err(
+                Error::new("alias expansion exceeds the limit (`max-alias-expansion`)")
+                    .at(self.node),
+            );
         }
         self.budget.set(left - 1);
         Ok(&self.tree.node(self.tree.resolve(self.node)).kind)
     }
+
+    /// The scalar's typed value, if the node is a scalar.
+    fn typed(&self) -> Option<Typed<'a>> {
+        match &self.tree.node(self.tree.resolve(self.node)).kind {
+            NodeKind::Scalar { value, plain } => Some(resolve(value, *plain)),
+            _ => None,
+        }
+    }
+
+    fn map<'de, V: Visitor<'de>>(
+        self,
+        visitor: V,
+        fields: Option<&'static [&'static str]>,
+    ) -> Result<V::Value, Error> {
+        let id = self.tree.resolve(self.node);
+        visitor
+            .visit_map(MapAccess {
+                de: self,
+                pairs: self.tree.children(id).chunks_exact(2),
+                value: None,
+                fields,
+            })
+            .map_err(|e: Error| e.at(self.node))
+    }
+
+    fn integer<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.typed() {
+            Some(Typed::Null) => visitor.visit_i64(0).map_err(|e: Error| e.at(self.node)),
+            // YAML-to-JSON writes an integral float without a fraction (`80.0` -> `80`).
+            #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
+            Some(Typed::Float(f)) if f.fract() == 0.0 && f.abs() < 1e18 => {
+                self.enter()?;
+                visitor
+                    .visit_i64(f as i64)
+                    .map_err(|e: Error| e.at(self.node))
+            }
+            _ => de::Deserializer::deserialize_any(self, visitor),
+        }
+    }
+}
+
+macro_rules! integers {
+    ($($name:ident)*) => {
+        $(
+            fn $name<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                self.integer(visitor)
+            }
+        )*
+    };
 }
 
 impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.enter()? {
+        let value = match self.enter()? {
             NodeKind::Scalar { value, plain } => match resolve(value, *plain) {
                 Typed::Null => visitor.visit_unit(),
                 Typed::Bool(b) => visitor.visit_bool(b),
@@ -110,26 +188,96 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
                 de: self,
                 items: self.tree.items(self.node).iter(),
             }),
-            NodeKind::Map { .. } => {
-                let id = self.tree.resolve(self.node);
-                visitor.visit_map(MapAccess {
-                    de: self,
-                    pairs: self.tree.children(id).chunks_exact(2),
-                    value: None,
-                })
-            }
-            NodeKind::Alias(_) => Err(Error("BUG: alias not resolved".into())),
-        }
+            NodeKind::Map { .. } => return self.map(visitor, None),
+            NodeKind::Alias(_) => Err(Error::new("BUG: alias not resolved")),
+        };
+        value.map_err(|e: Error| e.at(self.node))
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        if let NodeKind::Scalar { value, plain } =
-            &self.tree.node(self.tree.resolve(self.node)).kind
-            && resolve(value, *plain) == Typed::Null
-        {
-            return visitor.visit_none();
+        if self.typed() == Some(Typed::Null) {
+            return visitor.visit_none().map_err(|e: Error| e.at(self.node));
         }
         visitor.visit_some(self)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.typed() == Some(Typed::Null) {
+            return visitor.visit_str("").map_err(|e: Error| e.at(self.node));
+        }
+        self.deserialize_any(visitor)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.typed() == Some(Typed::Null) {
+            return visitor
+                .visit_bool(false)
+                .map_err(|e: Error| e.at(self.node));
+        }
+        self.deserialize_any(visitor)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.typed() == Some(Typed::Null) {
+            return visitor
+                .visit_seq(SeqAccess {
+                    de: self,
+                    items: [].iter(),
+                })
+                .map_err(|e: Error| e.at(self.node));
+        }
+        self.deserialize_any(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.typed() == Some(Typed::Null) {
+            return visitor
+                .visit_map(MapAccess {
+                    de: self,
+                    pairs: [].chunks_exact(2),
+                    value: None,
+                    fields: None,
+                })
+                .map_err(|e: Error| e.at(self.node));
+        }
+        self.deserialize_any(visitor)
+    }
+
+    /// A struct's field list is what the API declares: any other key is an unknown field.
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match self.typed() {
+            Some(Typed::Null) => visitor
+                .visit_map(MapAccess {
+                    de: self,
+                    pairs: [].chunks_exact(2),
+                    value: None,
+                    fields: None,
+                })
+                .map_err(|e: Error| e.at(self.node)),
+            None if matches!(
+                self.tree.node(self.tree.resolve(self.node)).kind,
+                NodeKind::Map { .. }
+            ) =>
+            {
+                self.enter()?;
+                self.map(visitor, Some(fields))
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    integers! {
+        deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -137,7 +285,9 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         _name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Error> {
-        visitor.visit_newtype_struct(self)
+        visitor
+            .visit_newtype_struct(self)
+            .map_err(|e: Error| e.at(self.node))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -147,22 +297,21 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         match self.enter()? {
-            NodeKind::Scalar { value, .. } => {
-                visitor.visit_enum(value.as_str().into_deserializer())
-            }
-            _ => Err(Error("expected a string".into())),
+            NodeKind::Scalar { value, .. } => visitor
+                .visit_enum(value.as_str().into_deserializer())
+                .map_err(|e: Error| e.at(self.node)),
+            _ => Err(Error::new("expected a string").at(self.node)),
         }
     }
 
-    /// Unknown fields are skipped without walking them, so a deep or aliased subtree the rules
-    /// never read costs nothing.
+    /// Skipped without walking, so a deep or aliased subtree the rules never read costs nothing.
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         visitor.visit_unit()
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
+        i128 u128 f32 f64 char
+        bytes byte_buf unit unit_struct tuple tuple_struct identifier
     }
 }
 
@@ -193,6 +342,8 @@ struct MapAccess<'a> {
     de: NodeDe<'a>,
     pairs: std::slice::ChunksExact<'a, NodeId>,
     value: Option<NodeId>,
+    /// A struct's declared fields; other keys are recorded as unknown and skipped.
+    fields: Option<&'static [&'static str]>,
 }
 
 impl<'de> de::MapAccess<'de> for MapAccess<'_> {
@@ -202,22 +353,33 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Error> {
-        let Some(pair) = self.pairs.next() else {
-            return Ok(None);
-        };
-        self.value = Some(pair[1]);
-        let key = match &self.de.tree.node(self.de.tree.resolve(pair[0])).kind {
-            NodeKind::Scalar { value, plain } => key_string(value, *plain),
-            _ => return Err(Error("a mapping key must be a scalar".into())),
-        };
-        seed.deserialize(key.as_ref().into_deserializer()).map(Some)
+        loop {
+            let Some(pair) = self.pairs.next() else {
+                return Ok(None);
+            };
+            let key = match &self.de.tree.node(self.de.tree.resolve(pair[0])).kind {
+                NodeKind::Scalar { value, plain } => key_string(value, *plain),
+                _ => return Err(Error::new("a mapping key must be a scalar").at(pair[0])),
+            };
+            if let Some(fields) = self.fields
+                && !fields.contains(&key.as_ref())
+            {
+                self.de.unknown.borrow_mut().push(pair[0]);
+                continue;
+            }
+            self.value = Some(pair[1]);
+            return seed
+                .deserialize(key.as_ref().into_deserializer())
+                .map(Some)
+                .map_err(|e: Error| e.at(pair[0]));
+        }
     }
 
     fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         let id = self
             .value
             .take()
-            .ok_or_else(|| Error("BUG: value before key".into()))?;
+            .ok_or_else(|| Error::new("BUG: value before key"))?;
         seed.deserialize(self.de.at(id))
     }
 }
@@ -232,12 +394,41 @@ mod tests {
         build(text, 0, BuildLimits { max_depth: 64 }).expect("parses")
     }
 
+    fn text_of(t: &Tree, text: &str, n: NodeId) -> String {
+        text[t.node(n).start..t.node(n).end].to_string()
+    }
+
     #[test]
-    fn yes_is_not_a_string_label() {
-        let t = tree("a: x\nenabled: yes\n");
+    fn yes_is_not_a_string_label_and_the_error_is_at_the_value() {
+        let text = "a: x\nenabled: yes\n";
+        let t = tree(text);
         let e = decode::<BTreeMap<String, String>>(&t, t.roots[0], 100).expect_err("bool");
-        assert_eq!(e.path, ["enabled"]);
+        assert_eq!(text_of(&t, text, e.node), "yes");
         assert!(e.message.contains("boolean"), "{}", e.message);
+    }
+
+    #[test]
+    fn null_is_the_zero_value_where_a_value_is_required() {
+        let t = tree("a: ~\nb:\n");
+        let m = decode::<BTreeMap<String, String>>(&t, t.roots[0], 100).expect("decodes");
+        assert_eq!(
+            m.value,
+            BTreeMap::from([("a".into(), String::new()), ("b".into(), String::new())])
+        );
+        let t = tree("[~, 80.0, 7]");
+        let v = decode::<Vec<i32>>(&t, t.roots[0], 100).expect("decodes");
+        assert_eq!(v.value, [0, 80, 7]);
+    }
+
+    #[test]
+    fn undeclared_fields_are_recorded_at_their_keys() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+        let text = "app: db\nmatchLabels: {a: b}\nmatchLabel: {c: d}\n";
+        let t = tree(text);
+        let d = decode::<LabelSelector>(&t, t.roots[0], 100).expect("decodes");
+        let keys: Vec<String> = d.unknown.iter().map(|&k| text_of(&t, text, k)).collect();
+        assert_eq!(keys, ["app", "matchLabel"]);
+        assert_eq!(d.value.match_labels.map(|m| m.len()), Some(1));
     }
 
     #[test]
@@ -250,7 +441,7 @@ mod tests {
     #[test]
     fn octal_and_quoted_numbers() {
         let t = tree("a: 0644\nb: \"80\"\n");
-        let v: serde_json::Value = decode(&t, t.roots[0], 100).expect("decodes");
-        assert_eq!(v, serde_json::json!({"a": 420, "b": "80"}));
+        let v = decode::<serde_json::Value>(&t, t.roots[0], 100).expect("decodes");
+        assert_eq!(v.value, serde_json::json!({"a": 420, "b": "80"}));
     }
 }

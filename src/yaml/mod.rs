@@ -6,6 +6,7 @@
 mod boundary;
 mod build;
 pub mod decode;
+mod mapping;
 pub mod pointer;
 pub mod scalar;
 pub mod split;
@@ -37,7 +38,17 @@ pub struct BrokenDocument {
     pub template: bool,
 }
 
-/// Parses every document of `text`.
+/// What parsing one chunk found besides its documents.
+#[derive(Debug, Default)]
+pub struct ChunkProblems {
+    /// The chunk's document could not be parsed.
+    pub broken: Option<BrokenDocument>,
+    /// Repeated mapping keys: the documents were read keeping the last value of each.
+    pub duplicates: Vec<TreeError>,
+}
+
+/// Parses every document of `text`; duplicate keys count as broken documents here (this is
+/// for files the tool owns, like its config, which must be unambiguous).
 #[must_use]
 pub fn parse(text: &str, limits: BuildLimits) -> (Vec<Document>, Vec<BrokenDocument>) {
     let mut docs = Vec::new();
@@ -54,7 +65,16 @@ pub fn parse_each(
 ) -> Vec<BrokenDocument> {
     split::split(text)
         .into_iter()
-        .flat_map(|chunk| parse_chunk(text, chunk, limits, &mut each))
+        .flat_map(|chunk| {
+            let p = parse_chunk(text, chunk, limits, &mut each);
+            p.duplicates
+                .into_iter()
+                .map(|error| BrokenDocument {
+                    error,
+                    template: false,
+                })
+                .chain(p.broken)
+        })
         .collect()
 }
 
@@ -65,18 +85,11 @@ pub fn parse_chunk(
     chunk: split::Chunk,
     limits: BuildLimits,
     mut each: impl FnMut(Document),
-) -> Vec<BrokenDocument> {
+) -> ChunkProblems {
     let body = &text[chunk.start..chunk.end];
     match build::build(body, chunk.start, limits) {
-        Ok(tree) => {
-            let broken = tree
-                .duplicates
-                .iter()
-                .map(|e| BrokenDocument {
-                    error: e.clone(),
-                    template: false,
-                })
-                .collect();
+        Ok(mut tree) => {
+            let duplicates = std::mem::take(&mut tree.duplicates);
             let tree = Arc::new(tree);
             let helm_source = helm_source(body, chunk.start);
             for &root in &tree.roots {
@@ -91,12 +104,18 @@ pub fn parse_chunk(
                     helm_source: helm_source.clone(),
                 });
             }
-            broken
+            ChunkProblems {
+                broken: None,
+                duplicates,
+            }
         }
-        Err(error) => vec![BrokenDocument {
-            error,
-            template: body.contains("{{"),
-        }],
+        Err(error) => ChunkProblems {
+            broken: Some(BrokenDocument {
+                error,
+                template: body.contains("{{"),
+            }),
+            duplicates: Vec::new(),
+        },
     }
 }
 

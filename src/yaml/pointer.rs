@@ -47,9 +47,59 @@ pub fn child(pointer: &str, segment: &str) -> String {
     out
 }
 
+/// One step of a path through a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// The JSON pointer of a path.
+#[must_use]
+pub fn to_pointer(path: &[Segment]) -> String {
+    path.iter().fold(String::new(), |out, s| match s {
+        Segment::Key(k) => child(&out, &escape(k)),
+        Segment::Index(i) => child(&out, &i.to_string()),
+    })
+}
+
+/// A path as the API server names a field in its errors: `spec.ports[0].port`.
+#[must_use]
+pub fn field_path(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for s in path {
+        match s {
+            Segment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Segment::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_paths_read_as_the_api_server_writes_them() {
+        let path = [
+            Segment::Key("spec".into()),
+            Segment::Key("ports".into()),
+            Segment::Index(0),
+            Segment::Key("port".into()),
+        ];
+        assert_eq!(field_path(&path), "spec.ports[0].port");
+        assert_eq!(to_pointer(&path), "/spec/ports/0/port");
+    }
 
     #[test]
     fn segments_round_trip_through_escaping() {

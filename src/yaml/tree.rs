@@ -4,6 +4,8 @@
 //! Aliases stay references to their anchored node; whoever walks through them is bounded by an
 //! expansion budget.
 
+use super::pointer::Segment;
+
 /// Index of a node in `Tree::nodes`.
 pub type NodeId = u32;
 
@@ -143,6 +145,60 @@ pub struct BuildLimits {
 }
 
 impl Tree {
+    /// The path from `root` to `target` (a value or a key node), through aliases, visiting at
+    /// most a million nodes; `None` if `target` is not below `root`.
+    #[must_use]
+    pub fn path_to(&self, root: NodeId, target: NodeId) -> Option<Vec<Segment>> {
+        let mut path = Vec::new();
+        let mut budget = 1_000_000usize;
+        self.find_path(root, target, &mut path, &mut budget)
+            .then_some(path)
+    }
+
+    fn find_path(
+        &self,
+        node: NodeId,
+        target: NodeId,
+        path: &mut Vec<Segment>,
+        budget: &mut usize,
+    ) -> bool {
+        if node == target {
+            return true;
+        }
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        let id = self.resolve(node);
+        match self.nodes[id as usize].kind {
+            NodeKind::Map { .. } => {
+                for (k, v) in self.pairs(id) {
+                    let key = Segment::Key(self.key_string(k).unwrap_or_default());
+                    if k == target {
+                        path.push(key);
+                        return true;
+                    }
+                    path.push(key);
+                    if self.find_path(v, target, path, budget) {
+                        return true;
+                    }
+                    path.pop();
+                }
+            }
+            NodeKind::Seq { .. } => {
+                for (i, &item) in self.items(id).iter().enumerate() {
+                    path.push(Segment::Index(i));
+                    if self.find_path(item, target, path, budget) {
+                        return true;
+                    }
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+        false
+    }
+
     /// Finds the node at a JSON-pointer-like path of keys and indices, falling back to the
     /// deepest ancestor that exists. Returns the value node, the key node of the last matched
     /// mapping entry, and how many segments matched.
