@@ -1,4 +1,5 @@
-//! The benchmark ceiling: saphyr-parser's bare event loop over the given files, nothing else.
+//! The benchmark ceiling: libyaml-safer's bare event loop (the parser extip-lint uses) over the
+//! given files, nothing else.
 //! `cargo run --release --example parse_only -- FILE|DIR...` prints bytes and events.
 
 use std::path::Path;
@@ -31,10 +32,12 @@ fn main() {
             continue;
         };
         bytes += text.len();
-        let mut parser = saphyr_parser::Parser::new_from_str(&text);
-        while let Some(e) = parser.next_event() {
+        let mut input = text.as_bytes();
+        let mut parser = libyaml_safer::Parser::new();
+        parser.set_input_string(&mut input);
+        while let Ok(e) = parser.parse() {
             events += 1;
-            if e.is_err() {
+            if e.data == libyaml_safer::EventData::StreamEnd {
                 break;
             }
         }

@@ -235,7 +235,11 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     drop(sink);
     let mut stderr = io::stderr().lock();
     for n in &report.notices {
-        let _ = writeln!(stderr, "note: {n}");
+        let _ = writeln!(
+            stderr,
+            "note: {}",
+            render::one_line(&render::text(&report, n))
+        );
     }
     let _ = stderr.write_all(render::summary(&report).as_bytes());
     for e in &report.errors {

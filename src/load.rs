@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use crate::error::Error;
+use crate::finding::Message;
 use crate::object::{self, ClassifyOptions, IgnoreAnnotation, Object, Problem, ProblemKind};
-use crate::source::{self, Encoding, FileId, Origin, SourceFile, Span};
+use crate::source::{self, Encoding, FileId, SourceFile, Span};
 use crate::walk::Input;
 use crate::yaml::{self, BuildLimits, TreeError};
 
@@ -49,7 +50,7 @@ pub struct Loaded {
     pub ignores: Vec<IgnoreAnnotation>,
     pub documents: usize,
     pub other_documents: usize,
-    pub notice: Option<String>,
+    pub notices: Vec<Message>,
     pub error: Option<Error>,
 }
 
@@ -84,7 +85,7 @@ fn load(
         ignores: Vec::new(),
         documents: 0,
         other_documents: 0,
-        notice: None,
+        notices: Vec::new(),
         error: None,
     };
     let max = opts.max_file_size;
@@ -134,14 +135,85 @@ fn load(
         bad,
     } = source::decode_text(bytes);
     let text: Arc<str> = Arc::from(text);
-    out.source = SourceFile::new(id, name.clone(), path.clone(), Arc::clone(&text), encoding);
-    // A file's chunks are parsed in parallel (one large `helm template` stream uses every core);
-    // `collect` keeps them in file order.
-    let chunks = yaml::split::split(&text);
-    let parts: Vec<Part> = chunks
-        .par_iter()
-        .map(|&chunk| load_chunk(&out.source, chunk, &bad, opts))
-        .collect();
+    out.source = SourceFile::new(id, name.clone(), path.clone(), Arc::clone(&text), encoding)
+        .with_replaced(bad);
+    if let Some(&first) = out.source.replaced().first() {
+        let n = out.source.replaced().len();
+        let mut m = Message::from(format!(
+            "{n} byte{} not valid {} (the first at ",
+            if n == 1 { " is" } else { "s are" },
+            if matches!(encoding, Encoding::Utf16Le | Encoding::Utf16Be) {
+                "UTF-16"
+            } else {
+                "UTF-8"
+            }
+        ));
+        m.push_place(Span::new(id, first, first));
+        m.push_str("); kubectl reads each as U+FFFD, and so does extip-lint");
+        out.notices.push(m);
+    }
+    let limits = opts.build;
+    let parts: Vec<Part> = match yaml::cut(&text, limits) {
+        yaml::Cut::Yaml(pieces) => read_pieces(&out.source, &pieces, opts),
+        yaml::Cut::YamlAfterJson { json_error, pieces } => {
+            let parts = read_pieces(&out.source, &pieces, opts);
+            if parts
+                .iter()
+                .any(|p| p.problems.iter().any(|p| p.kind == ProblemKind::Invalid))
+            {
+                // kubectl read the stream as JSON, then as YAML; both failed, and it reports
+                // the JSON error.
+                let mut part = Part {
+                    documents: 1,
+                    ..Part::default()
+                };
+                part.problems.push(problem(
+                    ProblemKind::Invalid,
+                    id,
+                    &json_error,
+                    format!(
+                        "{}; the stream starts with `{{`, so kubectl reads it as JSON, and it is not YAML either",
+                        json_error.message
+                    ),
+                ));
+                vec![part]
+            } else {
+                parts
+            }
+        }
+        yaml::Cut::Json(stream) => {
+            let mut parts: Vec<Part> = stream
+                .docs
+                .into_par_iter()
+                .map(|mut tree| {
+                    let mut part = Part::default();
+                    let dups = std::mem::take(&mut tree.duplicates);
+                    if let Some(doc) = yaml::json_document(tree) {
+                        classify_into(&out.source, &doc, opts, &mut part);
+                    }
+                    for d in dups {
+                        part.problems.push(problem(
+                            ProblemKind::DuplicateKey,
+                            id,
+                            &d,
+                            d.message.clone(),
+                        ));
+                    }
+                    part
+                })
+                .collect();
+            if let Some(e) = stream.error {
+                let mut part = Part {
+                    documents: 1,
+                    ..Part::default()
+                };
+                part.problems
+                    .push(problem(ProblemKind::Invalid, id, &e, e.message.clone()));
+                parts.push(part);
+            }
+            parts
+        }
+    };
     let mut templates = 0;
     for p in parts {
         out.documents += p.documents;
@@ -149,75 +221,45 @@ fn load(
         out.objects.extend(p.objects);
         out.problems.extend(p.problems);
         out.ignores.extend(p.ignores);
+        out.notices.extend(p.notices);
         templates += p.templates;
     }
     if templates > 0 {
-        out.notice = Some(format!(
+        out.notices.push(Message::from(format!(
             "{name}: skipped {templates} document{} with unrendered `{{{{ }}}}` template syntax; lint `helm template` output instead",
             if templates == 1 { "" } else { "s" }
-        ));
+        )));
     }
     out
 }
 
-/// What one chunk of a file produced.
+/// What one piece of a file produced.
 #[derive(Default)]
 struct Part {
     objects: Vec<Object>,
     problems: Vec<Problem>,
     ignores: Vec<IgnoreAnnotation>,
+    notices: Vec<Message>,
     documents: usize,
     other_documents: usize,
     templates: usize,
 }
 
-/// Parses and classifies the documents of one chunk. `bad` holds the offsets of invalid UTF-8
-/// bytes (replaced in `text`); a document holding one is not checked.
-fn load_chunk(
-    source: &SourceFile,
-    chunk: yaml::split::Chunk,
-    bad: &[usize],
-    opts: &LoadOptions,
-) -> Part {
+/// Reads a file's YAML pieces in parallel (one large `helm template` stream uses every core);
+/// `collect` keeps them in file order.
+fn read_pieces(source: &SourceFile, pieces: &[yaml::Piece], opts: &LoadOptions) -> Vec<Part> {
+    pieces
+        .par_iter()
+        .map(|piece| read_piece(source, piece, opts))
+        .collect()
+}
+
+/// Parses and classifies the document of one piece.
+fn read_piece(source: &SourceFile, piece: &yaml::Piece, opts: &LoadOptions) -> Part {
     let id = source.id;
-    let text: &str = &source.text;
     let mut part = Part::default();
-    let has_bad = |start: usize, end: usize| {
-        let i = bad.partition_point(|&b| b < start);
-        bad.get(i).is_some_and(|&b| b < end).then(|| bad[i])
-    };
-    let found = yaml::parse_chunk(text, chunk, opts.build, |doc| {
-        part.documents += 1;
-        if let Some(at) = has_bad(doc.start, doc.end) {
-            part.problems.push(Problem {
-                kind: ProblemKind::Invalid,
-                span: Span::new(id, at, at + 1),
-                origin: doc.helm_source.as_ref().map(|(p, o)| Origin {
-                    tool: "helm",
-                    path: p.clone(),
-                    offset: Some(*o),
-                }),
-                message: format!(
-                    "invalid UTF-8 at byte {}; this document was not checked",
-                    source.stored_offset(at)
-                ),
-                object: None,
-                pointer: String::new(),
-            });
-            return;
-        }
-        let c = object::classify(id, &doc, &opts.classify);
-        let template = c.problems.iter().any(|p| p.kind == ProblemKind::Template)
-            || (!c.problems.is_empty() && text[doc.start..doc.end].contains("{{"));
-        if template {
-            // `name: etcd-{{cell}}` parses as YAML but is a template, not a manifest.
-            part.templates += 1;
-            return;
-        }
-        part.objects.extend(c.objects);
-        part.problems.extend(c.problems);
-        part.ignores.extend(c.ignores);
-        part.other_documents += c.ignored;
+    let found = yaml::parse_piece(&source.text, piece, opts.build, |doc| {
+        classify_into(source, &doc, opts, &mut part);
     });
     if let Some(b) = found.broken {
         part.documents += 1;
@@ -240,7 +282,33 @@ fn load_chunk(
             d.message.clone(),
         ));
     }
+    if let Some(at) = found.unread {
+        let mut m = Message::from("kubectl does not read the text from ");
+        m.push_place(Span::new(id, at, at));
+        m.push_str(
+            " on: it follows the end of a document (`...`, or a second document without a `---` line), so it was not checked either",
+        );
+        part.notices.push(m);
+    }
     part
+}
+
+/// Classifies one document into `part`; a document with unrendered template syntax is counted
+/// as a template instead.
+fn classify_into(source: &SourceFile, doc: &yaml::Document, opts: &LoadOptions, part: &mut Part) {
+    part.documents += 1;
+    let c = object::classify(source.id, doc, &opts.classify);
+    let template = c.problems.iter().any(|p| p.kind == ProblemKind::Template)
+        || (!c.problems.is_empty() && source.text[doc.start..doc.end].contains("{{"));
+    if template {
+        // `name: etcd-{{cell}}` parses as YAML but is a template, not a manifest.
+        part.templates += 1;
+        return;
+    }
+    part.objects.extend(c.objects);
+    part.problems.extend(c.problems);
+    part.ignores.extend(c.ignores);
+    part.other_documents += c.ignored;
 }
 
 fn problem(kind: ProblemKind, id: FileId, at: &TreeError, message: String) -> Problem {

@@ -22,6 +22,14 @@ fn main() -> ExitCode {
             };
         }
     };
+    // The YAML parser can panic on malformed input; that panic is caught and reported as a
+    // finding, so it is not printed.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !extip_lint::yaml::in_parser() {
+            default_hook(info);
+        }
+    }));
     let pool = rayon::ThreadPoolBuilder::new()
         .stack_size(STACK_SIZE)
         .build();

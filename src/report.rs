@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::finding::{Finding, RuleMeta, Severity};
+use crate::finding::{Finding, Message, RuleMeta, Severity};
 use crate::inventory;
 use crate::load::Loaded;
 use crate::object::{IgnoreAnnotation, Object, Problem};
@@ -45,8 +45,9 @@ pub struct Report {
     pub files: Vec<SourceFile>,
     /// Sorted by file and position; suppressed findings are kept and marked.
     pub findings: Vec<Finding>,
-    /// Messages about the run (skipped charts, limits hit); not findings.
-    pub notices: Vec<String>,
+    /// Messages about the run (skipped charts, limits hit, bytes kubectl does not read); not
+    /// findings.
+    pub notices: Vec<Message>,
     /// Run errors (missing paths, unreadable files): exit code 2.
     pub errors: Vec<Error>,
     pub stats: Stats,
@@ -66,7 +67,7 @@ pub struct Inputs {
     pub problems: Vec<Problem>,
     pub ignores: Vec<IgnoreAnnotation>,
     pub stats: Stats,
-    pub notices: Vec<String>,
+    pub notices: Vec<Message>,
     pub errors: Vec<Error>,
     /// Files with an id below this are reported on; the others are context (the config file,
     /// added last, is reported on too).
@@ -84,7 +85,7 @@ impl Inputs {
                 skipped: walked.skipped,
                 ..Stats::default()
             },
-            notices: walked.notices,
+            notices: walked.notices.into_iter().map(Message::from).collect(),
             errors: walked.errors,
             reported: walked.reported,
             ..Inputs::default()
@@ -108,7 +109,7 @@ impl Inputs {
             out.objects.extend(l.objects);
             out.problems.extend(l.problems);
             out.ignores.extend(l.ignores);
-            out.notices.extend(l.notice);
+            out.notices.extend(l.notices);
             out.errors.extend(l.error);
         }
         out
@@ -184,7 +185,7 @@ fn cap_per_file(
     max: usize,
     stats: &mut Stats,
     files: &[SourceFile],
-    notices: &mut Vec<String>,
+    notices: &mut Vec<Message>,
 ) -> Vec<Finding> {
     let mut per_file: BTreeMap<(FileId, bool), usize> = BTreeMap::new();
     let mut kept = Vec::with_capacity(findings.len().min(max.saturating_mul(files.len()) + 1));
@@ -204,11 +205,11 @@ fn cap_per_file(
         }
     }
     for (file, n) in &stats.truncated {
-        notices.push(format!(
+        notices.push(Message::from(format!(
             "{}: {n} more finding{} not shown (limit `max-findings-per-file` = {max})",
             files[file.0 as usize].name,
             if *n == 1 { "" } else { "s" }
-        ));
+        )));
     }
     kept
 }

@@ -73,6 +73,8 @@ pub struct SourceFile {
     pub text: Arc<str>,
     /// How the file is encoded on disk (the text is UTF-8 either way).
     pub encoding: Encoding,
+    /// Offsets in the text of each U+FFFD that replaced an invalid byte (UTF-8) or unit (UTF-16).
+    replaced: Box<[usize]>,
     lines: OnceLock<Vec<usize>>,
 }
 
@@ -91,8 +93,22 @@ impl SourceFile {
             path,
             text,
             encoding,
+            replaced: Box::new([]),
             lines: OnceLock::new(),
         }
+    }
+
+    /// The file with the offsets of its replaced bytes (see `decode_text`).
+    #[must_use]
+    pub fn with_replaced(mut self, replaced: Vec<usize>) -> Self {
+        self.replaced = replaced.into_boxed_slice();
+        self
+    }
+
+    /// Offsets in the text where an invalid byte was replaced by U+FFFD.
+    #[must_use]
+    pub fn replaced(&self) -> &[usize] {
+        &self.replaced
     }
 
     #[must_use]
@@ -126,9 +142,11 @@ impl SourceFile {
     /// The byte offset in the file as stored on disk of an offset into the text.
     #[must_use]
     pub fn stored_offset(&self, offset: usize) -> usize {
+        // Each U+FFFD that stands for one invalid UTF-8 byte is 3 bytes in the text.
+        let replaced = 2 * self.replaced.partition_point(|&r| r < offset);
         match self.encoding {
-            Encoding::Utf8 => offset,
-            Encoding::Utf8Bom => offset + 3,
+            Encoding::Utf8 => offset - replaced,
+            Encoding::Utf8Bom => offset + 3 - replaced,
             Encoding::Utf16Le | Encoding::Utf16Be => {
                 let before = self.text.get(..offset).unwrap_or(&self.text);
                 2 + 2 * before.encode_utf16().count()
@@ -181,9 +199,8 @@ pub struct Decoded {
 }
 
 /// Decodes a file as kubectl does: UTF-16 when it starts with a UTF-16 byte order mark, else
-/// UTF-8 (a UTF-8 byte order mark removed). Invalid UTF-8 bytes become `?` one for one, so byte
-/// offsets are preserved; an unpaired UTF-16 surrogate becomes U+FFFD. Each is recorded in
-/// `bad`, so its document is not checked.
+/// UTF-8 (a UTF-8 byte order mark removed). Each invalid UTF-8 byte, and each unpaired UTF-16
+/// surrogate, becomes U+FFFD; where each replacement is in the text is recorded in `bad`.
 #[must_use]
 pub fn decode_text(bytes: Vec<u8>) -> Decoded {
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
@@ -209,7 +226,7 @@ pub fn decode_text(bytes: Vec<u8>) -> Decoded {
         Err(e) => {
             let mut bytes = e.into_bytes();
             bytes.drain(..bom);
-            let mut out = String::with_capacity(bytes.len());
+            let mut out = String::with_capacity(bytes.len() + 16);
             let mut bad_at = Vec::new();
             let mut rest: &[u8] = &bytes;
             while !rest.is_empty() {
@@ -221,10 +238,11 @@ pub fn decode_text(bytes: Vec<u8>) -> Decoded {
                     Err(e) => {
                         let good = e.valid_up_to();
                         out.push_str(std::str::from_utf8(&rest[..good]).unwrap_or_default());
+                        // As Go's decoder: each byte of an invalid sequence is one U+FFFD.
                         let bad = e.error_len().unwrap_or(rest.len() - good);
-                        bad_at.push(out.len());
                         for _ in 0..bad {
-                            out.push('?');
+                            bad_at.push(out.len());
+                            out.push(char::REPLACEMENT_CHARACTER);
                         }
                         rest = &rest[good + bad..];
                     }
@@ -240,9 +258,9 @@ pub fn decode_text(bytes: Vec<u8>) -> Decoded {
 }
 
 fn utf16(bytes: &[u8], encoding: Encoding, unit: fn([u8; 2]) -> u16) -> Decoded {
-    let units = bytes
-        .chunks(2)
-        .map(|c| unit([c[0], c.get(1).copied().unwrap_or(0)]));
+    let pairs = bytes.chunks_exact(2);
+    let odd = !pairs.remainder().is_empty();
+    let units = pairs.map(|c| unit([c[0], c[1]]));
     let mut text = String::with_capacity(bytes.len() / 2);
     let mut bad = Vec::new();
     for c in char::decode_utf16(units) {
@@ -253,8 +271,9 @@ fn utf16(bytes: &[u8], encoding: Encoding, unit: fn([u8; 2]) -> u16) -> Decoded 
             text.push(char::REPLACEMENT_CHARACTER);
         }
     }
-    if bytes.len() % 2 == 1 && bad.last() != Some(&text.len()) {
-        bad.push(text.len().saturating_sub(1));
+    if odd {
+        bad.push(text.len());
+        text.push(char::REPLACEMENT_CHARACTER);
     }
     Decoded {
         text,
@@ -292,10 +311,14 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_replaced_byte_for_byte() {
+    fn each_invalid_utf8_byte_is_one_replacement_character() {
         let d = decode_text(b"a: \xff\xfe\nb: c".to_vec());
-        assert_eq!(d.text, "a: ??\nb: c");
-        assert_eq!((d.encoding, d.bad), (Encoding::Utf8, vec![3, 4]));
+        assert_eq!(d.text, "a: \u{fffd}\u{fffd}\nb: c");
+        assert_eq!((d.encoding, d.bad.clone()), (Encoding::Utf8, vec![3, 6]));
+        let f = SourceFile::new(FileId(0), "t".into(), None, Arc::from(d.text), d.encoding)
+            .with_replaced(d.bad);
+        // `b` is byte 6 in the file, byte 10 in the text.
+        assert_eq!(f.stored_offset(10), 6);
     }
 
     #[test]

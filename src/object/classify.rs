@@ -515,13 +515,14 @@ fn cilium_rules(cx: &mut Decoder<'_>) -> Vec<CiliumRule> {
                 .is_some_and(|(_, v)| !tree.items(v).is_empty())
         };
         let (n, _, depth) = tree.lookup(spec, &["enableDefaultDeny", "ingress"]);
-        let default_deny_ingress = (depth == 2)
-            .then(|| tree.scalar(n))
-            .flatten()
-            .and_then(|s| match crate::yaml::scalar::resolve(s, true) {
-                crate::yaml::scalar::Typed::Bool(b) => Some(b),
-                _ => None,
-            });
+        let default_deny_ingress =
+            (depth == 2)
+                .then(|| tree.typed(n))
+                .flatten()
+                .and_then(|t| match t {
+                    crate::yaml::scalar::Typed::Bool(b) => Some(b),
+                    _ => None,
+                });
         rules.push(CiliumRule {
             pointer: path,
             selector,

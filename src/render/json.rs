@@ -61,7 +61,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         "tool": {"name": "extip-lint", "version": env!("CARGO_PKG_VERSION")},
         "profile": {"name": report.profile.profile.as_str(), "reason": super::text(report, &report.profile.reason)},
         "findings": findings,
-        "notices": report.notices,
+        "notices": report.notices.iter().map(|n| super::text(report, n)).collect::<Vec<_>>(),
         "errors": report.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "summary": {
             "files": s.files,

@@ -258,7 +258,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let notifications: Vec<Value> = report
         .notices
         .iter()
-        .map(|n| json!({"level": "note", "message": {"text": n}}))
+        .map(|n| json!({"level": "note", "message": {"text": super::text(report, n)}}))
         .chain(
             report
                 .errors

@@ -1,186 +1,576 @@
-//! Tree building: saphyr-parser events -> `Tree`, without recursion. Character positions are
-//! turned into byte offsets here, once (see `boundary`).
+//! Tree building: one kubectl chunk -> the span tree of its first document, as go-yaml v2 reads
+//! it behind `kubectl apply -f`.
+//!
+//! libyaml-safer (a safe-Rust port of libyaml, the C library go-yaml v2 was ported from) does the
+//! scanning and parsing. go-yaml v2 forked an older libyaml, so the few places where the two
+//! disagree are settled here, each against kubectl:
+//!
+//! - go-yaml accepts what newer libyaml rejects: a `\'` escape in a double-quoted scalar, a tag
+//!   ending in `,` (`!!str, x`), a flow plain scalar ending in `:` (`{key:, other}`). The text is
+//!   patched (`\x27`, a space, quotes) and parsed again; marks are mapped back to the original.
+//! - go-yaml rejects what newer libyaml accepts: the YAML 1.2 `\/` escape, and `?` inside a plain
+//!   scalar in a flow collection.
+//! - go-yaml reads only the first document of a chunk and never looks at what follows it.
+//! - go-yaml's decoder rejects an undefined or self-containing alias, a tagged scalar whose text
+//!   is not of the tag's type, excessive aliasing (its alias-ratio rule), and kubectl's JSON
+//!   conversion rejects `.inf` and `.nan` values (`mapping` settles keys and merges).
+//!
+//! libyaml-safer's marks are byte offsets into the text it is given, so spans need no
+//! conversion. It panics on a few malformed inputs; a panic is caught and reported as a syntax
+//! error of the document, never a crash.
 
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Parser, ScalarStyle};
+use libyaml_safer::{EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle};
 
-use super::boundary::{CharToByte, clamp_to_content, dash_before, next_char_end, scalar_extent};
+use super::boundary::{clamp_to_content, next_char_end, scalar_extent};
 use super::mapping;
+use super::scalar::{Style, Typed, check_tagged, resolve};
 use super::tree::{BuildLimits, Node, NodeId, NodeKind, Tree, TreeError};
 
-/// Parses one chunk of text into a tree. `base` is the chunk's byte offset in the file.
-/// Returns the tree (roots are the documents found) or the first error.
-///
-/// saphyr rejects a flow collection whose closing bracket sits at its parent's indentation
-/// (`args: [` ... `]` one level left), which libyaml and go-yaml accept and real manifests use.
-/// Inside a flow collection a line break is only a separator, so joining that line to the one
-/// before (one byte for one byte, offsets unchanged) reads it as Kubernetes does.
+/// Parses the first document of one chunk into a tree. `base` is the chunk's byte offset in the
+/// file. Returns the tree (with no root for an empty chunk) or the error kubectl would give.
 pub fn build(text: &str, base: usize, limits: BuildLimits) -> Result<Tree, TreeError> {
-    let mut patched: Option<String> = None;
-    for _ in 0..64 {
-        let current = patched.as_deref().unwrap_or(text);
-        match build_once(current, base, limits) {
-            Err(e) if e.message.ends_with("invalid indentation") => {
-                let Some(fixed) = join_flow_close(current, e.start - base) else {
-                    return Err(e);
+    // A UTF-8 byte order mark at the start of a chunk is skipped, as go-yaml skips it.
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut input = Patched::new(&text[bom..]);
+    for _ in 0..256 {
+        match build_once(text, bom, &input, limits) {
+            Err(Failure::Syntax {
+                problem,
+                at,
+                context_at,
+            }) => {
+                let Some(patch) = patch_for(&input, problem, at, context_at) else {
+                    return Err(syntax_error(text, base, bom, &input, problem, at));
                 };
-                patched = Some(fixed);
+                input.apply(&patch);
             }
-            other => return other,
+            Err(Failure::At { pos, message }) => {
+                return Err(error_at(text, base, bom + pos, message));
+            }
+            Ok(mut tree) => {
+                for n in &mut tree.nodes {
+                    n.start += base + bom;
+                    n.end += base + bom;
+                }
+                for d in &mut tree.duplicates {
+                    d.start += base + bom;
+                    d.end += base + bom;
+                }
+                tree.unread = tree.unread.map(|u| u + base + bom);
+                return Ok(tree);
+            }
         }
     }
-    build_once(patched.as_deref().unwrap_or(text), base, limits)
+    Err(error_at(
+        text,
+        base,
+        bom,
+        "YAML syntax error: too many repairs needed".into(),
+    ))
 }
 
-/// If the line at `pos` starts with `]` or `}`, replaces the line break before it with spaces,
-/// unless the previous line ends in a comment.
-fn join_flow_close(text: &str, pos: usize) -> Option<String> {
-    let line_start = text[..pos.min(text.len())].rfind('\n')? + 1;
-    let rest = text[line_start..].trim_start_matches([' ', '\t']);
-    if !rest.starts_with([']', '}']) {
-        return None;
-    }
-    let prev_start = text[..line_start - 1].rfind('\n').map_or(0, |i| i + 1);
-    if text[prev_start..line_start].contains('#') {
-        return None;
-    }
-    let mut bytes = text.as_bytes().to_vec();
-    bytes[line_start - 1] = b' ';
-    if line_start >= 2 && bytes[line_start - 2] == b'\r' {
-        bytes[line_start - 2] = b' ';
-    }
-    String::from_utf8(bytes).ok()
+/// Why one parse attempt failed: a parser error (maybe one a patch repairs) or a decoding rule,
+/// at an offset in the original chunk text (after the BOM).
+enum Failure {
+    Syntax {
+        problem: &'static str,
+        /// Offsets in the patched input.
+        at: usize,
+        context_at: Option<usize>,
+    },
+    At {
+        pos: usize,
+        message: String,
+    },
 }
 
-fn build_once(text: &str, base: usize, limits: BuildLimits) -> Result<Tree, TreeError> {
-    let conv = CharToByte::new(text);
+fn syntax_error(
+    text: &str,
+    base: usize,
+    bom: usize,
+    input: &Patched,
+    problem: &str,
+    at: usize,
+) -> TreeError {
+    error_at(
+        text,
+        base,
+        bom + input.original(at),
+        format!("YAML syntax error: {problem}"),
+    )
+}
+
+fn error_at(text: &str, base: usize, pos: usize, message: String) -> TreeError {
+    let pos = clamp_to_content(text, pos);
+    TreeError {
+        message,
+        start: base + pos,
+        end: base + next_char_end(text, pos),
+    }
+}
+
+/// The text handed to the parser: the chunk (after its BOM) with length-changing repairs, and
+/// the map from offsets in it back to the original.
+struct Patched {
+    text: String,
+    /// `(patched start, patched end, original start, original end)` of each repair, in order.
+    repairs: Vec<(usize, usize, usize, usize)>,
+}
+
+/// A repair: replace `len` bytes of the current input at `at` by `with`.
+struct Patch {
+    at: usize,
+    len: usize,
+    with: String,
+}
+
+impl Patched {
+    fn new(text: &str) -> Self {
+        let mut text = text.to_string();
+        // kubectl's line reader ends every line with a line break; so does the input here (a
+        // block scalar at the very end without one also trips the parser).
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        Patched {
+            text,
+            repairs: Vec::new(),
+        }
+    }
+
+    fn apply(&mut self, p: &Patch) {
+        let (orig_start, orig_end) = (self.original(p.at), self.original(p.at + p.len));
+        self.text.replace_range(p.at..p.at + p.len, &p.with);
+        // Repairs after this one move by the change in length.
+        for r in &mut self.repairs {
+            if r.0 >= p.at + p.len {
+                r.0 = r.0 + p.with.len() - p.len;
+                r.1 = r.1 + p.with.len() - p.len;
+            }
+        }
+        self.repairs
+            .push((p.at, p.at + p.with.len(), orig_start, orig_end));
+        self.repairs.sort_unstable();
+    }
+
+    /// The original offset of an offset in the patched text.
+    fn original(&self, pos: usize) -> usize {
+        let i = self.repairs.partition_point(|r| r.0 <= pos);
+        let Some(&(ps, pe, os, oe)) = i.checked_sub(1).map(|i| &self.repairs[i]) else {
+            return pos;
+        };
+        if pos < pe {
+            (os + (pos - ps)).min(oe)
+        } else {
+            oe + (pos - pe)
+        }
+    }
+}
+
+/// The repair that makes libyaml-safer read what go-yaml v2 reads, if the error is one of those.
+fn patch_for(
+    input: &Patched,
+    problem: &str,
+    at: usize,
+    context_at: Option<usize>,
+) -> Option<Patch> {
+    let text = &input.text;
+    let rest = text.get(at..)?;
+    match problem {
+        // go-yaml v2 knows `\'` (a single quote); libyaml dropped it.
+        "found unknown escape character" if rest.starts_with("\\'") => Some(Patch {
+            at,
+            len: 2,
+            with: "\\x27".into(),
+        }),
+        // go-yaml v2 ends a tag at a `,` (`!!str, x` is the tag `!!str` and `x`).
+        "did not find expected whitespace or line break" if rest.starts_with(',') => Some(Patch {
+            at,
+            len: 1,
+            with: " ".into(),
+        }),
+        // go-yaml v2 reads `key:` before `,` or `}` in a flow mapping as the plain scalar
+        // `key:`; it is quoted so that libyaml reads the same text.
+        "found unexpected ':'" => {
+            let start = context_at?;
+            let raw = text.get(start..=at)?;
+            if raw.contains(['\n', '"', '\\']) {
+                return None;
+            }
+            Some(Patch {
+                at: start,
+                len: raw.len(),
+                with: format!("\"{raw}\""),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// One parse of the patched input; offsets in the tree are relative to the chunk after its BOM.
+#[allow(clippy::too_many_lines)]
+fn build_once(
+    original: &str,
+    bom: usize,
+    input: &Patched,
+    limits: BuildLimits,
+) -> Result<Tree, Failure> {
+    let original = &original[bom..];
+    // libyaml-safer panics on a few malformed inputs; the whole parse runs inside the guard.
+    IN_PARSER.set(true);
+    let built = std::panic::catch_unwind(|| build_events(original, input, limits));
+    IN_PARSER.set(false);
+    built.unwrap_or_else(|_| {
+        Err(Failure::At {
+            pos: 0,
+            message: "YAML syntax error: the parser could not read this document".into(),
+        })
+    })
+}
+
+thread_local! {
+    static IN_PARSER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is inside the YAML parser: a panic there is caught and reported as a
+/// syntax error, so a panic hook need not print it.
+#[must_use]
+pub fn in_parser() -> bool {
+    IN_PARSER.get()
+}
+
+/// Builds the tree from the parser's events, one at a time: nesting past the limit stops the
+/// parse before the parser sees the rest (libyaml's simple-key bookkeeping grows with depth).
+#[allow(clippy::too_many_lines)]
+fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<Tree, Failure> {
+    let mut bytes = input.text.as_bytes();
+    let mut parser = Parser::new();
+    parser.set_input_string(&mut bytes);
     // Manifests hold about one node per 12 bytes; reserving that up front saves most of the
     // regrowth copies (the tree lives only as long as its document; capped for huge ones).
-    let guess = (text.len() / 12).min(1 << 16);
+    let guess = (original.len() / 12).min(1 << 16);
     let mut tree = Tree {
         nodes: Vec::with_capacity(guess),
         edges: Vec::with_capacity(guess),
         ..Tree::default()
     };
-    let mut stack: Vec<(NodeId, usize)> = Vec::new();
+    let mut stack: Vec<Open> = Vec::new();
     let mut pending: Vec<NodeId> = Vec::new();
-    let mut anchors: HashMap<usize, NodeId> = HashMap::new();
-    let mut parser = Parser::new_from_str(text);
-    let err_at = |pos: usize, message: String| {
-        let pos = clamp_to_content(text, pos);
-        TreeError {
-            message,
-            start: base + pos,
-            end: base + next_char_end(text, pos),
-        }
-    };
-    while let Some(item) = parser.next_event() {
-        let (event, span) = match item {
-            Ok(e) => e,
-            Err(e) => {
-                let pos = conv.byte(e.marker().index());
-                return Err(err_at(pos, format!("YAML syntax error: {}", e.info())));
+    let mut anchors: HashMap<String, NodeId> = HashMap::new();
+    let mut aliases = false;
+    let mut flow_depth = 0usize;
+    let mut unsettled: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+    loop {
+        let ev = parser.parse().map_err(|e| Failure::Syntax {
+            problem: e.problem(),
+            at: e.problem_mark().map_or(0, |m| m.index as usize),
+            context_at: e.context_mark().map(|m| m.index as usize),
+        })?;
+        match ev.data {
+            EventData::StreamStart { .. } | EventData::DocumentStart { .. } => continue,
+            EventData::StreamEnd => break,
+            EventData::DocumentEnd { .. } => {
+                // go-yaml reads the chunk's first document only.
+                let after = ev.end_mark.index as usize;
+                let rest = input.text.get(after..).unwrap_or_default();
+                tree.unread = has_content(rest).then(|| input.original(after));
+                break;
             }
-        };
-        let (start, end) = (conv.byte(span.start.index()), conv.byte(span.end.index()));
-        let new_node = match event {
-            Event::Scalar(value, style, anchor, tag) => {
-                let plain = matches!(style, ScalarStyle::Plain) && tag.is_none();
-                let (start, end) = scalar_extent(text, start, end, style);
-                let id = push(
-                    &mut tree,
-                    NodeKind::Scalar {
-                        value: value.into_owned(),
-                        plain,
-                    },
-                    base + start,
-                    base + end,
-                );
-                if anchor > 0 {
-                    anchors.insert(anchor, id);
+            _ => {}
+        }
+        let (start, end) = (
+            input.original(ev.start_mark.index as usize),
+            input.original(ev.end_mark.index as usize),
+        );
+        let new_node = match ev.data {
+            EventData::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+                ..
+            } => {
+                let (start, end) = scalar_extent(original, start, end, style);
+                let raw = original.get(start..end).unwrap_or_default();
+                if style == ScalarStyle::DoubleQuoted && has_slash_escape(raw) {
+                    return Err(Failure::At {
+                        pos: start,
+                        message: "YAML syntax error: found unknown escape character (`\\/`)".into(),
+                    });
+                }
+                if style == ScalarStyle::Plain && flow_depth > 0 && raw.contains('?') {
+                    return Err(Failure::At {
+                        pos: start + raw.find('?').unwrap_or_default(),
+                        message: "YAML syntax error: `?` inside a plain scalar in a flow collection (did not find expected ',' or ']')".into(),
+                    });
+                }
+                let style = Style::of(style == ScalarStyle::Plain, tag.as_deref());
+                if let Style::Tagged(t) = style
+                    && let Err(m) = check_tagged(&value, t)
+                {
+                    return Err(Failure::At {
+                        pos: start,
+                        message: format!("YAML decoding error: {m}"),
+                    });
+                }
+                let id = push(&mut tree, NodeKind::Scalar { value, style }, start, end);
+                if let Some(a) = anchor {
+                    anchors.insert(a, id);
                 }
                 Some(id)
             }
-            Event::Alias(anchor) => {
+            EventData::Alias { anchor } => {
                 let Some(&target) = anchors.get(&anchor) else {
-                    return Err(err_at(start, "alias to an unknown anchor".into()));
+                    return Err(Failure::At {
+                        pos: start,
+                        message: format!(
+                            "YAML decoding error: unknown anchor '{anchor}' referenced"
+                        ),
+                    });
                 };
-                Some(push(
-                    &mut tree,
-                    NodeKind::Alias(target),
-                    base + start,
-                    base + end,
-                ))
+                if stack.iter().any(|o| o.id == target) {
+                    return Err(Failure::At {
+                        pos: start,
+                        message: format!(
+                            "YAML decoding error: anchor '{anchor}' value contains itself"
+                        ),
+                    });
+                }
+                aliases = true;
+                Some(push(&mut tree, NodeKind::Alias(target), start, end))
             }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+            EventData::SequenceStart { ref anchor, .. }
+            | EventData::MappingStart { ref anchor, .. } => {
                 if stack.len() >= limits.max_depth {
-                    return Err(err_at(
-                        start,
-                        format!(
+                    return Err(Failure::At {
+                        pos: start,
+                        message: format!(
                             "nesting deeper than {} levels (limit `max-depth`)",
                             limits.max_depth
                         ),
-                    ));
+                    });
                 }
-                let kind = if matches!(event, Event::SequenceStart(..)) {
-                    NodeKind::Seq { first: 0, len: 0 }
-                } else {
-                    NodeKind::Map { first: 0, len: 0 }
+                let (kind, flow) = match &ev.data {
+                    EventData::SequenceStart { style, .. } => (
+                        NodeKind::Seq { first: 0, len: 0 },
+                        *style == SequenceStyle::Flow,
+                    ),
+                    EventData::MappingStart { style, .. } => (
+                        NodeKind::Map { first: 0, len: 0 },
+                        *style == MappingStyle::Flow,
+                    ),
+                    _ => unreachable!("BUG: only collection starts get here"),
                 };
-                let start = if matches!(kind, NodeKind::Seq { .. }) {
-                    dash_before(text, start)
-                } else {
-                    start
-                };
-                let id = push(&mut tree, kind, base + start, base + end);
-                if anchor > 0 {
-                    anchors.insert(anchor, id);
+                flow_depth += usize::from(flow);
+                let id = push(&mut tree, kind, start, end);
+                if let Some(a) = anchor {
+                    anchors.insert(a.clone(), id);
                 }
                 attach(&mut tree, &stack, &mut pending, id);
-                stack.push((id, pending.len()));
+                stack.push(Open {
+                    id,
+                    from: pending.len(),
+                    flow,
+                });
                 None
             }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let Some((id, from)) = stack.pop() else {
-                    return Err(err_at(start, "unbalanced collection end".into()));
+            EventData::SequenceEnd | EventData::MappingEnd => {
+                let Some(open) = stack.pop() else {
+                    return Err(Failure::At {
+                        pos: start,
+                        message: "YAML syntax error: unbalanced collection end".into(),
+                    });
                 };
-                if matches!(tree.nodes[id as usize].kind, NodeKind::Map { .. }) {
-                    mapping::settle(&mut tree, &mut pending, from)?;
+                flow_depth -= usize::from(open.flow);
+                let from = open.from;
+                if matches!(tree.nodes[open.id as usize].kind, NodeKind::Map { .. }) {
+                    let before = aliases.then(|| pending[from..].to_vec());
+                    mapping::settle(&mut tree, &mut pending, from).map_err(|e| Failure::At {
+                        pos: e.start,
+                        message: e.message,
+                    })?;
+                    if let Some(before) = before
+                        && before != pending[from..]
+                    {
+                        unsettled.insert(open.id, before);
+                    }
                 }
                 let first = tree.edges.len() as u32;
                 let len = (pending.len() - from) as u32;
                 tree.edges.extend(pending.drain(from..));
-                let closes_flow =
-                    end > start && matches!(text.as_bytes().get(start), Some(b']' | b'}'));
                 let last_end = tree
                     .edges
                     .last()
                     .filter(|_| len > 0)
                     .map(|&c| tree.nodes[c as usize].end);
-                let node = &mut tree.nodes[id as usize];
+                let node = &mut tree.nodes[open.id as usize];
                 node.kind = match node.kind {
                     NodeKind::Seq { .. } => NodeKind::Seq { first, len },
                     _ => NodeKind::Map { first, len },
                 };
-                node.end = if closes_flow {
-                    base + end
+                node.end = if open.flow {
+                    end
                 } else {
                     last_end.unwrap_or(node.end).max(node.start)
                 };
                 None
             }
-            Event::DocumentStart(_) => {
-                anchors.clear();
-                None
-            }
-            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
+            _ => None,
         };
         if let Some(id) = new_node {
             attach(&mut tree, &stack, &mut pending, id);
         }
     }
+    if let Some(&root) = tree.roots.first() {
+        if aliases {
+            excessive_aliasing(&tree, root, &unsettled).map_err(|pos| Failure::At {
+                pos,
+                message: "YAML decoding error: document contains excessive aliasing".into(),
+            })?;
+        }
+        if let Some(pos) = unrepresentable(&tree, original) {
+            return Err(Failure::At {
+                pos,
+                message:
+                    "`.inf` and `.nan` cannot be sent as JSON (kubectl: `json: unsupported value`)"
+                        .into(),
+            });
+        }
+    }
     Ok(tree)
+}
+
+/// A collection being built.
+struct Open {
+    id: NodeId,
+    /// Where its children start in `pending`.
+    from: usize,
+    flow: bool,
+}
+
+/// Whether text holds anything but blank lines, comments and `...` markers.
+fn has_content(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim();
+        !(t.is_empty() || t.starts_with('#') || t == "..." || t.starts_with("... #"))
+    })
+}
+
+/// Whether a double-quoted scalar's source holds the YAML 1.2 escape `\/`, which go-yaml v2
+/// does not know.
+fn has_slash_escape(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            if b.get(i + 1) == Some(&b'/') {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// The first `.inf` or `.nan` value (not key): kubectl cannot write it as JSON.
+fn unrepresentable(tree: &Tree, original: &str) -> Option<usize> {
+    let lower = original.to_ascii_lowercase();
+    if !(lower.contains(".inf") || lower.contains(".nan")) {
+        return None;
+    }
+    let mut keys = vec![false; tree.nodes.len()];
+    for (i, n) in tree.nodes.iter().enumerate() {
+        if matches!(n.kind, NodeKind::Map { .. }) {
+            for (k, _) in tree.pairs(i as NodeId) {
+                keys[k as usize] = true;
+            }
+        }
+    }
+    tree.nodes
+        .iter()
+        .enumerate()
+        .find_map(|(i, n)| match &n.kind {
+            NodeKind::Scalar { value, style }
+                if !keys[i]
+                    && matches!(resolve(value, *style), Typed::Float(f) if !f.is_finite()) =>
+            {
+                Some(n.start)
+            }
+            _ => None,
+        })
+}
+
+/// go-yaml v2's alias-ratio rule, run as its decoder runs: every node decoded counts, those
+/// decoded through an alias count as aliased, and the document fails as soon as more than 100
+/// are aliased, more than 1,000 are decoded and the aliased share exceeds the allowed ratio (99%
+/// up to 400,000 decodes, falling to 10% at 4,000,000). Mappings are walked as written, merge
+/// keys and repeated keys included (`unsettled`). Returns where the document failed.
+fn excessive_aliasing(
+    tree: &Tree,
+    root: NodeId,
+    unsettled: &HashMap<NodeId, Vec<NodeId>>,
+) -> Result<(), usize> {
+    const LOW: f64 = 400_000.0;
+    const HIGH: f64 = 4_000_000.0;
+    let allowed = |decoded: f64| {
+        if decoded <= LOW {
+            0.99
+        } else if decoded >= HIGH {
+            0.10
+        } else {
+            0.99 - 0.89 * ((decoded - LOW) / (HIGH - LOW))
+        }
+    };
+    // (node, aliased depth); the document node itself is one decode.
+    let (mut decoded, mut aliased) = (1u64, 0u64);
+    let mut stack: Vec<(NodeId, bool)> = vec![(root, false)];
+    while let Some((n, through_alias)) = stack.pop() {
+        decoded += 1;
+        aliased += u64::from(through_alias);
+        #[allow(clippy::cast_precision_loss)]
+        let (d, a) = (decoded as f64, aliased as f64);
+        if aliased > 100 && decoded > 1000 && a / d > allowed(d) {
+            return Err(tree.node(n).start);
+        }
+        match tree.node(n).kind {
+            NodeKind::Alias(target) => stack.push((target, true)),
+            NodeKind::Seq { .. } => {
+                stack.extend(tree.children(n).iter().rev().map(|&c| (c, through_alias)));
+            }
+            NodeKind::Map { .. } => {
+                let pairs = unsettled.get(&n).map_or(tree.children(n), Vec::as_slice);
+                for p in pairs.chunks_exact(2).rev() {
+                    if is_merge(tree, p[0]) {
+                        merge_sources(tree, p[1], through_alias, &mut stack);
+                    } else {
+                        stack.push((p[1], through_alias));
+                        stack.push((p[0], through_alias));
+                    }
+                }
+            }
+            NodeKind::Scalar { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// What a merge key's value decodes: the mapping (or alias), or each item of a list, the last
+/// first.
+fn merge_sources(tree: &Tree, value: NodeId, through_alias: bool, stack: &mut Vec<(NodeId, bool)>) {
+    if matches!(tree.node(value).kind, NodeKind::Seq { .. }) {
+        // Decoded last to first; pushed first to last so the last pops first.
+        stack.extend(tree.children(value).iter().map(|&c| (c, through_alias)));
+    } else {
+        stack.push((value, through_alias));
+    }
+}
+
+fn is_merge(tree: &Tree, key: NodeId) -> bool {
+    matches!(&tree.node(key).kind, NodeKind::Scalar { value, style: Style::Plain } if value == "<<")
 }
 
 fn push(tree: &mut Tree, kind: NodeKind, start: usize, end: usize) -> NodeId {
@@ -188,82 +578,10 @@ fn push(tree: &mut Tree, kind: NodeKind, start: usize, end: usize) -> NodeId {
     (tree.nodes.len() - 1) as NodeId
 }
 
-fn attach(tree: &mut Tree, stack: &[(NodeId, usize)], pending: &mut Vec<NodeId>, id: NodeId) {
+fn attach(tree: &mut Tree, stack: &[Open], pending: &mut Vec<NodeId>, id: NodeId) {
     if stack.is_empty() {
         tree.roots.push(id);
     } else {
         pending.push(id);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LIMITS: BuildLimits = BuildLimits { max_depth: 64 };
-
-    fn spans(text: &str) -> Vec<String> {
-        let tree = build(text, 0, LIMITS).expect("parses");
-        tree.nodes
-            .iter()
-            .map(|n| text[n.start..n.end].to_string())
-            .collect()
-    }
-
-    #[test]
-    fn quoted_scalar_ends_at_its_closing_quote() {
-        assert_eq!(
-            spans("a: \"x # y\" # it's\n"),
-            ["a: \"x # y\"", "a", "\"x # y\""]
-        );
-        assert_eq!(spans("a: 'it''s' # c\n")[2], "'it''s'");
-    }
-
-    #[test]
-    fn spans_are_bytes_after_non_ascii_text() {
-        let s = spans("é: ü\nb: [x, ÿ]\n");
-        assert_eq!(s[1..], ["é", "ü", "b", "[x, ÿ]", "x", "ÿ"]);
-    }
-
-    #[test]
-    fn block_scalar_drops_trailing_blank_lines() {
-        let s = spans("a: |\n  one\n  two\n\nb: 1\n");
-        assert_eq!(s[2], "one\n  two");
-    }
-
-    #[test]
-    fn nested_block_collections_end_at_their_last_child() {
-        let s = spans("a:\n  b:\n  - x\n  - y\n# c\nz: 1\n");
-        assert_eq!(s[2], "b:\n  - x\n  - y");
-        assert_eq!(s[4], "- x\n  - y");
-    }
-
-    #[test]
-    fn syntax_error_is_clamped_to_the_document() {
-        let e = build("a: [1, 2\n\n", 10, LIMITS).expect_err("unclosed");
-        assert_eq!((e.start, e.end), (17, 18));
-    }
-
-    #[test]
-    fn depth_limit_is_an_error() {
-        let e = build(&"- ".repeat(100), 0, LIMITS).expect_err("too deep");
-        assert!(e.message.contains("nesting deeper than 64"));
-    }
-
-    #[test]
-    fn duplicate_key_is_recorded_at_the_second_key_and_the_last_value_wins() {
-        let t = build("a: 1\nb: 2\na: 3\n", 0, LIMITS).expect("parses");
-        assert_eq!((t.duplicates[0].start, t.duplicates[0].end), (10, 11));
-        let (_, v) = t.get(t.roots[0], "a").expect("a");
-        assert_eq!(t.scalar(v), Some("3"));
-        assert_eq!(t.pairs(t.roots[0]).count(), 2);
-    }
-
-    #[test]
-    fn flow_close_at_parent_indentation_is_accepted() {
-        let text = "a:\n  args: [\n    x, y\n  ]\n  b: 1\n";
-        let t = build(text, 0, LIMITS).expect("parses like libyaml");
-        let v = t.lookup(t.roots[0], &["a", "args"]).0;
-        assert_eq!(&text[t.node(v).start..t.node(v).end], "[\n    x, y\n  ]");
     }
 }

@@ -124,7 +124,7 @@ impl<'a> NodeDe<'a> {
     /// The scalar's typed value, if the node is a scalar.
     fn typed(&self) -> Option<Typed<'a>> {
         match &self.tree.node(self.tree.resolve(self.node)).kind {
-            NodeKind::Scalar { value, plain } => Some(resolve(value, *plain)),
+            NodeKind::Scalar { value, style } => Some(resolve(value, *style)),
             _ => None,
         }
     }
@@ -176,7 +176,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let value = match self.enter()? {
-            NodeKind::Scalar { value, plain } => match resolve(value, *plain) {
+            NodeKind::Scalar { value, style } => match resolve(value, *style) {
                 Typed::Null => visitor.visit_unit(),
                 Typed::Bool(b) => visitor.visit_bool(b),
                 Typed::Int(i) => visitor.visit_i64(i),
@@ -358,7 +358,7 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
                 return Ok(None);
             };
             let key = match &self.de.tree.node(self.de.tree.resolve(pair[0])).kind {
-                NodeKind::Scalar { value, plain } => key_string(value, *plain),
+                NodeKind::Scalar { value, style } => key_string(value, *style),
                 _ => return Err(Error::new("a mapping key must be a scalar").at(pair[0])),
             };
             if let Some(fields) = self.fields

@@ -6,10 +6,12 @@
 //!   its list (the earlier ones winning), into the map at that position: they overwrite keys
 //!   written before the `<<` and are overwritten by keys written after it;
 //! - a key that is itself a mapping or a list cannot become a JSON object key, and kubectl fails
-//!   the document (`invalid map key`); an unquoted `{{ .value }}` is such a key.
+//!   the document (`invalid map key`); an unquoted `{{ .value }}` is such a key. Nor can a null
+//!   key (`~:`, `? : x`): the JSON conversion fails.
 
 use std::collections::HashMap;
 
+use super::scalar::{Style, Typed, resolve};
 use super::tree::{NodeId, NodeKind, Tree, TreeError};
 
 /// Settles the entries `pending[from..]` (key, value, key, value, ...) of a mapping that just
@@ -23,7 +25,12 @@ pub(super) fn settle(
     let mut merges = false;
     for p in pending[from..].chunks_exact(2) {
         match &tree.node(tree.resolve(p[0])).kind {
-            NodeKind::Scalar { value, plain } => merges |= *plain && value == "<<",
+            NodeKind::Scalar { value, style } => {
+                if resolve(value, *style) == Typed::Null {
+                    return Err(null_key(tree, p[0]));
+                }
+                merges |= *style == Style::Plain && value == "<<";
+            }
             _ => return Err(invalid_key(tree, p[0])),
         }
     }
@@ -92,7 +99,7 @@ fn has_repeat(tree: &Tree, pairs: &[NodeId]) -> bool {
 }
 
 fn is_merge(tree: &Tree, key: NodeId) -> bool {
-    matches!(&tree.node(tree.resolve(key)).kind, NodeKind::Scalar { value, plain: true } if value == "<<")
+    matches!(&tree.node(tree.resolve(key)).kind, NodeKind::Scalar { value, style: Style::Plain } if value == "<<")
 }
 
 /// The entries a merge key's value brings, in the order they are applied: a mapping's own
@@ -123,6 +130,15 @@ fn merged(tree: &Tree, value: NodeId) -> Result<Vec<(NodeId, NodeId)>, TreeError
             Ok(out)
         }
         _ => Err(want_map(value)),
+    }
+}
+
+fn null_key(tree: &Tree, key: NodeId) -> TreeError {
+    let n = tree.node(key);
+    TreeError {
+        message: "a mapping key is null, which kubectl cannot turn into JSON (`unsupported map key of type: <nil>`)".into(),
+        start: n.start,
+        end: n.end.max(n.start + 1),
     }
 }
 

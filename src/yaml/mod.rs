@@ -1,20 +1,26 @@
-//! Parse stage: a file's text -> documents with span trees, one chunk at a time.
+//! Parse stage: a file's text -> documents with span trees, read as `kubectl apply -f` reads it.
 //!
-//! Knows YAML, not Kubernetes. Each document is parsed on its own (see `split`), so a syntax
-//! error costs only its document, and memory follows the largest document.
+//! Knows YAML (and kubectl's reading of it), not Kubernetes. The stream is cut as kubectl cuts
+//! it (`reader`); each chunk's first document is parsed on its own (`build`), so a syntax error
+//! costs only its document, and memory follows the largest document. A stream that starts with
+//! `{` is read as JSON first, and as YAML only when that fails with at most one value read.
 
 mod boundary;
 mod build;
 pub mod decode;
+pub mod json;
 mod mapping;
 pub mod pointer;
+pub mod reader;
 pub mod scalar;
-pub mod split;
 pub mod tree;
 
 use std::sync::Arc;
 
-pub use build::build;
+use scalar::{Style, resolve};
+
+pub use build::{build, in_parser};
+pub use reader::Piece;
 pub use tree::{BuildLimits, NodeId, NodeKind, Tree, TreeError};
 
 /// One YAML document of a file.
@@ -30,7 +36,7 @@ pub struct Document {
     pub helm_source: Option<(String, usize)>,
 }
 
-/// A document that could not be parsed.
+/// A document that could not be read.
 #[derive(Debug, Clone)]
 pub struct BrokenDocument {
     pub error: TreeError,
@@ -38,17 +44,52 @@ pub struct BrokenDocument {
     pub template: bool,
 }
 
-/// What parsing one chunk found besides its documents.
+/// What reading one piece found besides its document.
 #[derive(Debug, Default)]
 pub struct ChunkProblems {
-    /// The chunk's document could not be parsed.
+    /// The piece could not be read.
     pub broken: Option<BrokenDocument>,
-    /// Repeated mapping keys: the documents were read keeping the last value of each.
+    /// Repeated mapping keys: the document was read keeping the last value of each.
     pub duplicates: Vec<TreeError>,
+    /// Where content starts that kubectl never reads (after the chunk's first document).
+    pub unread: Option<usize>,
 }
 
-/// Parses every document of `text`; duplicate keys count as broken documents here (this is
-/// for files the tool owns, like its config, which must be unambiguous).
+/// A stream cut as kubectl cuts it.
+#[derive(Debug)]
+pub enum Cut {
+    /// YAML chunks (and bad separator lines), in file order.
+    Yaml(Vec<Piece>),
+    /// JSON values, each one document, and the error that ended the stream, if any.
+    Json(json::JsonStream),
+    /// JSON failed with at most one value read, so kubectl reads the stream as YAML; if that
+    /// fails too, kubectl reports the JSON error.
+    YamlAfterJson {
+        json_error: TreeError,
+        pieces: Vec<Piece>,
+    },
+}
+
+/// Cuts `text` into what kubectl reads one at a time.
+#[must_use]
+pub fn cut(text: &str, limits: BuildLimits) -> Cut {
+    if reader::looks_like_json(text) {
+        let stream = json::read_stream(text, limits);
+        match stream.error {
+            Some(json_error) if stream.docs.len() <= 1 => {
+                return Cut::YamlAfterJson {
+                    json_error,
+                    pieces: reader::pieces(text),
+                };
+            }
+            _ => return Cut::Json(stream),
+        }
+    }
+    Cut::Yaml(reader::pieces(text))
+}
+
+/// Parses every document of `text`. Problems come back as broken documents, duplicate keys
+/// among them (this is for files the tool owns, like its config, which must be unambiguous).
 #[must_use]
 pub fn parse(text: &str, limits: BuildLimits) -> (Vec<Document>, Vec<BrokenDocument>) {
     let mut docs = Vec::new();
@@ -56,57 +97,122 @@ pub fn parse(text: &str, limits: BuildLimits) -> (Vec<Document>, Vec<BrokenDocum
     (docs, broken)
 }
 
-/// Parses `text` one document at a time, handing each to `each` before the next is parsed, so
-/// only one document's tree is alive at a time. Returns the documents that could not be parsed.
+/// Parses `text` one document at a time, handing each to `each`, so only one document's tree is
+/// alive at a time. Returns what could not be read.
 pub fn parse_each(
     text: &str,
     limits: BuildLimits,
     mut each: impl FnMut(Document),
 ) -> Vec<BrokenDocument> {
-    split::split(text)
-        .into_iter()
-        .flat_map(|chunk| {
-            let p = parse_chunk(text, chunk, limits, &mut each);
-            p.duplicates
-                .into_iter()
-                .map(|error| BrokenDocument {
-                    error,
-                    template: false,
-                })
-                .chain(p.broken)
-        })
-        .collect()
+    let pieces = match cut(text, limits) {
+        Cut::Json(stream) => {
+            let mut broken = Vec::new();
+            for tree in stream.docs {
+                broken.extend(duplicates(&tree.duplicates));
+                json_document(tree).map(&mut each);
+            }
+            broken.extend(stream.error.map(|error| BrokenDocument {
+                error,
+                template: false,
+            }));
+            return broken;
+        }
+        Cut::Yaml(pieces) | Cut::YamlAfterJson { pieces, .. } => pieces,
+    };
+    let mut broken = Vec::new();
+    for piece in &pieces {
+        let p = parse_piece(text, piece, limits, &mut each);
+        broken.extend(duplicates(&p.duplicates));
+        broken.extend(p.broken);
+    }
+    broken
 }
 
-/// Parses the documents of one chunk of `text` (see `split`), handing each to `each`. Chunks are
-/// independent, so a file's chunks may be parsed on different threads.
-pub fn parse_chunk(
+fn duplicates(d: &[TreeError]) -> impl Iterator<Item = BrokenDocument> + '_ {
+    d.iter().map(|error| BrokenDocument {
+        error: error.clone(),
+        template: false,
+    })
+}
+
+/// The document of one JSON value (none for `null`).
+#[must_use]
+pub fn json_document(mut tree: Tree) -> Option<Document> {
+    tree.duplicates.clear();
+    let root = *tree.roots.first()?;
+    if is_empty(&tree, root) {
+        return None;
+    }
+    let n = tree.node(root);
+    let (start, end) = (n.start, n.end);
+    Some(Document {
+        tree: Arc::new(tree),
+        root,
+        start,
+        end,
+        helm_source: None,
+    })
+}
+
+/// Reads one piece of `text` (see `cut`), handing its document, if any, to `each`. Pieces are
+/// independent, so a file's pieces may be read on different threads.
+pub fn parse_piece(
     text: &str,
-    chunk: split::Chunk,
+    piece: &Piece,
     limits: BuildLimits,
     mut each: impl FnMut(Document),
 ) -> ChunkProblems {
-    let body = &text[chunk.start..chunk.end];
-    match build::build(body, chunk.start, limits) {
+    let (start, end) = match piece {
+        Piece::Chunk { start, end } => (*start, *end),
+        Piece::BadSeparator {
+            start,
+            end,
+            rest,
+            dropped,
+        } => {
+            let lost = if dropped.is_some() {
+                "; kubectl stops reading the file here and does not apply the document before it either"
+            } else {
+                "; kubectl stops reading the file here"
+            };
+            let line_end = text[*start..*end].trim_end().len() + start;
+            return ChunkProblems {
+                broken: Some(BrokenDocument {
+                    error: TreeError {
+                        message: format!(
+                            "YAML syntax error: `{rest}` after a `---` document separator (kubectl: `invalid Yaml document separator`){lost}"
+                        ),
+                        start: *start,
+                        end: line_end,
+                    },
+                    template: false,
+                }),
+                ..ChunkProblems::default()
+            };
+        }
+    };
+    let body = &text[start..end];
+    match build::build(body, start, limits) {
         Ok(mut tree) => {
             let duplicates = std::mem::take(&mut tree.duplicates);
+            let unread = tree.unread;
             let tree = Arc::new(tree);
-            let helm_source = helm_source(body, chunk.start);
-            for &root in &tree.roots {
-                if is_empty(&tree, root) {
-                    continue;
-                }
+            let helm_source = helm_source(body, start);
+            if let Some(&root) = tree.roots.first()
+                && !is_empty(&tree, root)
+            {
                 each(Document {
                     tree: Arc::clone(&tree),
                     root,
-                    start: chunk.start,
-                    end: chunk.end,
-                    helm_source: helm_source.clone(),
+                    start,
+                    end,
+                    helm_source,
                 });
             }
             ChunkProblems {
                 broken: None,
                 duplicates,
+                unread,
             }
         }
         Err(error) => ChunkProblems {
@@ -114,13 +220,14 @@ pub fn parse_chunk(
                 error,
                 template: body.contains("{{"),
             }),
-            duplicates: Vec::new(),
+            ..ChunkProblems::default()
         },
     }
 }
 
+/// An empty document, or one that is just `null` or `~`: kubectl skips it.
 fn is_empty(tree: &Tree, root: NodeId) -> bool {
-    matches!(&tree.node(root).kind, NodeKind::Scalar { value, plain: true } if value.is_empty())
+    matches!(&tree.node(root).kind, NodeKind::Scalar { value, style: Style::Plain } if resolve(value, Style::Plain) == scalar::Typed::Null)
 }
 
 /// Finds `# Source: <path>` among the comment lines before the document's content.

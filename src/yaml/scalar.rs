@@ -1,8 +1,85 @@
-//! Typing of plain scalars the way Kubernetes' YAML decoder (go-yaml v2 behind
-//! sigs.k8s.io/yaml, YAML 1.1 rules) types them: `yes`/`no`/`on`/`off` are booleans, `0644` is
-//! octal, `~` is null. Quoted, block and tagged scalars are always strings.
+//! Typing of scalars the way Kubernetes' YAML decoder (go-yaml v2 behind sigs.k8s.io/yaml,
+//! YAML 1.1 rules) types them: a plain scalar is resolved (`yes`/`no`/`on`/`off` are booleans,
+//! `0644` is octal, `~` is null); a quoted or block scalar is a string; an explicit tag asks for
+//! its type (`!!int "80"` is 80, `!!str 80` is `"80"`), and a tag Kubernetes does not resolve
+//! (`!custom`) leaves a string.
 
 use std::borrow::Cow;
+
+/// How a scalar is typed: its style and tag, as go-yaml v2 looks at them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Plain and untagged: resolved by its text.
+    Plain,
+    /// Quoted, block, `!!str`-tagged, or tagged with a tag go-yaml does not resolve.
+    Str,
+    /// Explicitly tagged with one of the types go-yaml resolves.
+    Tagged(Tag),
+}
+
+/// The YAML 1.1 types an explicit tag may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Bool,
+    Int,
+    Float,
+    Null,
+    /// `!!timestamp`: Kubernetes keeps the text.
+    Timestamp,
+}
+
+impl Style {
+    /// The style of a scalar event: `plain` for the plain style, `tag` its resolved tag URI.
+    #[must_use]
+    pub fn of(plain: bool, tag: Option<&str>) -> Style {
+        let Some(tag) = tag else {
+            return if plain { Style::Plain } else { Style::Str };
+        };
+        match tag.strip_prefix("tag:yaml.org,2002:") {
+            Some("bool") => Style::Tagged(Tag::Bool),
+            Some("int") => Style::Tagged(Tag::Int),
+            Some("float") => Style::Tagged(Tag::Float),
+            Some("null") => Style::Tagged(Tag::Null),
+            Some("timestamp") => Style::Tagged(Tag::Timestamp),
+            _ => Style::Str,
+        }
+    }
+}
+
+/// Checks an explicitly tagged scalar as go-yaml does: the text must resolve to the tag's type
+/// (an integer is accepted as a float). Returns go-yaml's message when it does not.
+pub fn check_tagged(value: &str, tag: Tag) -> Result<(), String> {
+    let got = resolve(value, Style::Plain);
+    let ok = matches!(
+        (tag, &got),
+        (Tag::Bool, Typed::Bool(_))
+            | (Tag::Int, Typed::Int(_) | Typed::UInt(_))
+            | (Tag::Float, Typed::Float(_) | Typed::Int(_) | Typed::UInt(_))
+            | (Tag::Null, Typed::Null)
+            | (Tag::Timestamp, _)
+    );
+    if ok {
+        return Ok(());
+    }
+    let name = |t: Tag| match t {
+        Tag::Bool => "!!bool",
+        Tag::Int => "!!int",
+        Tag::Float => "!!float",
+        Tag::Null => "!!null",
+        Tag::Timestamp => "!!timestamp",
+    };
+    let got_name = match got {
+        Typed::Null => "!!null",
+        Typed::Bool(_) => "!!bool",
+        Typed::Int(_) | Typed::UInt(_) => "!!int",
+        Typed::Float(_) => "!!float",
+        Typed::Str(_) => "!!str",
+    };
+    Err(format!(
+        "cannot decode {got_name} `{value}` as a {}",
+        name(tag)
+    ))
+}
 
 /// The value of a plain scalar after YAML 1.1 resolution.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,11 +92,21 @@ pub enum Typed<'a> {
     Str(&'a str),
 }
 
-/// Resolves a scalar; `plain` is false for quoted, block and tagged scalars.
+/// Resolves a scalar of the given style.
 #[must_use]
-pub fn resolve(value: &str, plain: bool) -> Typed<'_> {
-    if !plain {
-        return Typed::Str(value);
+pub fn resolve(value: &str, style: Style) -> Typed<'_> {
+    match style {
+        Style::Str | Style::Tagged(Tag::Timestamp) => return Typed::Str(value),
+        #[allow(clippy::cast_precision_loss)]
+        Style::Tagged(Tag::Float) => {
+            // `!!float 1` is 1.0 (checked by `check_tagged`).
+            return match resolve(value, Style::Plain) {
+                Typed::Int(i) => Typed::Float(i as f64),
+                Typed::UInt(u) => Typed::Float(u as f64),
+                other => other,
+            };
+        }
+        Style::Plain | Style::Tagged(_) => {}
     }
     match value {
         "" | "~" | "null" | "Null" | "NULL" => return Typed::Null,
@@ -131,8 +218,8 @@ fn is_float(value: &str) -> bool {
 /// A mapping key as a string, as sigs.k8s.io/yaml converts keys to JSON: `true: x` has the key
 /// `"true"`, `0x10: x` has the key `"16"`.
 #[must_use]
-pub fn key_string(value: &str, plain: bool) -> Cow<'_, str> {
-    match resolve(value, plain) {
+pub fn key_string(value: &str, style: Style) -> Cow<'_, str> {
+    match resolve(value, style) {
         Typed::Str(s) => Cow::Borrowed(s),
         Typed::Null => Cow::Borrowed("null"),
         Typed::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
@@ -146,36 +233,53 @@ pub fn key_string(value: &str, plain: bool) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
+    const P: Style = Style::Plain;
+
     #[test]
     fn yaml11_booleans_and_nulls() {
-        assert_eq!(resolve("yes", true), Typed::Bool(true));
-        assert_eq!(resolve("Off", true), Typed::Bool(false));
-        assert_eq!(resolve("~", true), Typed::Null);
-        assert_eq!(resolve("yes", false), Typed::Str("yes"));
+        assert_eq!(resolve("yes", P), Typed::Bool(true));
+        assert_eq!(resolve("Off", P), Typed::Bool(false));
+        assert_eq!(resolve("~", P), Typed::Null);
+        assert_eq!(resolve("yes", Style::Str), Typed::Str("yes"));
     }
 
     #[test]
     fn yaml11_integers() {
-        assert_eq!(resolve("0644", true), Typed::Int(420));
-        assert_eq!(resolve("0x1F", true), Typed::Int(31));
-        assert_eq!(resolve("-1_000", true), Typed::Int(-1000));
-        assert_eq!(resolve("0", true), Typed::Int(0));
+        assert_eq!(resolve("0644", P), Typed::Int(420));
+        assert_eq!(resolve("0x1F", P), Typed::Int(31));
+        assert_eq!(resolve("-1_000", P), Typed::Int(-1000));
+        assert_eq!(resolve("0", P), Typed::Int(0));
         // go-yaml v2 falls back to its float pattern when an octal parse fails.
-        assert_eq!(resolve("09", true), Typed::Float(9.0));
+        assert_eq!(resolve("09", P), Typed::Float(9.0));
     }
 
     #[test]
     fn floats_and_addresses() {
-        assert_eq!(resolve("1.5", true), Typed::Float(1.5));
-        assert_eq!(resolve("1e3", true), Typed::Float(1000.0));
-        assert_eq!(resolve("192.0.2.1", true), Typed::Str("192.0.2.1"));
-        assert_eq!(resolve("1.2.3", true), Typed::Str("1.2.3"));
+        assert_eq!(resolve("1.5", P), Typed::Float(1.5));
+        assert_eq!(resolve("1e3", P), Typed::Float(1000.0));
+        assert_eq!(resolve("192.0.2.1", P), Typed::Str("192.0.2.1"));
+        assert_eq!(resolve("1.2.3", P), Typed::Str("1.2.3"));
     }
 
     #[test]
     fn keys_are_stringified_like_yaml_to_json() {
-        assert_eq!(key_string("on", true), "true");
-        assert_eq!(key_string("010", true), "8");
-        assert_eq!(key_string("on", false), "on");
+        assert_eq!(key_string("on", P), "true");
+        assert_eq!(key_string("010", P), "8");
+        assert_eq!(key_string("on", Style::Str), "on");
+    }
+
+    #[test]
+    fn explicit_tags_ask_for_their_type() {
+        let int = Style::Tagged(Tag::Int);
+        assert_eq!(resolve("80", int), Typed::Int(80));
+        assert!(check_tagged("80", Tag::Int).is_ok());
+        assert_eq!(
+            check_tagged("eighty", Tag::Int),
+            Err("cannot decode !!str `eighty` as a !!int".into())
+        );
+        assert_eq!(resolve("1", Style::Tagged(Tag::Float)), Typed::Float(1.0));
+        assert_eq!(Style::of(false, Some("tag:yaml.org,2002:str")), Style::Str);
+        assert_eq!(Style::of(true, Some("!custom")), Style::Str);
+        assert_eq!(Style::of(true, None), Style::Plain);
     }
 }

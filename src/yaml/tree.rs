@@ -5,17 +5,17 @@
 //! expansion budget.
 
 use super::pointer::Segment;
+use super::scalar::Style;
 
 /// Index of a node in `Tree::nodes`.
 pub type NodeId = u32;
 
 #[derive(Debug, Clone)]
 pub enum NodeKind {
-    /// A scalar; `plain` is false for quoted, block and explicitly tagged scalars, which are
-    /// always strings.
+    /// A scalar, with how it is typed (see `scalar::Style`).
     Scalar {
         value: String,
-        plain: bool,
+        style: Style,
     },
     /// Children are `Tree::edges[range]`.
     Seq {
@@ -55,6 +55,9 @@ pub struct Tree {
     /// Problems that do not stop the document from being read: duplicate keys (the last
     /// value is kept, the earlier pair dropped).
     pub duplicates: Vec<TreeError>,
+    /// Where content after the document starts that kubectl never reads (after `...`, or a
+    /// second document without a `---` line), if any.
+    pub unread: Option<usize>,
 }
 
 impl Tree {
@@ -114,6 +117,15 @@ impl Tree {
         }
     }
 
+    /// The typed value of a scalar node (aliases resolved).
+    #[must_use]
+    pub fn typed(&self, id: NodeId) -> Option<super::scalar::Typed<'_>> {
+        match &self.nodes[self.resolve(id) as usize].kind {
+            NodeKind::Scalar { value, style } => Some(super::scalar::resolve(value, *style)),
+            _ => None,
+        }
+    }
+
     /// The value of `key` in a mapping; the last one wins, as in Kubernetes' decoder.
     #[must_use]
     pub fn get(&self, map: NodeId, key: &str) -> Option<(NodeId, NodeId)> {
@@ -132,7 +144,7 @@ impl Tree {
     #[must_use]
     pub fn key(&self, id: NodeId) -> Option<std::borrow::Cow<'_, str>> {
         match &self.nodes[self.resolve(id) as usize].kind {
-            NodeKind::Scalar { value, plain } => Some(super::scalar::key_string(value, *plain)),
+            NodeKind::Scalar { value, style } => Some(super::scalar::key_string(value, *style)),
             _ => None,
         }
     }
