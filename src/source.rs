@@ -226,35 +226,42 @@ pub fn decode_text(bytes: Vec<u8>) -> Decoded {
         Err(e) => {
             let mut bytes = e.into_bytes();
             bytes.drain(..bom);
-            let mut out = String::with_capacity(bytes.len() + 16);
-            let mut bad_at = Vec::new();
-            let mut rest: &[u8] = &bytes;
-            while !rest.is_empty() {
-                match std::str::from_utf8(rest) {
-                    Ok(s) => {
-                        out.push_str(s);
-                        break;
-                    }
-                    Err(e) => {
-                        let good = e.valid_up_to();
-                        out.push_str(std::str::from_utf8(&rest[..good]).unwrap_or_default());
-                        // As Go's decoder: each byte of an invalid sequence is one U+FFFD.
-                        let bad = e.error_len().unwrap_or(rest.len() - good);
-                        for _ in 0..bad {
-                            bad_at.push(out.len());
-                            out.push(char::REPLACEMENT_CHARACTER);
-                        }
-                        rest = &rest[good + bad..];
-                    }
-                }
-            }
+            let (text, bad) = lossy(&bytes);
             Decoded {
-                text: out,
+                text,
                 encoding,
-                bad: bad_at,
+                bad,
             }
         }
     }
+}
+
+/// Bytes as UTF-8 text, each byte of an invalid sequence read as one U+FFFD (as Go's decoder
+/// reads it), with the offsets in the text of each replacement.
+#[must_use]
+pub fn lossy(bytes: &[u8]) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(bytes.len() + 16);
+    let mut bad = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                break;
+            }
+            Err(e) => {
+                let good = e.valid_up_to();
+                out.push_str(std::str::from_utf8(&rest[..good]).unwrap_or_default());
+                let n = e.error_len().unwrap_or(rest.len() - good);
+                for _ in 0..n {
+                    bad.push(out.len());
+                    out.push(char::REPLACEMENT_CHARACTER);
+                }
+                rest = &rest[good + n..];
+            }
+        }
+    }
+    (out, bad)
 }
 
 fn utf16(bytes: &[u8], encoding: Encoding, unit: fn([u8; 2]) -> u16) -> Decoded {

@@ -2,38 +2,16 @@
 //! repository. The hook's `entry` is taken from `.pre-commit-hooks.yaml`, with the binary built
 //! by cargo in place of the installed one (pre-commit's `language: rust` would rebuild it).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_extip-lint");
 
-/// Finds `pre-commit`, installing it into `target/pre-commit-venv` when it is missing.
+/// The real `pre-commit`, from `PyPI`, pinned (see `scripts/install-test-tools.sh`).
 fn pre_commit() -> PathBuf {
-    if Command::new("pre-commit")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return PathBuf::from("pre-commit");
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pre-commit-venv");
-    let exe = venv.join("bin/pre-commit");
-    if !exe.exists() {
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "pre-commit"])
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(
-            ok && exe.exists(),
-            "PRE-COMMIT COULD NOT BE INSTALLED (python3 -m venv + pip install pre-commit failed): the pre-commit hook is NOT verified"
-        );
-    }
-    exe
+    common::tools::tool("pre-commit")
 }
 
 fn git(dir: &Path, args: &[&str]) -> std::process::Output {

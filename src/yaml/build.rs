@@ -25,7 +25,7 @@ use libyaml_safer::{EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle}
 
 use super::boundary::{clamp_to_content, next_char_end, scalar_extent};
 use super::mapping;
-use super::scalar::{Style, Typed, check_tagged, resolve};
+use super::scalar::{Style, Typed, binary as binary_text, check_tagged, resolve};
 use super::tree::{BuildLimits, Node, NodeId, NodeKind, Tree, TreeError};
 
 /// Parses the first document of one chunk into a tree. `base` is the chunk's byte offset in the
@@ -306,6 +306,15 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
                         message: "YAML syntax error: `?` inside a plain scalar in a flow collection (did not find expected ',' or ']')".into(),
                     });
                 }
+                let binary = tag.as_deref() == Some("tag:yaml.org,2002:binary");
+                let value = if binary {
+                    binary_text(&value).map_err(|message| Failure::At {
+                        pos: start,
+                        message: format!("YAML decoding error: {message}"),
+                    })?
+                } else {
+                    value
+                };
                 let style = Style::of(style == ScalarStyle::Plain, tag.as_deref());
                 if let Style::Tagged(t) = style
                     && let Err(m) = check_tagged(&value, t)

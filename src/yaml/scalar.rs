@@ -46,6 +46,48 @@ impl Style {
     }
 }
 
+/// The text of a `!!binary` scalar as go-yaml gives it: the base64 (standard alphabet, line
+/// breaks ignored) decoded, each byte that is not UTF-8 read as U+FFFD (as the JSON kubectl
+/// writes holds it).
+pub fn binary(value: &str) -> Result<String, String> {
+    let mut bits: u32 = 0;
+    let mut n = 0;
+    let mut bytes = Vec::with_capacity(value.len() * 3 / 4);
+    let mut padding = 0;
+    for c in value.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'\r' | b'\n' => continue,
+            b'=' => {
+                padding += 1;
+                continue;
+            }
+            _ => return Err("!!binary value contains invalid base64 data".into()),
+        };
+        if padding > 0 {
+            return Err("!!binary value contains invalid base64 data".into());
+        }
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            bytes.push((bits >> n) as u8);
+        }
+    }
+    let chars = value
+        .bytes()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .count();
+    if chars % 4 != 0 || padding > 2 {
+        return Err("!!binary value contains invalid base64 data".into());
+    }
+    Ok(crate::source::lossy(&bytes).0)
+}
+
 /// Checks an explicitly tagged scalar as go-yaml does: the text must resolve to the tag's type
 /// (an integer is accepted as a float). Returns go-yaml's message when it does not.
 pub fn check_tagged(value: &str, tag: Tag) -> Result<(), String> {

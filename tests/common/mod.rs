@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod tools;
+
 use std::path::{Path, PathBuf};
 
 use extip_lint::config::{self, Overrides};

