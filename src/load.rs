@@ -319,6 +319,7 @@ fn problem(kind: ProblemKind, id: FileId, at: &TreeError, message: String) -> Pr
         message,
         object: None,
         pointer: String::new(),
+        help: None,
     }
 }
 
@@ -330,6 +331,7 @@ fn file_problem(id: FileId, at: usize, message: String) -> Problem {
         message,
         object: None,
         pointer: String::new(),
+        help: None,
     }
 }
 

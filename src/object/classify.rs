@@ -18,6 +18,7 @@ use crate::finding::ObjectRef;
 use crate::policy::{self, CiliumRule, Policy};
 use crate::source::{FileId, Origin, Span};
 use crate::yaml::pointer::{Segment, field_path, join, segments, to_pointer};
+use crate::yaml::scalar::{Style, Typed};
 use crate::yaml::{Document, NodeId, NodeKind, Tree, decode};
 
 /// Kinds without a namespace (core and common extensions).
@@ -105,6 +106,7 @@ pub fn classify(file: FileId, doc: &Document, opts: &ClassifyOptions) -> Classif
                 message: format!("item {i} of {kind} has no {missing}"),
                 object: None,
                 pointer: format!("/items/{i}"),
+                help: None,
             });
         }
         return out;
@@ -254,6 +256,7 @@ fn object(
             message: format!("{id} holds unrendered template syntax (`{value}`)"),
             object: Some(id),
             pointer,
+            help: None,
         });
         return;
     }
@@ -424,6 +427,7 @@ impl Decoder<'_> {
             message: format!("{} has an invalid selector: {message}; the API server rejects it and it is not counted", self.id),
             object: Some(Arc::clone(self.id)),
             pointer: format!("{}{}", self.obj_pointer, join(&segs[..depth])),
+            help: None,
         });
         false
     }
@@ -461,6 +465,8 @@ impl Decoder<'_> {
                     e.node,
                     format!("{} cannot be decoded{at}: {}", self.id, e.message),
                 );
+                self.problems.last_mut().expect("BUG: just pushed").help =
+                    yaml11_hint(self.tree, e.node, &e.message);
                 None
             }
         }
@@ -482,8 +488,32 @@ impl Decoder<'_> {
             message,
             object: Some(Arc::clone(self.id)),
             pointer,
+            help: None,
         });
     }
+}
+
+/// The help for a plain scalar that YAML 1.1 typed where Kubernetes wants a string: quote it.
+fn yaml11_hint(tree: &Tree, node: NodeId, message: &str) -> Option<String> {
+    if !message.ends_with("expected a string") {
+        return None;
+    }
+    let NodeKind::Scalar {
+        value,
+        style: Style::Plain,
+    } = &tree.node(tree.resolve(node)).kind
+    else {
+        return None;
+    };
+    let what = match tree.typed(node)? {
+        Typed::Bool(_) => "a boolean",
+        Typed::Int(_) | Typed::UInt(_) => "a number",
+        Typed::Float(_) => "a number",
+        Typed::Null | Typed::Str(_) => return None,
+    };
+    Some(format!(
+        "Quote the value (`\"{value}\"`): kubectl reads YAML 1.1, where `{value}` unquoted is {what}."
+    ))
 }
 
 /// The rules of a Cilium policy (`spec` and every entry of `specs`) that select endpoints.

@@ -90,6 +90,8 @@ pub struct Problem {
     pub message: String,
     pub object: Option<Arc<ObjectRef>>,
     pub pointer: String,
+    /// How to fix it, when the cause says more than the rule's general help.
+    pub help: Option<String>,
 }
 
 /// What classification needs to know.

@@ -28,11 +28,14 @@ impl Rule for InvalidManifest {
             .iter()
             .filter(|p| p.kind == ProblemKind::Invalid)
         {
+            let help = p.help.clone().unwrap_or_else(|| {
+                "Fix the manifest so the API server accepts it; the rest of the input was still checked.".into()
+            });
             let mut f = Finding::new(
                 &META,
                 Label::new(p.span, "here"),
                 p.message.clone().into(),
-                "Fix the manifest so the API server accepts it; the rest of the input was still checked.".into(),
+                help,
             );
             f.object.clone_from(&p.object);
             f.pointer.clone_from(&p.pointer);
