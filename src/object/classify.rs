@@ -507,8 +507,7 @@ fn yaml11_hint(tree: &Tree, node: NodeId, message: &str) -> Option<String> {
     };
     let what = match tree.typed(node)? {
         Typed::Bool(_) => "a boolean",
-        Typed::Int(_) | Typed::UInt(_) => "a number",
-        Typed::Float(_) => "a number",
+        Typed::Int(_) | Typed::UInt(_) | Typed::Float(_) => "a number",
         Typed::Null | Typed::Str(_) => return None,
     };
     Some(format!(
