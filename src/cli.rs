@@ -57,6 +57,11 @@ pub struct Args {
     /// for pre-commit, which names only the changed files. Repeatable.
     #[arg(long, value_name = "DIR")]
     pub context: Vec<PathBuf>,
+    /// Make each path given its own cluster (own index, profile and address conflicts), for
+    /// `extip-lint prod.yaml staging.yaml`; the config's `clusters:` otherwise say which files
+    /// go together, and without them one run is one cluster.
+    #[arg(long)]
+    pub cluster_per_path: bool,
     /// Name standard input in reports.
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<String>,
@@ -172,6 +177,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     settings.no_ignore = args.no_ignore;
     settings.context.clone_from(&args.context);
     settings.inventory = args.inventory.is_some();
+    settings.cluster_per_path = args.cluster_per_path;
     let stdin = if args.paths.iter().any(|p| p.as_os_str() == "-") {
         let mut buf = Vec::new();
         io::stdin()

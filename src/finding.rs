@@ -214,6 +214,8 @@ pub struct Finding {
     pub suppressed: Option<Suppression>,
     /// The Helm template or Kustomize source the object was rendered from.
     pub origin: Option<Origin>,
+    /// The cluster the finding is about (see `cluster`).
+    pub cluster: Option<Arc<str>>,
 }
 
 impl Finding {
@@ -234,6 +236,7 @@ impl Finding {
             notes: Vec::new(),
             suppressed: None,
             origin: None,
+            cluster: None,
         }
     }
 

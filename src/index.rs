@@ -1,13 +1,19 @@
 //! Index stage: one cluster's objects -> the cross-object facts rules share, built once over
-//! every input (a policy in another folder counts). Ordered maps keep output deterministic.
+//! every input of the cluster (a policy in another folder counts). Ordered maps keep output
+//! deterministic.
 //!
-//! Coverage is one concept in one place: which pods a Service selects and which policy, if
-//! any, isolates each set of them for ingress. EXT003 and the inventory both ask `coverage`.
+//! Coverage is one concept in one place: which pods a Service selects (with the labels their
+//! controllers add) and which policy, if any, isolates each set of them for ingress. EXT003 and
+//! the inventory both ask `coverage`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use crate::object::workload::{Workload, is_controller_label};
 use crate::object::{Object, View};
-use crate::policy::{Policy, Reach};
+use crate::policy::{Isolation, Pods, Policy, Reach};
+use crate::selector::{self, Fit, PodLabels};
 use crate::source::Span;
 
 /// A sign of a managed cloud in the input: where it is and what it is.
@@ -22,29 +28,43 @@ pub struct CloudEvidence {
 #[derive(Debug, Default)]
 pub struct Namespace<'a> {
     pub services: Vec<&'a Object>,
+    workloads: Vec<&'a Object>,
     /// Workloads by template label `key=value`, to find a Service's pods without a full scan.
     workloads_by_label: BTreeMap<(&'a str, &'a str), Vec<&'a Object>>,
-    /// Indices of this namespace's `NetworkPolicies` and `CiliumNetworkPolicies`.
+    /// Indices of this namespace's own policies.
     own_policies: Vec<usize>,
     policies: Policies<'a>,
     /// The policies that apply in this namespace, each identity once, in input order: what an
     /// explanation lists.
     applying: Vec<&'a Object>,
+    /// The namespace's labels: its `Namespace` object's, and the name labels Kubernetes adds.
+    labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
 pub struct Index<'a> {
     namespaces: BTreeMap<&'a str, Namespace<'a>>,
     cloud_evidence: Option<CloudEvidence>,
+    /// Calico tiers whose `defaultAction` is `Pass`.
+    passing_tiers: Vec<String>,
 }
 
-/// A set of pods sharing one label set: a workload's template, or the selector standing in
-/// when the input holds no matching workload.
+/// A set of pods sharing one label set: a workload's template (or one StatefulSet pod), or the
+/// selector standing in when the input holds no matching workload.
+#[derive(Debug)]
 pub struct PodSet<'a> {
-    pub labels: &'a BTreeMap<String, String>,
+    pub labels: PodLabels,
     pub workload: Option<&'a Object>,
-    /// The first policy that isolates these pods for ingress, if any.
-    pub isolated_by: Option<&'a Object>,
+    /// The pod's name, when the set is one pod of a StatefulSet.
+    pub pod: Option<String>,
+    /// `hostNetwork: true`: no policy isolates these pods.
+    pub host_network: bool,
+    /// A label whose value no manifest shows was assumed to match the Service's selector.
+    pub selection_assumed: Option<String>,
+    /// The first policy that isolates these pods for ingress, if any, and whether that was
+    /// assumed.
+    pub isolated_by: Option<(&'a Object, Isolation)>,
+    service_account: String,
 }
 
 /// The policies that may select pods in one namespace (its own and every clusterwide one), in
@@ -53,8 +73,8 @@ pub struct PodSet<'a> {
 #[derive(Debug, Default)]
 struct Policies<'a> {
     all: Vec<&'a Object>,
-    /// Positions in `all` of policies that select only pods with a `key=value` label.
-    by_label: HashMap<(&'a str, &'a str), Vec<usize>>,
+    /// Positions in `all` of policies that select only pods with a `key=value` label, by key.
+    by_key: HashMap<&'a str, Vec<(&'a str, usize)>>,
     /// Positions of the other policies that may isolate for ingress, checked for every pod set.
     always: Vec<usize>,
 }
@@ -73,19 +93,23 @@ const CLOUD_API_GROUPS: &[&str] = &["elbv2.k8s.aws", "networking.gke.io", "cloud
 pub fn build(objects: &[Object]) -> Index<'_> {
     let mut namespaces: BTreeMap<&str, Namespace<'_>> = BTreeMap::new();
     let mut cluster_policies = Vec::new();
+    let mut namespace_labels: BTreeMap<&str, &BTreeMap<String, String>> = BTreeMap::new();
+    let mut passing_tiers = Vec::new();
     let mut cloud = None;
     for (i, obj) in objects.iter().enumerate() {
         if cloud.is_none() {
             cloud = cloud_evidence(obj);
         }
+        match &obj.view {
+            View::Namespace(labels) => {
+                namespace_labels.insert(&obj.id.name, labels);
+                namespaces.entry(&obj.id.name).or_default();
+            }
+            View::CalicoTier { pass: true } => passing_tiers.push(obj.id.name.clone()),
+            _ => {}
+        }
         let Some(ns) = obj.id.namespace.as_deref() else {
-            if matches!(
-                obj.view,
-                View::Policy(Policy::Cilium {
-                    cluster_wide: true,
-                    ..
-                })
-            ) {
+            if matches!(obj.view, View::Policy(_)) {
                 cluster_policies.push(i);
             }
             continue;
@@ -94,8 +118,9 @@ pub fn build(objects: &[Object]) -> Index<'_> {
         match &obj.view {
             View::Service(_) => entry.services.push(obj),
             View::Policy(_) => entry.own_policies.push(i),
-            View::Workload { labels, .. } => {
-                for (k, v) in labels {
+            View::Workload(w) => {
+                entry.workloads.push(obj);
+                for (k, v) in &w.labels {
                     entry
                         .workloads_by_label
                         .entry((k, v))
@@ -103,10 +128,17 @@ pub fn build(objects: &[Object]) -> Index<'_> {
                         .push(obj);
                 }
             }
-            View::Other => {}
+            _ => {}
         }
     }
     for (name, ns) in &mut namespaces {
+        // The API server labels every namespace with its name; Calico adds its own.
+        ns.labels = namespace_labels
+            .get(name)
+            .map(|l| (*l).clone())
+            .unwrap_or_default();
+        ns.labels
+            .insert("kubernetes.io/metadata.name".into(), (*name).to_string());
         let all: Vec<&Object> = ns
             .own_policies
             .iter()
@@ -117,13 +149,16 @@ pub fn build(objects: &[Object]) -> Index<'_> {
         ns.applying = all
             .iter()
             .copied()
-            .filter(|p| policy(p).is_some_and(|p| p.applies_in(name)) && seen.insert(&p.id))
+            .filter(|p| {
+                policy(p).is_some_and(|p| p.applies_in(name, &ns.labels)) && seen.insert(&p.id)
+            })
             .collect();
         ns.policies = Policies::new(all);
     }
     Index {
         namespaces,
         cloud_evidence: cloud,
+        passing_tiers,
     }
 }
 
@@ -145,49 +180,125 @@ impl<'a> Index<'a> {
         self.namespaces.get(ns).map_or(&[], |n| &n.applying)
     }
 
-    /// The pods a Service selector reaches in namespace `ns`: one set per workload template
-    /// whose labels include every selector pair (found through the label index, not a scan),
-    /// or the selector's own labels when no workload matches; each with the first policy that
-    /// isolates it.
+    /// What each policy that applies in `ns` makes of a set of pods: isolated (for certain or
+    /// assumed), or why not.
     #[must_use]
-    pub fn coverage(&self, ns: &str, selector: &'a BTreeMap<String, String>) -> Vec<PodSet<'a>> {
+    pub fn explain(
+        &self,
+        ns: &str,
+        set: &PodSet<'_>,
+    ) -> Vec<(&'a Object, Result<Isolation, String>)> {
         let Some(n) = self.namespaces.get(ns) else {
-            return vec![PodSet {
-                labels: selector,
-                workload: None,
-                isolated_by: None,
-            }];
+            return Vec::new();
         };
-        let candidates = selector
+        let pods = self.pods(ns, n, set);
+        n.applying
             .iter()
+            .map(|&p| {
+                let verdict = if set.host_network {
+                    Err("would apply, but NetworkPolicy does not govern host-network pods".into())
+                } else {
+                    policy(p).map_or_else(|| Err("not a policy".into()), |pol| pol.isolates(&pods))
+                };
+                (p, verdict)
+            })
+            .collect()
+    }
+
+    fn pods<'b>(&'b self, ns: &'b str, n: &'b Namespace<'_>, set: &'b PodSet<'_>) -> Pods<'b> {
+        Pods {
+            namespace: ns,
+            labels: &set.labels,
+            namespace_labels: &n.labels,
+            service_account: &set.service_account,
+            passing_tiers: &self.passing_tiers,
+        }
+    }
+
+    /// The pods a Service selector reaches in namespace `ns`: each pod set of each workload
+    /// whose pods (with the labels their controllers add) the selector selects, found through
+    /// the label index rather than a scan; or the selector's own labels standing in when no
+    /// workload matches. Each comes with the first policy that isolates it.
+    #[must_use]
+    pub fn coverage(&self, ns: &str, selector_map: &BTreeMap<String, String>) -> Vec<PodSet<'a>> {
+        let sel = LabelSelector {
+            match_labels: Some(selector_map.clone()),
+            match_expressions: None,
+        };
+        let Some(n) = self.namespaces.get(ns) else {
+            return vec![stand_in(selector_map)];
+        };
+        // A selector on template labels finds its workloads through the index; one only on
+        // controller labels (`statefulset.kubernetes.io/pod-name`) looks at every workload.
+        let candidates: &[&Object] = selector_map
+            .iter()
+            .filter(|(k, _)| !is_controller_label(k))
             .map(|(k, v)| {
                 n.workloads_by_label
                     .get(&(k.as_str(), v.as_str()))
                     .map_or(&[][..], Vec::as_slice)
             })
             .min_by_key(|l| l.len())
-            .unwrap_or_default();
-        let mut sets: Vec<(&'a BTreeMap<String, String>, Option<&'a Object>)> = candidates
-            .iter()
-            .filter_map(|w| match &w.view {
-                View::Workload { labels, .. }
-                    if selector.iter().all(|(k, v)| labels.get(k) == Some(v)) =>
-                {
-                    Some((labels, Some(*w)))
-                }
-                _ => None,
-            })
-            .collect();
-        if sets.is_empty() {
-            sets.push((selector, None));
+            .unwrap_or(&n.workloads);
+        let mut sets = Vec::new();
+        for &w in candidates {
+            let View::Workload(workload) = &w.view else {
+                continue;
+            };
+            for pods in workload.pods() {
+                let selection_assumed = match selector::fit(&sel, &pods.labels) {
+                    Fit::No(_) => continue,
+                    Fit::Yes => None,
+                    Fit::Assumed(k) => Some(k),
+                };
+                sets.push(pod_set(
+                    pods.labels,
+                    Some(w),
+                    workload,
+                    pods.name,
+                    selection_assumed,
+                ));
+            }
         }
-        sets.into_iter()
-            .map(|(labels, workload)| PodSet {
-                labels,
-                workload,
-                isolated_by: n.policies.first_isolating(ns, labels),
-            })
-            .collect()
+        if sets.is_empty() {
+            sets.push(stand_in(selector_map));
+        }
+        for set in &mut sets {
+            if !set.host_network {
+                set.isolated_by = n.policies.first_isolating(&self.pods(ns, n, set));
+            }
+        }
+        sets
+    }
+}
+
+fn pod_set<'a>(
+    labels: PodLabels,
+    workload: Option<&'a Object>,
+    w: &Workload,
+    pod: Option<String>,
+    selection_assumed: Option<String>,
+) -> PodSet<'a> {
+    PodSet {
+        labels,
+        workload,
+        pod,
+        host_network: w.host_network,
+        selection_assumed,
+        isolated_by: None,
+        service_account: w.service_account.clone(),
+    }
+}
+
+fn stand_in(selector: &BTreeMap<String, String>) -> PodSet<'static> {
+    PodSet {
+        labels: PodLabels::known(selector.clone()),
+        workload: None,
+        pod: None,
+        host_network: false,
+        selection_assumed: None,
+        isolated_by: None,
+        service_account: "default".into(),
     }
 }
 
@@ -200,35 +311,41 @@ fn policy(obj: &Object) -> Option<&Policy> {
 
 impl<'a> Policies<'a> {
     fn new(all: Vec<&'a Object>) -> Self {
-        let mut by_label: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        let mut by_key: HashMap<&str, Vec<(&str, usize)>> = HashMap::new();
         let mut always = Vec::new();
         for (i, p) in all.iter().enumerate() {
             match policy(p).map(Policy::reach) {
                 Some(Reach::Never) | None => {}
-                Some(Reach::Label(k, v)) => by_label.entry((k, v)).or_default().push(i),
+                Some(Reach::Label(k, v)) => by_key.entry(k).or_default().push((v, i)),
                 Some(Reach::Any) => always.push(i),
             }
         }
         Policies {
             all,
-            by_label,
+            by_key,
             always,
         }
     }
 
-    /// The first policy (in `all` order) that isolates pods with `labels` for ingress.
-    fn first_isolating(&self, ns: &str, labels: &BTreeMap<String, String>) -> Option<&'a Object> {
+    /// The first policy (in `all` order) that isolates `pods` for ingress.
+    fn first_isolating(&self, pods: &Pods<'_>) -> Option<(&'a Object, Isolation)> {
         let mut candidates = self.always.clone();
-        for (k, v) in labels {
-            if let Some(found) = self.by_label.get(&(k.as_str(), v.as_str())) {
-                candidates.extend(found);
+        for (k, v) in &pods.labels.known {
+            if let Some(found) = self.by_key.get(k.as_str()) {
+                candidates.extend(found.iter().filter(|(fv, _)| fv == v).map(|(_, i)| i));
+            }
+        }
+        for k in &pods.labels.unknown {
+            if let Some(found) = self.by_key.get(k.as_str()) {
+                candidates.extend(found.iter().map(|(_, i)| i));
             }
         }
         candidates.sort_unstable();
-        candidates
-            .into_iter()
-            .map(|i| self.all[i])
-            .find(|p| policy(p).is_some_and(|pol| pol.isolates_quietly(ns, labels)))
+        candidates.dedup();
+        candidates.into_iter().find_map(|i| {
+            let p = self.all[i];
+            policy(p)?.isolates(pods).ok().map(|how| (p, how))
+        })
     }
 }
 
@@ -301,10 +418,17 @@ mod tests {
         let first = |objects: &[Object], pairs: &[(&str, &str)]| {
             let index = build(objects);
             let l = labels(pairs);
-            index.namespaces["shop"]
-                .policies
-                .first_isolating("shop", &l)
-                .map(|p| p.id.name.clone())
+            let ns = &index.namespaces["shop"];
+            let pods = Pods {
+                namespace: "shop",
+                labels: &PodLabels::known(l),
+                namespace_labels: &ns.labels,
+                service_account: "default",
+                passing_tiers: &[],
+            };
+            ns.policies
+                .first_isolating(&pods)
+                .map(|(p, _)| p.id.name.clone())
         };
         let all = objects(&text);
         assert_eq!(

@@ -15,6 +15,7 @@ use crate::source::Span;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    pub cluster: String,
     pub address: String,
     /// `externalIPs`, `loadBalancerIP` or `status.loadBalancer.ingress`.
     pub source: &'static str,
@@ -39,6 +40,7 @@ pub fn rows(
     allow: &[AllowEntry],
     owner_keys: &[String],
     profile: &ProfileDecision,
+    cluster: &str,
 ) -> Vec<Row> {
     let mut out = Vec::new();
     for obj in objects {
@@ -100,6 +102,7 @@ pub fn rows(
                 _ => "ok".to_string(),
             };
             out.push(Row {
+                cluster: cluster.to_string(),
                 address: addr,
                 source,
                 service: obj.id.qualified_name(),
@@ -136,12 +139,15 @@ fn coverage(index: &Index<'_>, svc: &Object) -> String {
         .iter()
         .filter_map(|p| {
             p.isolated_by
-                .map(|o| format!("{} {}", o.id.kind, o.id.qualified_name()))
+                .as_ref()
+                .map(|(o, _)| format!("{} {}", o.id.kind, o.id.qualified_name()))
         })
         .collect();
     by.sort();
     by.dedup();
-    if sets.iter().any(|p| p.isolated_by.is_none()) {
+    if sets.iter().any(|p| p.host_network) {
+        "not covered (hostNetwork)".into()
+    } else if sets.iter().any(|p| p.isolated_by.is_none()) {
         if by.is_empty() {
             "not covered".into()
         } else {

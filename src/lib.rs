@@ -1,14 +1,16 @@
 //! extip-lint: a static linter for Kubernetes Service externalIPs and `NetworkPolicy` coverage.
 //!
-//! The pipeline runs one way: walk -> load (parse, classify) -> index -> profile -> rules
-//! (check) -> suppress (filter) -> report -> render. `lint` conducts the stages up to the
+//! The pipeline runs one way: walk -> cluster assignment -> load (parse, classify) -> per
+//! cluster: index -> profile -> rules (check) -> suppress (filter) -> report -> render. `lint` conducts the stages up to the
 //! report; each stage is its own module and gets only the options it needs. STYLE.md lists the
 //! layers, and `tests/layers.rs` keeps every import pointing down them.
 
 #![forbid(unsafe_code)]
 
 pub mod address;
+pub mod calico;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod finding;
@@ -27,15 +29,17 @@ pub mod suppress;
 pub mod walk;
 pub mod yaml;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 pub use load::Progress;
 pub use report::{Report, Stats};
 
-use crate::config::{Settings, ValueSource};
+use crate::cluster::Split;
+use crate::config::{AllowEntry, ClusterConfig, Profile, Settings, ValueSource};
 use crate::load::LoadOptions;
-use crate::object::ClassifyOptions;
-use crate::report::{Inputs, Outcome};
+use crate::object::{ClassifyOptions, Object, Problem};
+use crate::report::{ClusterSummary, Inputs, Outcome};
 use crate::rules::{EXT901, Enabled, RuleContext};
 use crate::walk::WalkOptions;
 
@@ -55,28 +59,87 @@ pub fn lint_with_progress(
     let started = Instant::now();
     let walked =
         walk::walk_with_context(&walk_options(settings), &settings.paths, &settings.context);
-    let loaded = load::load_all(&walked.inputs, stdin, &load_options(settings), progress);
+    let split = if settings.cluster_per_path {
+        Split::PerPath {
+            paths: &settings.paths,
+        }
+    } else {
+        Split::Config {
+            clusters: &settings.clusters,
+            base: &settings.glob_base,
+        }
+    };
+    let assignment = cluster::assign(split, &walked.inputs);
+    let plans: Vec<Plan<'_>> = assignment
+        .clusters
+        .iter()
+        .map(|(name, config)| Plan::new(settings, name, config.map(|i| &settings.clusters[i])))
+        .collect();
+    let per_input: Vec<&LoadOptions> = assignment
+        .of_input
+        .iter()
+        .map(|&c| &plans[c].load)
+        .collect();
+    let loaded = load::load_all(&walked.inputs, stdin, &per_input, progress);
     let mut inputs = Inputs::gather(walked, loaded);
     let config_file = settings
         .config
         .as_ref()
         .map(|c| inputs.add_config(&c.path, &c.text));
-
-    let index = index::build(&inputs.objects);
-    let (requested, source) = &settings.profile;
-    let set_by = (*source != ValueSource::Default).then(|| source.message(config_file));
-    let profile = profile::decide(*requested, set_by, index.cloud_evidence());
     let enabled = enabled(settings);
-    let cx = RuleContext {
-        objects: &inputs.objects,
-        index: &index,
-        problems: &inputs.problems,
-        profile: &profile,
-        allow: &settings.allow,
-        config_file,
-        enabled: &enabled,
-    };
-    let mut findings = rules::check(&cx);
+
+    // Each cluster is checked on its own: its objects, index, profile and conflicts.
+    let mut objects: Vec<Vec<Object>> = plans.iter().map(|_| Vec::new()).collect();
+    for o in std::mem::take(&mut inputs.objects) {
+        objects[assignment.of_input[o.file.0 as usize]].push(o);
+    }
+    let mut problems: Vec<Vec<Problem>> = plans.iter().map(|_| Vec::new()).collect();
+    for p in std::mem::take(&mut inputs.problems) {
+        problems[assignment.of_input[p.span.file.0 as usize]].push(p);
+    }
+    let mut findings = Vec::new();
+    let mut inventory = Vec::new();
+    let mut clusters = Vec::new();
+    for ((plan, objects), problems) in plans.iter().zip(&objects).zip(&problems) {
+        let index = index::build(objects);
+        let (requested, source) = plan.profile;
+        let set_by = (*source != ValueSource::Default).then(|| source.message(config_file));
+        let profile = profile::decide(*requested, set_by, index.cloud_evidence());
+        let cx = RuleContext {
+            objects,
+            index: &index,
+            problems,
+            profile: &profile,
+            allow: plan.allow,
+            config_file,
+            enabled: &enabled,
+        };
+        let name: Arc<str> = Arc::from(plan.name);
+        let from = findings.len();
+        findings.extend(rules::check(&cx));
+        for f in &mut findings[from..] {
+            f.cluster = Some(Arc::clone(&name));
+        }
+        if settings.inventory {
+            inventory.extend(inventory::rows(
+                objects,
+                &index,
+                plan.allow,
+                &settings.owner_keys,
+                &profile,
+                &name,
+            ));
+        }
+        clusters.push(ClusterSummary {
+            name,
+            profile,
+            files: assignment
+                .of_input
+                .iter()
+                .filter(|&&c| assignment.clusters[c].0 == plan.name)
+                .count(),
+        });
+    }
     suppress::apply(
         &inputs.files,
         &inputs.ignores,
@@ -84,29 +147,50 @@ pub fn lint_with_progress(
         enabled.severity(&EXT901),
         &enabled,
     );
-    let inventory = if settings.inventory {
-        inventory::rows(
-            &inputs.objects,
-            &index,
-            &settings.allow,
-            &settings.owner_keys,
-            &profile,
-        )
-    } else {
-        Vec::new()
-    };
-    drop(index);
     report::assemble(
         inputs,
         Outcome {
             findings,
-            profile,
+            clusters,
             rules: enabled.as_slice().to_vec(),
             inventory,
             max_findings_per_file: settings.limits.max_findings_per_file,
             elapsed: started.elapsed(),
         },
     )
+}
+
+/// What one cluster is checked with: the settings, with the cluster's own overrides.
+struct Plan<'a> {
+    name: &'a str,
+    profile: &'a (Profile, ValueSource),
+    allow: &'a [AllowEntry],
+    load: LoadOptions,
+}
+
+impl<'a> Plan<'a> {
+    fn new(settings: &'a Settings, name: &'a str, config: Option<&'a ClusterConfig>) -> Self {
+        let namespace = config
+            .and_then(|c| c.namespace.as_ref())
+            .unwrap_or(&settings.namespace);
+        Plan {
+            name,
+            profile: config
+                .and_then(|c| c.profile.as_ref())
+                .unwrap_or(&settings.profile),
+            allow: config
+                .and_then(|c| c.allow.as_deref())
+                .unwrap_or(&settings.allow),
+            load: LoadOptions {
+                max_file_size: settings.limits.max_file_size,
+                build: settings.limits.build(),
+                classify: ClassifyOptions {
+                    default_namespace: namespace.0.clone(),
+                    alias_budget: settings.limits.max_alias_expansion,
+                },
+            },
+        }
+    }
 }
 
 fn walk_options(settings: &Settings) -> WalkOptions {
@@ -116,17 +200,6 @@ fn walk_options(settings: &Settings) -> WalkOptions {
         exclude: settings.exclude.clone(),
         glob_base: settings.glob_base.clone(),
         stdin_filename: settings.stdin_filename.clone(),
-    }
-}
-
-fn load_options(settings: &Settings) -> LoadOptions {
-    LoadOptions {
-        max_file_size: settings.limits.max_file_size,
-        build: settings.limits.build(),
-        classify: ClassifyOptions {
-            default_namespace: settings.namespace.0.clone(),
-            alias_budget: settings.limits.max_alias_expansion,
-        },
     }
 }
 

@@ -25,20 +25,21 @@ pub struct LoadOptions {
     pub classify: ClassifyOptions,
 }
 
-/// Loads every input in parallel, in input order; `stdin` holds standard input when `-` is
-/// among them. Input `i` gets `FileId(i)`.
+/// Loads every input in parallel, in input order, input `i` with the options `opts[i]`;
+/// `stdin` holds standard input when `-` is among them. Input `i` gets `FileId(i)`.
 #[must_use]
 pub fn load_all(
     inputs: &[Input],
     stdin: Option<Vec<u8>>,
-    opts: &LoadOptions,
+    opts: &[&LoadOptions],
     progress: Option<&Progress>,
 ) -> Vec<Loaded> {
     let stdin = stdin.map(Arc::new);
     inputs
         .par_iter()
+        .zip(opts)
         .enumerate()
-        .map(|(i, input)| load(FileId(i as u32), input, stdin.as_deref(), opts, progress))
+        .map(|(i, (input, opts))| load(FileId(i as u32), input, stdin.as_deref(), opts, progress))
         .collect()
 }
 
@@ -69,8 +70,8 @@ fn load(
     progress: Option<&Progress>,
 ) -> Loaded {
     let (name, path) = match input {
-        Input::File { path, name } => (name.clone(), Some(path.clone())),
-        Input::Stdin { name } => (name.clone(), None),
+        Input::File { path, name, .. } => (name.clone(), Some(path.clone())),
+        Input::Stdin { name, .. } => (name.clone(), None),
     };
     let mut out = Loaded {
         source: SourceFile::new(

@@ -1,18 +1,30 @@
 //! Policy semantics: which pods a policy isolates for ingress, and why a policy does not count.
 //!
-//! Reads policy views (built by `object`), never objects or the index. Kubernetes
-//! `NetworkPolicy`: a pod selected by a policy whose `policyTypes` include Ingress is isolated
-//! for ingress; `policyTypes` defaults to `[Ingress]` (+ Egress when egress rules exist).
-//! <https://kubernetes.io/docs/concepts/services-networking/network-policies/>. Cilium: an
-//! endpoint selected by a rule with ingress (or ingressDeny) rules is in default-deny for
-//! ingress, unless the rule sets `enableDefaultDeny.ingress: false`.
+//! Reads policy views (built by `object`), never objects or the index.
+//!
+//! - Kubernetes `NetworkPolicy`: a pod selected by a policy whose `policyTypes` include Ingress
+//!   is isolated for ingress; `policyTypes` defaults to `[Ingress]` (+ Egress when egress rules
+//!   exist). <https://kubernetes.io/docs/concepts/services-networking/network-policies/>
+//! - Cilium: an endpoint selected by a rule with ingress (or ingressDeny) rules is in default
+//!   deny for ingress, unless the rule sets `enableDefaultDeny.ingress: false`.
+//! - Calico: a pod selected by an enforced policy (`NetworkPolicy`, `GlobalNetworkPolicy`; not
+//!   staged, not `doNotTrack` or `preDNAT`) whose types include Ingress, in a tier that denies
+//!   what it does not decide (`default`, or a `Tier` without `defaultAction: Pass`), is isolated.
+//!   `types` defaults to Ingress unless the policy has egress rules and no ingress rules.
+//! - AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy: never isolate (no
+//!   implicit isolation), and their ingress peers are pods and namespaces only, so they cannot
+//!   restrict traffic from outside the cluster; they are explained, not counted.
+//! - A host-network pod is isolated by none of them: the plugins ignore host-network pods when
+//!   matching pod selectors.
+//!   <https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicy-and-hostnetwork-pods>
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use crate::selector;
+use crate::calico;
+use crate::selector::{self, Fit, PodLabels};
 
 /// A Cilium rule's view: which endpoints it selects and whether it enforces on ingress.
 #[derive(Debug, Clone)]
@@ -21,6 +33,48 @@ pub struct CiliumRule {
     pub selector: LabelSelector,
     pub has_ingress: bool,
     pub default_deny_ingress: Option<bool>,
+}
+
+/// A Calico `NetworkPolicy` or `GlobalNetworkPolicy`.
+#[derive(Debug, Clone)]
+pub struct CalicoPolicy {
+    /// `GlobalNetworkPolicy` (selects pods in every namespace).
+    pub global: bool,
+    pub selector: calico::Selector,
+    /// A `GlobalNetworkPolicy`'s `namespaceSelector`.
+    pub namespace_selector: Option<calico::Selector>,
+    /// Not evaluated (service accounts' labels are not in manifests); assumed to select.
+    pub service_account_selector: Option<calico::Selector>,
+    /// Its effective `types` include Ingress.
+    pub ingress: bool,
+    /// The written (or defaulted) types, for messages.
+    pub types: Vec<String>,
+    pub tier: String,
+    pub order: Option<f64>,
+    /// `doNotTrack` or `preDNAT`: applies to host endpoints only.
+    pub host_only: bool,
+}
+
+/// What an AdminNetworkPolicy-family policy selects: namespaces, or pods in namespaces.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    Namespaces(LabelSelector),
+    Pods {
+        namespaces: LabelSelector,
+        pods: LabelSelector,
+    },
+}
+
+/// `AdminNetworkPolicy`, `BaselineAdminNetworkPolicy` (`v1alpha1`) or `ClusterNetworkPolicy`
+/// (`v1alpha2`, tier Admin or Baseline).
+#[derive(Debug, Clone)]
+pub struct ClusterPolicy {
+    /// `Admin` or `Baseline`.
+    pub tier: &'static str,
+    pub priority: Option<i64>,
+    pub subject: Subject,
+    /// Each ingress rule: its action and whom it names, described.
+    pub ingress: Vec<(String, String)>,
 }
 
 /// A policy the coverage rules evaluate.
@@ -33,6 +87,25 @@ pub enum Policy {
         cluster_wide: bool,
         rules: Vec<CiliumRule>,
     },
+    Calico(Box<CalicoPolicy>),
+    /// The AdminNetworkPolicy family: explained, never isolating.
+    Cluster(Box<ClusterPolicy>),
+    /// A policy kind that is recognised but not evaluated (Antrea, Istio, a Calico staged
+    /// policy, any other `*Policy` of a networking group): the reason it is not.
+    Unevaluated(&'static str),
+}
+
+/// The pods a policy is asked about, with what policies look at besides their labels.
+#[derive(Debug, Clone, Copy)]
+pub struct Pods<'a> {
+    pub namespace: &'a str,
+    pub labels: &'a PodLabels,
+    /// The namespace's labels (from its `Namespace` object, plus the name labels the API server
+    /// and Calico add).
+    pub namespace_labels: &'a BTreeMap<String, String>,
+    pub service_account: &'a str,
+    /// Calico tiers whose `defaultAction` is `Pass`.
+    pub passing_tiers: &'a [String],
 }
 
 /// How an index can find the policies that may isolate a pod set.
@@ -45,6 +118,27 @@ pub enum Reach<'a> {
     /// Must be checked for every pod set.
     Any,
 }
+
+/// Why a policy isolates the pods: for certain, or if a label no manifest shows has the value
+/// asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    Certain,
+    Assumed(String),
+}
+
+impl From<Fit> for Result<Isolation, String> {
+    fn from(f: Fit) -> Self {
+        match f {
+            Fit::Yes => Ok(Isolation::Certain),
+            Fit::Assumed(k) => Ok(Isolation::Assumed(k)),
+            Fit::No(m) => Err(m),
+        }
+    }
+}
+
+/// Label key Cilium uses for a pod's namespace.
+const CILIUM_NAMESPACE_KEY: &str = "io.kubernetes.pod.namespace";
 
 impl Policy {
     /// Which pods this policy can select, as far as an index needs to know.
@@ -61,29 +155,14 @@ impl Policy {
                     .and_then(|m| m.iter().next())
                     .map_or(Reach::Any, |(k, v)| Reach::Label(k, v))
             }
-            Policy::Cilium { .. } => Reach::Any,
+            Policy::Calico(c) if !c.ingress || c.host_only => Reach::Never,
+            Policy::Cilium { .. } | Policy::Calico(_) => Reach::Any,
+            Policy::Cluster(_) | Policy::Unevaluated(_) => Reach::Never,
         }
     }
 
-    /// Whether this policy isolates pods with `labels` in namespace `ns` for ingress, without
-    /// building the explanation: the hot path of EXT003 and the inventory.
-    #[must_use]
-    pub fn isolates_quietly(&self, ns: &str, labels: &BTreeMap<String, String>) -> bool {
-        match self {
-            Policy::Kubernetes(np) => {
-                let spec = np.spec.as_ref();
-                non_ingress_types(spec).is_none()
-                    && spec
-                        .and_then(|s| s.pod_selector.as_ref())
-                        .is_none_or(|sel| selector::matches(sel, labels))
-            }
-            Policy::Cilium { .. } => self.isolates(ns, labels).is_ok(),
-        }
-    }
-
-    /// Whether this policy isolates pods with `labels` in namespace `ns` for ingress; if not,
-    /// why not.
-    pub fn isolates(&self, ns: &str, labels: &BTreeMap<String, String>) -> Result<(), String> {
+    /// Whether this policy isolates `pods` for ingress; if not, why not.
+    pub fn isolates(&self, pods: &Pods<'_>) -> Result<Isolation, String> {
         match self {
             Policy::Kubernetes(np) => {
                 let spec = np.spec.as_ref();
@@ -97,34 +176,37 @@ impl Policy {
                 let sel = spec
                     .and_then(|s| s.pod_selector.as_ref())
                     .unwrap_or(&default);
-                match selector::first_mismatch(sel, labels) {
-                    None => Ok(()),
-                    Some(m) => Err(format!(
+                match selector::fit(sel, pods.labels) {
+                    Fit::No(m) => Err(format!(
                         "podSelector `{}` does not select them (`{m}` fails)",
                         selector::describe(sel)
                     )),
+                    f => f.into(),
                 }
             }
             Policy::Cilium {
                 cluster_wide,
                 rules,
             } => {
-                let mut with_ns = labels.clone();
-                with_ns.insert(CILIUM_NAMESPACE_KEY.into(), ns.to_string());
+                let mut with_ns = pods.labels.clone();
+                with_ns
+                    .known
+                    .insert(CILIUM_NAMESPACE_KEY.into(), pods.namespace.to_string());
                 let mut why = Vec::new();
                 for rule in rules {
                     let sel = cilium_selector(&rule.selector, *cluster_wide);
-                    if let Some(m) = selector::first_mismatch(&sel, &with_ns) {
-                        why.push(format!(
+                    match selector::fit(&sel, &with_ns) {
+                        Fit::No(m) => why.push(format!(
                             "endpointSelector `{}` does not select them (`{m}` fails)",
                             selector::describe(&rule.selector)
-                        ));
-                    } else if !rule.has_ingress {
-                        why.push("has no ingress or ingressDeny rules".into());
-                    } else if rule.default_deny_ingress == Some(false) {
-                        why.push("sets enableDefaultDeny.ingress: false".into());
-                    } else {
-                        return Ok(());
+                        )),
+                        _ if !rule.has_ingress => {
+                            why.push("has no ingress or ingressDeny rules".into());
+                        }
+                        _ if rule.default_deny_ingress == Some(false) => {
+                            why.push("sets enableDefaultDeny.ingress: false".into());
+                        }
+                        f => return f.into(),
                     }
                 }
                 if why.is_empty() {
@@ -133,37 +215,151 @@ impl Policy {
                 why.dedup();
                 Err(why.join("; "))
             }
+            Policy::Calico(c) => c.isolates(pods),
+            Policy::Cluster(c) => Err(c.explain(pods).map_or_else(
+                || "its subject does not select them".to_string(),
+                |rules| {
+                    format!(
+                        "selects them, but it isolates nothing and names only pods and namespaces, so it cannot restrict traffic from outside the cluster (in-cluster ingress: {rules})"
+                    )
+                },
+            )),
+            Policy::Unevaluated(why) => Err((*why).to_string()),
         }
     }
 
     /// Whether this policy can select pods in namespace `ns` at all: namespaced policies in
-    /// theirs, a clusterwide Cilium policy unless its namespace key excludes `ns` in every rule.
+    /// theirs, a clusterwide Cilium policy unless its namespace key excludes `ns` in every rule,
+    /// a Calico `GlobalNetworkPolicy` or an AdminNetworkPolicy unless its namespace selector
+    /// leaves `ns` out.
     #[must_use]
-    pub fn applies_in(&self, ns: &str) -> bool {
-        let Policy::Cilium {
-            cluster_wide: true,
-            rules,
-        } = self
-        else {
-            return true;
+    pub fn applies_in(&self, ns: &str, ns_labels: &BTreeMap<String, String>) -> bool {
+        let ns_pod = PodLabels::known(ns_labels.clone());
+        match self {
+            Policy::Cilium {
+                cluster_wide: true,
+                rules,
+            } => {
+                let only_ns =
+                    PodLabels::known([(CILIUM_NAMESPACE_KEY.to_string(), ns.to_string())].into());
+                rules.iter().any(|r| {
+                    let sel = cilium_selector(&r.selector, true);
+                    let ns_only = LabelSelector {
+                        match_labels: sel.match_labels.map(|m| {
+                            m.into_iter()
+                                .filter(|(k, _)| k == CILIUM_NAMESPACE_KEY)
+                                .collect()
+                        }),
+                        match_expressions: sel.match_expressions.map(|es| {
+                            es.into_iter()
+                                .filter(|e| e.key == CILIUM_NAMESPACE_KEY)
+                                .collect()
+                        }),
+                    };
+                    selector::matches(&ns_only, &only_ns)
+                })
+            }
+            Policy::Calico(c) => c
+                .namespace_selector
+                .as_ref()
+                .is_none_or(|s| s.fit(&ns_pod).selects()),
+            Policy::Cluster(c) => match &c.subject {
+                Subject::Namespaces(s) | Subject::Pods { namespaces: s, .. } => {
+                    selector::matches(s, &ns_pod)
+                }
+            },
+            _ => true,
+        }
+    }
+}
+
+impl CalicoPolicy {
+    fn isolates(&self, pods: &Pods<'_>) -> Result<Isolation, String> {
+        if self.host_only {
+            return Err("is `doNotTrack` or `preDNAT`, which apply to host endpoints only".into());
+        }
+        if !self.ingress {
+            return Err(format!(
+                "types [{}] do not include Ingress",
+                self.types.join(", ")
+            ));
+        }
+        if pods.passing_tiers.contains(&self.tier) {
+            return Err(format!(
+                "its tier `{}` passes what it does not decide (`defaultAction: Pass`), so it isolates nothing",
+                self.tier
+            ));
+        }
+        if let Some(ns_sel) = &self.namespace_selector {
+            let mut ns = PodLabels::known(pods.namespace_labels.clone());
+            ns.known
+                .insert("projectcalico.org/name".into(), pods.namespace.to_string());
+            if let Fit::No(_) = ns_sel.fit(&ns) {
+                return Err(format!(
+                    "namespaceSelector `{}` does not select namespace `{}`",
+                    ns_sel.describe(),
+                    pods.namespace
+                ));
+            }
+        }
+        // The labels Calico gives a pod's workload endpoint besides the pod's own.
+        let mut labels = pods.labels.clone();
+        labels.known.extend([
+            (
+                "projectcalico.org/namespace".to_string(),
+                pods.namespace.to_string(),
+            ),
+            (
+                "projectcalico.org/orchestrator".to_string(),
+                "k8s".to_string(),
+            ),
+        ]);
+        if !pods.service_account.is_empty() && pods.service_account.len() < 63 {
+            labels.known.insert(
+                "projectcalico.org/serviceaccount".into(),
+                pods.service_account.to_string(),
+            );
+        }
+        match self.selector.fit(&labels) {
+            Fit::No(_) => Err(format!(
+                "selector `{}` does not select them",
+                self.selector.describe()
+            )),
+            f => {
+                if let Some(sa) = &self.service_account_selector {
+                    return Ok(Isolation::Assumed(format!(
+                        "serviceAccountSelector `{}` (service accounts' labels are not evaluated)",
+                        sa.describe()
+                    )));
+                }
+                f.into()
+            }
+        }
+    }
+}
+
+impl ClusterPolicy {
+    /// The in-cluster ingress rules, when the subject selects `pods`.
+    fn explain(&self, pods: &Pods<'_>) -> Option<String> {
+        let ns = PodLabels::known(pods.namespace_labels.clone());
+        let selected = match &self.subject {
+            Subject::Namespaces(s) => selector::matches(s, &ns),
+            Subject::Pods {
+                namespaces,
+                pods: p,
+            } => selector::matches(namespaces, &ns) && selector::matches(p, pods.labels),
         };
-        let only_ns: BTreeMap<String, String> =
-            [(CILIUM_NAMESPACE_KEY.to_string(), ns.to_string())].into();
-        rules.iter().any(|r| {
-            let sel = cilium_selector(&r.selector, true);
-            let ns_only = LabelSelector {
-                match_labels: sel.match_labels.map(|m| {
-                    m.into_iter()
-                        .filter(|(k, _)| k == CILIUM_NAMESPACE_KEY)
-                        .collect()
-                }),
-                match_expressions: sel.match_expressions.map(|es| {
-                    es.into_iter()
-                        .filter(|e| e.key == CILIUM_NAMESPACE_KEY)
-                        .collect()
-                }),
-            };
-            selector::matches(&ns_only, &only_ns)
+        if !selected {
+            return None;
+        }
+        Some(if self.ingress.is_empty() {
+            "none".into()
+        } else {
+            self.ingress
+                .iter()
+                .map(|(action, from)| format!("{action} {from}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         })
     }
 }
@@ -208,8 +404,16 @@ pub fn selectors(np: &NetworkPolicy) -> Vec<(String, &LabelSelector)> {
     out
 }
 
-/// Label key Cilium uses for a pod's namespace.
-const CILIUM_NAMESPACE_KEY: &str = "io.kubernetes.pod.namespace";
+/// Calico's `types` when none are written: Ingress, unless there are egress rules and no
+/// ingress rules (then Egress); both when there are both.
+#[must_use]
+pub fn calico_default_types(ingress_rules: usize, egress_rules: usize) -> Vec<String> {
+    match (ingress_rules, egress_rules) {
+        (_, 0) => vec!["Ingress".into()],
+        (0, _) => vec!["Egress".into()],
+        _ => vec!["Ingress".into(), "Egress".into()],
+    }
+}
 
 /// The policy's `policyTypes` when they leave Ingress out. policyTypes defaults to [Ingress]
 /// (+ Egress when egress rules exist), so a policy without policyTypes always applies to
@@ -246,5 +450,60 @@ fn cilium_selector(sel: &LabelSelector, cluster_wide: bool) -> LabelSelector {
                 .filter(|e| keep(&e.key))
                 .collect()
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calico(selector: &str) -> CalicoPolicy {
+        CalicoPolicy {
+            global: true,
+            selector: calico::Selector::parse(selector).expect("valid"),
+            namespace_selector: None,
+            service_account_selector: None,
+            ingress: true,
+            types: vec!["Ingress".into()],
+            tier: "default".into(),
+            order: None,
+            host_only: false,
+        }
+    }
+
+    fn pods<'a>(
+        labels: &'a PodLabels,
+        ns: &'a BTreeMap<String, String>,
+        pass: &'a [String],
+    ) -> Pods<'a> {
+        Pods {
+            namespace: "shop",
+            labels,
+            namespace_labels: ns,
+            service_account: "web",
+            passing_tiers: pass,
+        }
+    }
+
+    #[test]
+    fn calico_types_default_to_ingress_unless_there_are_only_egress_rules() {
+        assert_eq!(calico_default_types(0, 0), ["Ingress"]);
+        assert_eq!(calico_default_types(2, 0), ["Ingress"]);
+        assert_eq!(calico_default_types(0, 1), ["Egress"]);
+        assert_eq!(calico_default_types(1, 1), ["Ingress", "Egress"]);
+    }
+
+    #[test]
+    fn calico_policies_see_the_labels_calico_adds() {
+        let labels = PodLabels::known([("app".to_string(), "web".to_string())].into());
+        let ns = BTreeMap::new();
+        let p = calico(
+            "projectcalico.org/namespace == 'shop' && projectcalico.org/serviceaccount == 'web'",
+        );
+        assert_eq!(p.isolates(&pods(&labels, &ns, &[])), Ok(Isolation::Certain));
+        let pass = ["security".to_string()];
+        let mut tiered = calico("all()");
+        tiered.tier = "security".into();
+        assert!(tiered.isolates(&pods(&labels, &ns, &pass)).is_err());
     }
 }

@@ -51,12 +51,27 @@ pub struct Report {
     /// Run errors (missing paths, unreadable files): exit code 2.
     pub errors: Vec<Error>,
     pub stats: Stats,
-    pub profile: ProfileDecision,
+    /// The clusters linted, by name, each with its profile decision.
+    pub clusters: Vec<ClusterSummary>,
     /// The rules that ran, with their effective severity.
     pub rules: Vec<(&'static RuleMeta, Severity)>,
     /// The address inventory, when asked for (`--inventory`).
     pub inventory: Vec<inventory::Row>,
     pub elapsed: Duration,
+}
+
+impl Report {
+    /// Whether the run had more than one cluster (then every finding names its cluster).
+    #[must_use]
+    pub fn multi_cluster(&self) -> bool {
+        self.clusters.len() > 1
+    }
+
+    /// The profile decision of the first cluster (the only one, unless clusters are set up).
+    #[must_use]
+    pub fn profile(&self) -> Option<&ProfileDecision> {
+        self.clusters.first().map(|c| &c.profile)
+    }
 }
 
 /// What the walk and the read stage produced, gathered in input order.
@@ -134,10 +149,19 @@ impl Inputs {
     }
 }
 
+/// One cluster of a run.
+#[derive(Debug, Clone)]
+pub struct ClusterSummary {
+    pub name: Arc<str>,
+    pub profile: ProfileDecision,
+    /// Files (and standard input) in the cluster.
+    pub files: usize,
+}
+
 /// The parts of a report besides the inputs.
 pub struct Outcome {
     pub findings: Vec<Finding>,
-    pub profile: ProfileDecision,
+    pub clusters: Vec<ClusterSummary>,
     pub rules: Vec<(&'static RuleMeta, Severity)>,
     pub inventory: Vec<inventory::Row>,
     pub max_findings_per_file: usize,
@@ -170,7 +194,7 @@ pub fn assemble(inputs: Inputs, outcome: Outcome) -> Report {
         notices,
         errors: inputs.errors,
         stats,
-        profile: outcome.profile,
+        clusters: outcome.clusters,
         rules: outcome.rules,
         inventory: outcome.inventory,
         elapsed: outcome.elapsed,

@@ -3,7 +3,7 @@
 //! everything. See
 //! <https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#resources-that-support-set-based-requirements>.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -47,54 +47,135 @@ pub fn validate(sel: &LabelSelector) -> Result<(), (String, usize)> {
     Ok(())
 }
 
-/// Whether `sel` selects a pod with `labels`. Assumes `validate` passed.
-#[must_use]
-pub fn matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    sel.match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v))
-        && sel.match_expressions.iter().flatten().all(|e| {
-            requirement_holds(
-                &e.key,
-                &e.operator,
-                e.values.as_deref().unwrap_or_default(),
-                labels,
-            )
-        })
+/// The labels of a set of pods as far as the manifests tell: the values they carry, and the
+/// keys a controller adds with a value no manifest shows (`pod-template-hash`,
+/// `controller-uid`), which any requirement on the value is assumed to meet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodLabels {
+    pub known: BTreeMap<String, String>,
+    pub unknown: BTreeSet<String>,
 }
 
-fn requirement_holds(
-    key: &str,
-    op: &str,
-    values: &[String],
-    labels: &BTreeMap<String, String>,
-) -> bool {
-    let have = labels.get(key);
-    match op {
-        "In" => have.is_some_and(|h| values.contains(h)),
-        "NotIn" => have.is_none_or(|h| !values.contains(h)),
+impl PodLabels {
+    /// Labels that are all known.
+    #[must_use]
+    pub fn known(known: BTreeMap<String, String>) -> Self {
+        PodLabels {
+            known,
+            unknown: BTreeSet::new(),
+        }
+    }
+
+    /// The value of `key`: known, present with a value no manifest shows, or absent.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Label<'_> {
+        match self.known.get(key) {
+            Some(v) => Label::Is(v),
+            None if self.unknown.contains(key) => Label::Unknown,
+            None => Label::Absent,
+        }
+    }
+}
+
+/// One label of a pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label<'a> {
+    Is(&'a str),
+    /// Present, with a value no manifest shows.
+    Unknown,
+    Absent,
+}
+
+/// Whether a selector selects a set of pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fit {
+    Yes,
+    /// Only if a label whose value no manifest shows has the value asked for (the key).
+    Assumed(String),
+    /// No: the first requirement that fails, described for people.
+    No(String),
+}
+
+impl Fit {
+    #[must_use]
+    pub fn selects(&self) -> bool {
+        !matches!(self, Fit::No(_))
+    }
+}
+
+/// Whether `sel` selects pods with `labels`. Assumes `validate` passed.
+#[must_use]
+pub fn fit(sel: &LabelSelector, labels: &PodLabels) -> Fit {
+    let mut assumed = None;
+    let pairs = sel
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), "In", std::slice::from_ref(v)));
+    let exprs = sel.match_expressions.iter().flatten().map(|e| {
+        (
+            e.key.as_str(),
+            e.operator.as_str(),
+            e.values.as_deref().unwrap_or_default(),
+        )
+    });
+    for (key, op, values) in pairs.chain(exprs) {
+        match requirement(key, op, values, labels) {
+            Some(true) => {}
+            None => {
+                assumed.get_or_insert_with(|| key.to_string());
+            }
+            Some(false) => {
+                let described = if op == "In"
+                    && sel.match_labels.iter().flatten().any(|(k, _)| k == key)
+                    && values.len() == 1
+                {
+                    format!("{key}={}", values[0])
+                } else {
+                    describe_expression(key, op, values)
+                };
+                return Fit::No(described);
+            }
+        }
+    }
+    assumed.map_or(Fit::Yes, Fit::Assumed)
+}
+
+/// Whether `sel` selects pods with `labels` (assumed matches count).
+#[must_use]
+pub fn matches(sel: &LabelSelector, labels: &PodLabels) -> bool {
+    fit(sel, labels).selects()
+}
+
+/// Whether one requirement holds: `None` when it depends on a value no manifest shows.
+fn requirement(key: &str, op: &str, values: &[String], labels: &PodLabels) -> Option<bool> {
+    let have = match labels.get(key) {
+        Label::Is(v) => Some(v),
+        Label::Absent => None,
+        Label::Unknown => {
+            return match op {
+                "Exists" => Some(true),
+                "DoesNotExist" => Some(false),
+                _ => None,
+            };
+        }
+    };
+    Some(match op {
+        "In" => have.is_some_and(|h| values.iter().any(|v| v == h)),
+        "NotIn" => have.is_none_or(|h| !values.iter().any(|v| v == h)),
         "Exists" => have.is_some(),
         "DoesNotExist" => have.is_none(),
         _ => false,
-    }
+    })
 }
 
 /// The first requirement of `sel` that `labels` fails, described for people.
 #[must_use]
-pub fn first_mismatch(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> Option<String> {
-    for (k, v) in sel.match_labels.iter().flatten() {
-        if labels.get(k) != Some(v) {
-            return Some(format!("{k}={v}"));
-        }
+pub fn first_mismatch(sel: &LabelSelector, labels: &PodLabels) -> Option<String> {
+    match fit(sel, labels) {
+        Fit::No(m) => Some(m),
+        Fit::Yes | Fit::Assumed(_) => None,
     }
-    for e in sel.match_expressions.iter().flatten() {
-        let values = e.values.as_deref().unwrap_or_default();
-        if !requirement_holds(&e.key, &e.operator, values, labels) {
-            return Some(describe_expression(&e.key, &e.operator, values));
-        }
-    }
-    None
 }
 
 fn describe_expression(key: &str, op: &str, values: &[String]) -> String {
@@ -126,11 +207,13 @@ mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
+    fn labels(pairs: &[(&str, &str)]) -> PodLabels {
+        PodLabels::known(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+        )
     }
 
     fn expr(key: &str, op: &str, values: &[&str]) -> LabelSelector {
@@ -168,6 +251,24 @@ mod tests {
         assert!(validate(&expr("a", "In", &[])).is_err());
         assert!(validate(&expr("a", "Exists", &["x"])).is_err());
         assert!(validate(&expr("a", "DoesNotExist", &[])).is_ok());
+    }
+
+    #[test]
+    fn a_value_no_manifest_shows_is_assumed_to_match_but_exists() {
+        let mut pod = labels(&[("app", "web")]);
+        pod.unknown.insert("pod-template-hash".into());
+        assert_eq!(
+            fit(&expr("pod-template-hash", "In", &["abc"]), &pod),
+            Fit::Assumed("pod-template-hash".into())
+        );
+        assert_eq!(
+            fit(&expr("pod-template-hash", "Exists", &[]), &pod),
+            Fit::Yes
+        );
+        assert!(!matches(
+            &expr("pod-template-hash", "DoesNotExist", &[]),
+            &pod
+        ));
     }
 
     #[test]

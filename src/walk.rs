@@ -29,8 +29,34 @@ pub struct WalkOptions {
 /// One input to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    File { path: PathBuf, name: String },
-    Stdin { name: String },
+    /// `root` is the index of the path (or context path) it was found under.
+    File {
+        path: PathBuf,
+        name: String,
+        root: usize,
+    },
+    Stdin {
+        name: String,
+        root: usize,
+    },
+}
+
+impl Input {
+    /// The index of the path it was found under.
+    #[must_use]
+    pub fn root(&self) -> usize {
+        match self {
+            Input::File { root, .. } | Input::Stdin { root, .. } => *root,
+        }
+    }
+
+    /// The name reports show.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        match self {
+            Input::File { name, .. } | Input::Stdin { name, .. } => name,
+        }
+    }
 }
 
 /// The result of walking.
@@ -66,7 +92,11 @@ pub fn walk_with_context(opts: &WalkOptions, paths: &[PathBuf], context: &[PathB
             Input::Stdin { .. } => None,
         })
         .collect();
-    let more = walk(opts, context);
+    let mut more = walk(opts, context);
+    for i in &mut more.inputs {
+        let (Input::File { root, .. } | Input::Stdin { root, .. }) = i;
+        *root += paths.len();
+    }
     walked.errors.extend(more.errors);
     walked
         .inputs
@@ -84,9 +114,10 @@ pub fn walk_with_context(opts: &WalkOptions, paths: &[PathBuf], context: &[PathB
 pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     let mut out = Walked::default();
     let mut charts: BTreeMap<PathBuf, usize> = BTreeMap::new();
-    for root in roots {
+    for (index, root) in roots.iter().enumerate() {
         if root.as_os_str() == "-" {
             out.inputs.push(Input::Stdin {
+                root: index,
                 name: settings
                     .stdin_filename
                     .clone()
@@ -117,6 +148,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
             out.inputs.push(Input::File {
                 path: root.clone(),
                 name: display_name(root),
+                root: index,
             });
             continue;
         }
@@ -167,6 +199,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
             out.inputs.push(Input::File {
                 path: path.to_path_buf(),
                 name: display_name(path),
+                root: index,
             });
         }
     }

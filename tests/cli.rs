@@ -538,10 +538,10 @@ fn inventory_lists_every_claimed_address() {
     );
     assert_eq!(
         stdout(&out),
-        "address,source,service,ports,allowed by,profile verdict,network policy,owner,location\n\
-         192.0.2.7,externalIPs,shop/web,443/TCP 53/UDP,192.0.2.0/24,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:12\n\
-         203.0.113.9,loadBalancerIP,shop/web,443/TCP 53/UDP,none,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:10\n\
-         203.0.113.10,status.loadBalancer.ingress,shop/web,443/TCP 53/UDP,none,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:15\n"
+        "cluster,address,source,service,ports,allowed by,profile verdict,network policy,owner,location\n\
+         default,192.0.2.7,externalIPs,shop/web,443/TCP 53/UDP,192.0.2.0/24,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:12\n\
+         default,203.0.113.9,loadBalancerIP,shop/web,443/TCP 53/UDP,none,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:10\n\
+         default,203.0.113.10,status.loadBalancer.ingress,shop/web,443/TCP 53/UDP,none,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:15\n"
     );
     assert_eq!(
         out.status.code(),
@@ -652,7 +652,7 @@ fn inventory_in_every_format_with_ipv6_and_an_owner() {
     assert_eq!(
         stdout(&md).lines().nth(3),
         Some(
-            "| 2001:db8::7 | externalIPs | edge/dual | 443/TCP | 2001:db8::/32 | ok | n/a (no selector) | netops | svc.yaml:10 |"
+            "| default | 2001:db8::7 | externalIPs | edge/dual | 443/TCP | 2001:db8::/32 | ok | n/a (no selector) | netops | svc.yaml:10 |"
         )
     );
     let (json, _) = run_in(dir.path(), &args("json"), None);

@@ -52,6 +52,14 @@ const LIMITS: BuildLimits = BuildLimits { max_depth: 10_000 };
 
 fn main() {
     let args = Arguments::from_args();
+    // The parser's panics are caught and reported as syntax errors; as in the binary, they are
+    // not printed.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !yaml::in_parser() {
+            default_hook(info);
+        }
+    }));
     let kubectl = common::tools::tool("kubectl");
     let mut cases: Vec<PathBuf> = Vec::new();
     let suite = suite();
@@ -141,8 +149,9 @@ fn compare_objects(case: &Path, theirs: &[Value], fatal_at: Option<usize>) -> Re
     let input = Input::File {
         path: case.to_path_buf(),
         name: case.display().to_string(),
+        root: 0,
     };
-    let loaded = load_all(&[input], None, &opts, None).remove(0);
+    let loaded = load_all(&[input], None, &[&opts], None).remove(0);
     let before = |start: usize| fatal_at.is_none_or(|f| start < f);
     let ours: Vec<&Object> = loaded
         .objects
@@ -253,17 +262,30 @@ fn differences(o: &Object, v: &Value) -> Vec<String> {
                 out.push(format!("{}: spec {a} vs kubectl's {b}", o.id));
             }
         }
-        View::Workload { labels, pointer } => {
-            let theirs: ObjectMeta = decoded(v.pointer(pointer));
+        View::Workload(w) => {
+            let theirs: ObjectMeta = decoded(v.pointer(&w.pointer));
             let theirs = theirs.labels.unwrap_or_default();
-            if *labels != theirs {
+            if w.labels != theirs {
                 out.push(format!(
-                    "{}: pod labels {labels:?} vs kubectl's {theirs:?}",
-                    o.id
+                    "{}: pod labels {:?} vs kubectl's {theirs:?}",
+                    o.id, w.labels
+                ));
+            }
+            let host = v
+                .pointer(&format!(
+                    "{}/spec/hostNetwork",
+                    w.pointer.trim_end_matches("/metadata")
+                ))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            if w.host_network != host {
+                out.push(format!(
+                    "{}: hostNetwork {} vs kubectl's {host}",
+                    o.id, w.host_network
                 ));
             }
         }
-        View::Policy(Policy::Cilium { .. }) | View::Other => {}
+        _ => {}
     }
     out
 }

@@ -11,6 +11,7 @@ const LAYERS: &[&[&str]] = &[
     &["finding"],
     // readers
     &["yaml", "address", "selector"],
+    &["calico"],
     &["policy"],
     // settings
     &["config"],
@@ -18,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["walk", "object"],
     &["load"],
     // cluster
-    &["index"],
+    &["index", "cluster"],
     &["profile"],
     // check
     &["rules"],

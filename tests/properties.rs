@@ -91,7 +91,8 @@ proptest! {
                     _ => !labels.contains_key(k),
                 })
         };
-        prop_assert_eq!(extip_lint::selector::matches(&sel, &labels), model(&labels));
+        let pod = extip_lint::selector::PodLabels::known(labels.clone());
+        prop_assert_eq!(extip_lint::selector::matches(&sel, &pod), model(&labels));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The config file: read from its span tree, so every error and every value keeps the byte
 //! range it came from.
 
-use globset::{Glob, GlobSetBuilder};
+use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use super::{AllowEntry, ConfigFile, Limits, Profile, Settings, ValueSource};
+use super::{
+    AllowEntry, ClusterConfig, ConfigFile, DEFAULT_CLUSTER, Limits, Profile, Settings, ValueSource,
+};
 use crate::address;
 use crate::error::{ConfigIssue, Error};
 use crate::finding::Severity;
@@ -99,6 +101,144 @@ impl Reader<'_> {
     }
 }
 
+impl Reader<'_> {
+    fn profile(&self, v: NodeId) -> Result<Profile, Error> {
+        let s = self.string(v, "profile")?;
+        Profile::parse(&s).ok_or_else(|| {
+            self.err(
+                v,
+                format!("unknown profile `{s}`"),
+                "unknown profile",
+                Some("use one of: cloud, on-prem, auto (or eks, gke, aks, bare-metal)".into()),
+            )
+        })
+    }
+
+    /// `external-ips: {allow: [...]}`: the allowlist; a CIDR with host bits set is a warning.
+    fn allow(
+        &self,
+        v: NodeId,
+        what: &str,
+        warnings: &mut Vec<ConfigIssue>,
+    ) -> Result<Vec<AllowEntry>, Error> {
+        let mut out = Vec::new();
+        for (key, k, v) in self.mapping(v, what)? {
+            if key != "allow" {
+                return Err(unknown_key(self, &key, k, &["allow"]));
+            }
+            for (text, node) in self.strings(v, &format!("{what}.allow"))? {
+                let (entry, host_bits) = address::parse_cidr(&text).map_err(|m| {
+                    self.err(
+                        node,
+                        m,
+                        "invalid CIDR",
+                        Some(
+                            "write an address (192.0.2.7) or a CIDR (192.0.2.0/24, 2001:db8::/32)"
+                                .into(),
+                        ),
+                    )
+                })?;
+                if host_bits {
+                    let mut w = self.issue(
+                        node,
+                        format!("`{text}` has host bits set; it is read as `{entry}`"),
+                        "host bits set",
+                        Some(format!("write `{entry}` to say what you mean")),
+                    );
+                    w.severity = miette::Severity::Warning;
+                    warnings.push(w);
+                }
+                out.push(AllowEntry {
+                    net: entry,
+                    text,
+                    source: self.source(node),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A list of globs, relative to the config file's folder.
+    fn globs(&self, v: NodeId, what: &str) -> Result<GlobSet, Error> {
+        let mut b = GlobSetBuilder::new();
+        for (g, node) in self.strings(v, what)? {
+            let glob = Glob::new(&g).map_err(|e| {
+                self.err(
+                    node,
+                    format!("invalid glob `{g}`: {}", e.kind()),
+                    "invalid glob",
+                    None,
+                )
+            })?;
+            b.add(glob);
+        }
+        b.build()
+            .map_err(|e| self.err(v, format!("invalid globs: {e}"), "invalid glob", None))
+    }
+
+    /// `clusters:`, a list of `{name, paths, profile?, namespace?, external-ips?}`.
+    fn clusters(
+        &self,
+        v: NodeId,
+        warnings: &mut Vec<ConfigIssue>,
+    ) -> Result<Vec<ClusterConfig>, Error> {
+        const KNOWN: &[&str] = &["name", "paths", "profile", "namespace", "external-ips"];
+        if !matches!(
+            self.tree.node(self.tree.resolve(v)).kind,
+            NodeKind::Seq { .. }
+        ) {
+            return Err(self.err(
+                v,
+                "`clusters` must be a list".into(),
+                "expected a list",
+                None,
+            ));
+        }
+        let mut out: Vec<ClusterConfig> = Vec::new();
+        for &item in self.tree.items(v) {
+            let mut c = ClusterConfig::default();
+            let mut named = false;
+            let mut pathed = false;
+            for (key, k, v) in self.mapping(item, "a cluster")? {
+                match key.as_str() {
+                    "name" => {
+                        c.name = self.string(v, "name")?;
+                        if out.iter().any(|o| o.name == c.name) || c.name == DEFAULT_CLUSTER {
+                            return Err(self.err(
+                                v,
+                                format!("cluster `{}` is named twice (`{DEFAULT_CLUSTER}` is the cluster of files no other cluster holds)", c.name),
+                                "named twice",
+                                None,
+                            ));
+                        }
+                        named = true;
+                    }
+                    "paths" => {
+                        c.paths = self.globs(v, "paths")?;
+                        pathed = true;
+                    }
+                    "profile" => c.profile = Some((self.profile(v)?, self.source(v))),
+                    "namespace" => {
+                        c.namespace = Some((self.string(v, "namespace")?, self.source(v)));
+                    }
+                    "external-ips" => c.allow = Some(self.allow(v, "external-ips", warnings)?),
+                    _ => return Err(unknown_key(self, &key, k, KNOWN)),
+                }
+            }
+            if !named || !pathed {
+                return Err(self.err(
+                    item,
+                    "a cluster needs a `name` and `paths`".into(),
+                    "incomplete cluster",
+                    Some("for example `{name: prod, paths: [\"clusters/prod/**\"]}`".into()),
+                ));
+            }
+            out.push(c);
+        }
+        Ok(out)
+    }
+}
+
 fn unknown_key(r: &Reader<'_>, key: &str, node: NodeId, known: &[&str]) -> Error {
     r.err(
         node,
@@ -141,72 +281,16 @@ pub(super) fn read(
         "rules",
         "limits",
         "inventory",
+        "clusters",
     ];
     for (key, k, v) in r.mapping(doc.root, "the config")? {
         match key.as_str() {
-            "profile" => {
-                let s = r.string(v, "profile")?;
-                let p = Profile::parse(&s).ok_or_else(|| {
-                    r.err(
-                        v,
-                        format!("unknown profile `{s}`"),
-                        "unknown profile",
-                        Some(
-                            "use one of: cloud, on-prem, auto (or eks, gke, aks, bare-metal)"
-                                .into(),
-                        ),
-                    )
-                })?;
-                settings.profile = (p, r.source(v));
-            }
+            "profile" => settings.profile = (r.profile(v)?, r.source(v)),
             "namespace" => settings.namespace = (r.string(v, "namespace")?, r.source(v)),
-            "external-ips" => {
-                for (key, k, v) in r.mapping(v, "external-ips")? {
-                    if key != "allow" {
-                        return Err(unknown_key(&r, &key, k, &["allow"]));
-                    }
-                    for (text, node) in r.strings(v, "external-ips.allow")? {
-                        let (entry, host_bits) = address::parse_cidr(&text).map_err(|m| r.err(node, m, "invalid CIDR", Some("write an address (192.0.2.7) or a CIDR (192.0.2.0/24, 2001:db8::/32)".into())))?;
-                        if host_bits {
-                            let mut w = r.issue(
-                                node,
-                                format!("`{text}` has host bits set; it is read as `{entry}`"),
-                                "host bits set",
-                                Some(format!("write `{entry}` to say what you mean")),
-                            );
-                            w.severity = miette::Severity::Warning;
-                            warnings.push(w);
-                        }
-                        settings.allow.push(AllowEntry {
-                            net: entry,
-                            text,
-                            source: r.source(node),
-                        });
-                    }
-                }
-            }
-            "include" | "exclude" => {
-                let mut b = GlobSetBuilder::new();
-                for (g, node) in r.strings(v, &key)? {
-                    let glob = Glob::new(&g).map_err(|e| {
-                        r.err(
-                            node,
-                            format!("invalid glob `{g}`: {}", e.kind()),
-                            "invalid glob",
-                            None,
-                        )
-                    })?;
-                    b.add(glob);
-                }
-                let set = b
-                    .build()
-                    .map_err(|e| r.err(v, format!("invalid globs: {e}"), "invalid glob", None))?;
-                if key == "include" {
-                    settings.include = Some(set);
-                } else {
-                    settings.exclude = Some(set);
-                }
-            }
+            "external-ips" => settings.allow = r.allow(v, "external-ips", warnings)?,
+            "clusters" => settings.clusters = r.clusters(v, warnings)?,
+            "include" => settings.include = Some(r.globs(v, "include")?),
+            "exclude" => settings.exclude = Some(r.globs(v, "exclude")?),
             "rules" => {
                 for (key, k, v) in r.mapping(v, "rules")? {
                     let Some(rule) = settings.find_rule(&key) else {

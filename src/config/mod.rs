@@ -93,6 +93,21 @@ pub struct AllowEntry {
     pub source: ValueSource,
 }
 
+/// The cluster of the files no configured cluster holds.
+pub const DEFAULT_CLUSTER: &str = "default";
+
+/// A cluster of the `clusters:` config: the files it holds and what it sets differently.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterConfig {
+    pub name: String,
+    /// Globs relative to the config file's folder.
+    pub paths: GlobSet,
+    pub profile: Option<(Profile, ValueSource)>,
+    pub namespace: Option<(String, ValueSource)>,
+    /// Replaces the top-level allowlist for this cluster.
+    pub allow: Option<Vec<AllowEntry>>,
+}
+
 /// Resource limits (issue: hostile input).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -156,6 +171,10 @@ pub struct Settings {
     pub owner_keys: Vec<String>,
     /// Compute the address inventory (`--inventory`).
     pub inventory: bool,
+    /// `clusters:` in the config: which files are which cluster.
+    pub clusters: Vec<ClusterConfig>,
+    /// Each path given on the command line is a cluster of its own (`--cluster-per-path`).
+    pub cluster_per_path: bool,
 }
 
 impl Settings {
@@ -183,6 +202,8 @@ impl Settings {
                 .map(String::from)
                 .to_vec(),
             inventory: false,
+            clusters: Vec::new(),
+            cluster_per_path: false,
             catalog,
         }
     }

@@ -14,8 +14,9 @@ use super::{
     Classified, ClassifyOptions, IGNORE_ANNOTATION, IgnoreAnnotation, Object, Problem, ProblemKind,
     REASON_ANNOTATION, View,
 };
+use super::{policies, workload};
 use crate::finding::ObjectRef;
-use crate::policy::{self, CiliumRule, Policy};
+use crate::policy::{self, Policy};
 use crate::source::{FileId, Origin, Span};
 use crate::yaml::pointer::{Segment, field_path, join, segments, to_pointer};
 use crate::yaml::scalar::{Style, Typed};
@@ -180,7 +181,6 @@ fn object(
     // Only what rules may point at: cloud evidence (`apiVersion`, annotations), suppression
     // annotations, and below the views that rules read.
     let mut subtrees: Vec<&str> = vec!["/apiVersion", "/metadata/annotations"];
-    let group = api_version.split('/').next().unwrap_or_default();
     let mut metadata = None;
     let view = match (api_version, kind) {
         ("v1", "Service") => {
@@ -205,37 +205,40 @@ fn object(
                 valid.then(|| View::Policy(Policy::Kubernetes(Box::new(np))))
             })
         }
-        (_, "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy") if group == "cilium.io" => {
-            subtrees.extend(["/spec", "/specs"]);
-            Some(View::Policy(Policy::Cilium {
-                cluster_wide: kind == "CiliumClusterwideNetworkPolicy",
-                rules: cilium_rules(&mut cx),
-            }))
+        ("v1", "Namespace") => {
+            let meta = cx.decode::<ObjectMeta>("/metadata");
+            let labels = meta
+                .as_ref()
+                .and_then(|m| m.labels.clone())
+                .unwrap_or_default();
+            metadata = meta;
+            Some(View::Namespace(labels))
         }
-        _ => match pod_template_metadata(tree, node, kind) {
-            Some(path) => {
-                let labels = if tree.lookup(node, &segments(path)).2 == segments(path).len() {
-                    cx.decode::<ObjectMeta>(path)
-                        .map(|m| m.labels.unwrap_or_default())
-                } else {
-                    Some(BTreeMap::new())
-                };
-                labels.map(|labels| {
-                    subtrees.push(path);
-                    View::Workload {
-                        labels,
-                        pointer: path.to_string(),
-                    }
-                })
+        ("projectcalico.org/v3" | "crd.projectcalico.org/v1", "Tier") => {
+            let (n, _, depth) = tree.lookup(node, &["spec", "defaultAction"]);
+            let pass = depth == 2 && tree.scalar(n) == Some("Pass");
+            Some(View::CalicoTier { pass })
+        }
+        _ => match policies::policy(&mut cx, api_version, kind) {
+            policies::Read::Policy(p) => {
+                subtrees.extend(["/spec", "/specs"]);
+                Some(View::Policy(p))
             }
-            None => Some(View::Other),
+            policies::Read::Rejected => None,
+            policies::Read::NotAPolicy => match pod_template_metadata(tree, node, kind) {
+                Some(path) => workload::read(&mut cx, kind, path).map(|w| {
+                    subtrees.push(path);
+                    View::Workload(Box::new(w))
+                }),
+                None => Some(View::Other),
+            },
         },
     };
     // Every object's metadata is validated as the API server does (a Service's and a policy's
     // came with the whole object).
     let whole = matches!(
         (api_version, kind),
-        ("v1", "Service") | ("networking.k8s.io/v1", "NetworkPolicy")
+        ("v1", "Service" | "Namespace") | ("networking.k8s.io/v1", "NetworkPolicy")
     );
     if !whole && tree.lookup(node, &["metadata"]).2 == 1 {
         metadata = cx.decode::<ObjectMeta>("/metadata");
@@ -322,8 +325,8 @@ fn templated<'a>(meta: &'a ObjectMeta, view: &'a View) -> Option<&'a str> {
                     .chain(s.load_balancer_ip.as_deref())
             })
             .collect(),
-        View::Workload { labels: l, .. } => labels(Some(l)).collect(),
-        View::Policy(_) | View::Other => Vec::new(),
+        View::Workload(w) => labels(Some(&w.labels)).collect(),
+        _ => Vec::new(),
     };
     names
         .chain(labels(meta.labels.as_ref()))
@@ -399,20 +402,20 @@ fn pod_template_metadata(tree: &Tree, node: NodeId, kind: &str) -> Option<&'stat
     }
 }
 
-struct Decoder<'a> {
+pub(super) struct Decoder<'a> {
     file: FileId,
-    tree: &'a Tree,
-    node: NodeId,
+    pub(super) tree: &'a Tree,
+    pub(super) node: NodeId,
     obj_pointer: &'a str,
     budget: usize,
-    id: &'a Arc<ObjectRef>,
+    pub(super) id: &'a Arc<ObjectRef>,
     origin: Option<Origin>,
     problems: &'a mut Vec<Problem>,
 }
 
 impl Decoder<'_> {
     /// Validates a selector; an invalid one is a problem at its bad expression.
-    fn valid_selector(&mut self, sel: Option<&LabelSelector>, path: &str) -> bool {
+    pub(super) fn valid_selector(&mut self, sel: Option<&LabelSelector>, path: &str) -> bool {
         let Some(Err((message, i))) = sel.map(crate::selector::validate) else {
             return true;
         };
@@ -434,7 +437,7 @@ impl Decoder<'_> {
 
     /// Decodes `T` at `path` below the object. A failure, and every field the API does not
     /// declare, becomes a problem at its node; either way the object does not count.
-    fn decode<T: DeserializeOwned>(&mut self, path: &str) -> Option<T> {
+    pub(super) fn decode<T: DeserializeOwned>(&mut self, path: &str) -> Option<T> {
         let segs = segments(path);
         let (start, _, depth) = self.tree.lookup(self.node, &segs);
         if depth < segs.len() {
@@ -470,6 +473,13 @@ impl Decoder<'_> {
                 None
             }
         }
+    }
+
+    /// Records a problem at the node at `path` below the object (or its nearest ancestor).
+    pub(super) fn problem_at(&mut self, path: &str, message: &str) {
+        let (n, _, _) = self.tree.lookup(self.node, &segments(path));
+        let message = format!("{} {message}", self.id);
+        self.problem(n, message);
     }
 
     /// The path from the object to `node`.
@@ -513,53 +523,6 @@ fn yaml11_hint(tree: &Tree, node: NodeId, message: &str) -> Option<String> {
     Some(format!(
         "Quote the value (`\"{value}\"`): kubectl reads YAML 1.1, where `{value}` unquoted is {what}."
     ))
-}
-
-/// The rules of a Cilium policy (`spec` and every entry of `specs`) that select endpoints.
-fn cilium_rules(cx: &mut Decoder<'_>) -> Vec<CiliumRule> {
-    let tree = cx.tree;
-    let mut paths = Vec::new();
-    if let Some((_, spec)) = tree.get(cx.node, "spec") {
-        paths.push(("/spec".to_string(), spec));
-    }
-    if let Some((_, specs)) = tree.get(cx.node, "specs") {
-        for (i, &s) in tree.items(specs).iter().enumerate() {
-            paths.push((format!("/specs/{i}"), s));
-        }
-    }
-    let mut rules = Vec::new();
-    for (path, spec) in paths {
-        if tree.get(spec, "endpointSelector").is_none() {
-            // A nodeSelector rule selects nodes, not pods.
-            continue;
-        }
-        let Some(selector) = cx.decode::<LabelSelector>(&format!("{path}/endpointSelector")) else {
-            continue;
-        };
-        if !cx.valid_selector(Some(&selector), &format!("{path}/endpointSelector")) {
-            continue;
-        }
-        let non_empty = |key: &str| {
-            tree.get(spec, key)
-                .is_some_and(|(_, v)| !tree.items(v).is_empty())
-        };
-        let (n, _, depth) = tree.lookup(spec, &["enableDefaultDeny", "ingress"]);
-        let default_deny_ingress =
-            (depth == 2)
-                .then(|| tree.typed(n))
-                .flatten()
-                .and_then(|t| match t {
-                    crate::yaml::scalar::Typed::Bool(b) => Some(b),
-                    _ => None,
-                });
-        rules.push(CiliumRule {
-            pointer: path,
-            selector,
-            has_ingress: non_empty("ingress") || non_empty("ingressDeny"),
-            default_deny_ingress,
-        });
-    }
-    rules
 }
 
 #[cfg(test)]
@@ -621,8 +584,9 @@ mod tests {
             "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        metadata:\n          labels: {app: x}\n",
         );
         match &c.objects[0].view {
-            View::Workload { labels, .. } => {
-                assert_eq!(labels.get("app").map(String::as_str), Some("x"));
+            View::Workload(w) => {
+                assert_eq!(w.labels.get("app").map(String::as_str), Some("x"));
+                assert_eq!(w.controller, crate::object::workload::Controller::CronJob);
             }
             v => panic!("{v:?}"),
         }

@@ -6,7 +6,9 @@
 //! subtrees (`SpanMap`), so its document's tree can be dropped afterwards.
 
 mod classify;
+mod policies;
 mod span_map;
+pub mod workload;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,12 +25,15 @@ use crate::source::{FileId, Origin, Span};
 #[derive(Debug, Clone)]
 pub enum View {
     Service(Box<Service>),
-    /// A `NetworkPolicy` or Cilium policy.
+    /// A policy of any kind (see `policy::Policy`).
     Policy(Policy),
-    /// An object with a pod template; `pointer` is the template's `metadata`.
-    Workload {
-        labels: BTreeMap<String, String>,
-        pointer: String,
+    /// An object with a pod template.
+    Workload(Box<workload::Workload>),
+    /// A `Namespace`, with its labels (namespace selectors read them).
+    Namespace(BTreeMap<String, String>),
+    /// A Calico `Tier`: whether it passes what its policies do not decide.
+    CalicoTier {
+        pass: bool,
     },
     Other,
 }

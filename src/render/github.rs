@@ -28,8 +28,9 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         };
         let title = format!("{} {}", f.rule.code, f.rule.name);
         let mut message = format!(
-            "{}\n{}",
+            "{}{}\n{}",
             super::one_line(&super::text(report, &f.message)),
+            super::cluster_note(report, f),
             f.help
         );
         for n in &f.notes {

@@ -210,7 +210,11 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
         buf.clear();
         let file = &report.files[f.primary.span.file.0 as usize];
         let loc = locate(report, f.primary.span, f.origin.as_ref());
-        let mut headline = super::one_line(&super::text(report, &f.message)).into_owned();
+        let mut headline = format!(
+            "{}{}",
+            super::one_line(&super::text(report, &f.message)),
+            super::cluster_note(report, f)
+        );
         if loc.path != file.name {
             headline = format!(
                 "{headline}\n  in {} line {} (rendered on stdin line {})",

@@ -13,7 +13,8 @@ pub enum InventoryFormat {
     Json,
 }
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 10] = [
+    "cluster",
     "address",
     "source",
     "service",
@@ -25,8 +26,9 @@ const HEADER: [&str; 9] = [
     "location",
 ];
 
-fn fields(r: &Row) -> [&str; 9] {
+fn fields(r: &Row) -> [&str; 10] {
     [
+        &r.cluster,
         &r.address,
         r.source,
         &r.service,

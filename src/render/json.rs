@@ -42,6 +42,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     "name": o.name,
                 })),
                 "pointer": f.pointer,
+                "cluster": f.cluster.as_deref(),
                 "related": f.related.iter().map(|r| {
                     let mut v = location(report, f, r.span, false);
                     v["label"] = json!(r.text);
@@ -59,7 +60,12 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let doc = json!({
         "version": VERSION,
         "tool": {"name": "extip-lint", "version": env!("CARGO_PKG_VERSION")},
-        "profile": {"name": report.profile.profile.as_str(), "reason": super::text(report, &report.profile.reason)},
+        "profile": report.profile().map(|p| json!({"name": p.profile.as_str(), "reason": super::text(report, &p.reason)})),
+        "clusters": report.clusters.iter().map(|c| json!({
+            "name": &*c.name,
+            "files": c.files,
+            "profile": {"name": c.profile.profile.as_str(), "reason": super::text(report, &c.profile.reason)},
+        })).collect::<Vec<_>>(),
         "findings": findings,
         "notices": report.notices.iter().map(|n| super::text(report, n)).collect::<Vec<_>>(),
         "errors": report.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),

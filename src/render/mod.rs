@@ -137,6 +137,15 @@ pub fn text<'a>(report: &Report, message: &'a Message) -> std::borrow::Cow<'a, s
     })
 }
 
+/// ` (cluster prod)` after a finding's message when the run has several clusters, else nothing.
+#[must_use]
+pub fn cluster_note(report: &Report, f: &Finding) -> String {
+    match &f.cluster {
+        Some(c) if report.multi_cluster() => format!(" (cluster {})", one_line(c)),
+        _ => String::new(),
+    }
+}
+
 /// Findings that count (not suppressed).
 pub fn active(report: &Report) -> impl Iterator<Item = &Finding> {
     report.findings.iter().filter(|f| f.suppressed.is_none())
@@ -205,12 +214,32 @@ pub fn summary(report: &Report) -> String {
             .collect();
         let _ = writeln!(out, "skipped: {}", skipped.join(", "));
     }
-    let _ = writeln!(
-        out,
-        "profile: {} ({})",
-        report.profile.profile.as_str(),
-        text(report, &report.profile.reason)
-    );
+    if let [only] = report.clusters.as_slice() {
+        let _ = writeln!(
+            out,
+            "profile: {} ({})",
+            only.profile.profile.as_str(),
+            text(report, &only.profile.reason)
+        );
+    } else {
+        let _ = writeln!(out, "{} clusters:", report.clusters.len());
+        for c in &report.clusters {
+            let n = report
+                .findings
+                .iter()
+                .filter(|f| f.suppressed.is_none() && f.cluster.as_ref() == Some(&c.name))
+                .count();
+            let _ = writeln!(
+                out,
+                "  {}: {}, {}, profile {} ({})",
+                one_line(&c.name),
+                plural(c.files, "file"),
+                plural(n, "finding"),
+                c.profile.profile.as_str(),
+                text(report, &c.profile.reason)
+            );
+        }
+    }
     let (e, w, n, sup) = counts(report);
     let _ = write!(
         out,

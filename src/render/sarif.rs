@@ -86,6 +86,7 @@ struct SarifResult<'a> {
     locations: [Location; 1],
     message: Text<String>,
     partial_fingerprints: Fingerprints,
+    properties: ResultProperties<'a>,
     related_locations: Vec<Related<'a>>,
     rule_id: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,6 +152,12 @@ struct Fingerprints {
 }
 
 #[derive(Serialize)]
+struct ResultProperties<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<&'a str>,
+}
+
+#[derive(Serialize)]
 struct Suppression<'a> {
     justification: &'a str,
     kind: &'static str,
@@ -175,7 +182,7 @@ fn physical(report: &Report, f: &Finding, span: crate::source::Span, origin: boo
 /// One SARIF result.
 fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
     let file = &report.files[f.primary.span.file.0 as usize];
-    let identity = f.object.as_ref().map_or_else(
+    let mut identity = f.object.as_ref().map_or_else(
         || format!("file:{}", file.name),
         |o| {
             format!(
@@ -186,6 +193,15 @@ fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
             )
         },
     );
+    // The same object in two clusters is two alerts; the default cluster adds nothing, so
+    // fingerprints of runs without clusters stay as they were.
+    if let Some(c) = f
+        .cluster
+        .as_deref()
+        .filter(|c| *c != crate::config::DEFAULT_CLUSTER)
+    {
+        identity = format!("{c}:{identity}");
+    }
     let what = if f.object.is_some() {
         f.pointer.as_str()
     } else {
@@ -212,6 +228,9 @@ fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
         message: Text { text: message },
         partial_fingerprints: Fingerprints {
             v1: fnv1a(&[f.rule.code, &identity, what]),
+        },
+        properties: ResultProperties {
+            cluster: f.cluster.as_deref(),
         },
         related_locations: f
             .related
@@ -275,8 +294,13 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 "toolExecutionNotifications": notifications,
             }]),
             properties: json!({
-                "profile": report.profile.profile.as_str(),
-                "profileReason": super::text(report, &report.profile.reason),
+                "profile": report.profile().map(|p| p.profile.as_str()),
+                "profileReason": report.profile().map(|p| super::text(report, &p.reason)),
+                "clusters": report.clusters.iter().map(|c| json!({
+                    "name": &*c.name,
+                    "profile": c.profile.profile.as_str(),
+                    "profileReason": super::text(report, &c.profile.reason),
+                })).collect::<Vec<_>>(),
             }),
             results: Results(report),
             tool: json!({"driver": {

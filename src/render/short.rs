@@ -10,13 +10,14 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let l = locate(report, f.primary.span, f.origin.as_ref());
         writeln!(
             out,
-            "{}:{}:{}: {} [{}] {}",
+            "{}:{}:{}: {} [{}] {}{}",
             one_line(&l.path),
             l.start.line,
             l.start.column,
             f.rule.code,
             f.severity,
-            one_line(&super::text(report, &f.message))
+            one_line(&super::text(report, &f.message)),
+            super::cluster_note(report, f)
         )?;
     }
     Ok(())

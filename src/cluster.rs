@@ -1,0 +1,144 @@
+//! Clusters: which inputs are linted together. One run is one cluster unless the config's
+//! `clusters:` say which files belong where, or `--cluster-per-path` makes every path given its
+//! own cluster. Each cluster has its own index, profile, address conflicts and inventory.
+//!
+//! A file goes to the first configured cluster whose `paths` globs (relative to the config
+//! file's folder) match it, else to `default`.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{ClusterConfig, DEFAULT_CLUSTER};
+use crate::source::display_name;
+use crate::walk::Input;
+
+/// How the inputs of a run are split into clusters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// Each cluster: its name and, for a configured one, its config (index into `clusters:`).
+    pub clusters: Vec<(String, Option<usize>)>,
+    /// The cluster of each input, by input index.
+    pub of_input: Vec<usize>,
+}
+
+/// How clusters are told apart.
+#[derive(Debug, Clone, Copy)]
+pub enum Split<'a> {
+    /// By the config's `clusters:` globs, relative to `base`.
+    Config {
+        clusters: &'a [ClusterConfig],
+        base: &'a Path,
+    },
+    /// Every path given (`paths`, the first `paths.len()` roots) is a cluster; context inputs
+    /// go to `default`.
+    PerPath { paths: &'a [PathBuf] },
+}
+
+/// Assigns every input to a cluster. Clusters are listed by name, so the order of the paths
+/// given does not change the output.
+///
+/// # Panics
+///
+/// Never: every input's cluster is in the list it is looked up in.
+#[must_use]
+pub fn assign(split: Split<'_>, inputs: &[Input]) -> Assignment {
+    let names: Vec<(String, Option<usize>)> = inputs
+        .iter()
+        .map(|input| match split {
+            Split::PerPath { paths } => match paths.get(input.root()) {
+                Some(p) if p.as_os_str() == "-" => (input.name().to_string(), None),
+                Some(p) => (display_name(p), None),
+                None => (DEFAULT_CLUSTER.to_string(), None),
+            },
+            Split::Config { clusters, base } => {
+                let rel = match input {
+                    Input::File { path, .. } => {
+                        display_name(path.strip_prefix(base).unwrap_or(path))
+                    }
+                    Input::Stdin { name, .. } => name.clone(),
+                };
+                clusters
+                    .iter()
+                    .position(|c| c.paths.is_match(&rel))
+                    .map_or((DEFAULT_CLUSTER.to_string(), None), |i| {
+                        (clusters[i].name.clone(), Some(i))
+                    })
+            }
+        })
+        .collect();
+    let mut clusters: Vec<(String, Option<usize>)> = names.clone();
+    clusters.sort();
+    clusters.dedup();
+    if clusters.is_empty() {
+        clusters.push((DEFAULT_CLUSTER.to_string(), None));
+    }
+    let of_input = names
+        .iter()
+        .map(|n| {
+            clusters
+                .binary_search(n)
+                .expect("BUG: every input's cluster is listed")
+        })
+        .collect();
+    Assignment { clusters, of_input }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, root: usize) -> Input {
+        Input::File {
+            path: PathBuf::from(path),
+            name: path.to_string(),
+            root,
+        }
+    }
+
+    fn cluster(name: &str, glob: &str) -> ClusterConfig {
+        let mut b = globset::GlobSetBuilder::new();
+        b.add(globset::Glob::new(glob).expect("glob"));
+        ClusterConfig {
+            name: name.into(),
+            paths: b.build().expect("set"),
+            ..ClusterConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_first_matching_cluster_wins_and_the_rest_is_default() {
+        let clusters = [cluster("prod", "prod/**"), cluster("all", "**")];
+        let a = assign(
+            Split::Config {
+                clusters: &clusters,
+                base: Path::new("repo"),
+            },
+            &[
+                file("repo/prod/a.yaml", 0),
+                file("repo/staging/b.yaml", 0),
+                file("elsewhere/c.yaml", 1),
+            ],
+        );
+        let names: Vec<&str> = a
+            .of_input
+            .iter()
+            .map(|&i| a.clusters[i].0.as_str())
+            .collect();
+        assert_eq!(names, ["prod", "all", "all"]);
+    }
+
+    #[test]
+    fn per_path_clusters_are_named_after_the_path_and_sorted() {
+        let paths = [PathBuf::from("staging.yaml"), PathBuf::from("prod")];
+        let a = assign(
+            Split::PerPath { paths: &paths },
+            &[
+                file("staging.yaml", 0),
+                file("prod/x.yaml", 1),
+                file("ctx/y.yaml", 2),
+            ],
+        );
+        let names: Vec<&str> = a.clusters.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(names, ["default", "prod", "staging.yaml"]);
+        assert_eq!(a.of_input, [2, 1, 0]);
+    }
+}
