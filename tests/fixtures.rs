@@ -2,7 +2,8 @@
 //! per fixture, so a failure names the file.
 //!
 //! A file directly in a rule folder is linted alone; a subfolder is one project linted as a
-//! whole (for rules that look across files). A folder's `.extip-lint.yaml` applies to its cases.
+//! whole (for rules that look across files). A folder's `.extip-lint.yaml` applies to its cases;
+//! a project subfolder's own `.extip-lint.yaml` applies to that project.
 //! In a rule folder, findings of that rule and of `EXT9xx` are compared with the `# expect:`
 //! markers; in `testdata/parse/` every finding is. A rule folder whose name is not a rule's
 //! `<CODE>-<name>`, or that holds no case, is a failing test of its own.
@@ -86,7 +87,9 @@ fn folder_trials(dir: &Path, code: Option<&'static str>) -> Vec<Trial> {
     cases
         .into_iter()
         .map(|case| {
-            let config = config.clone();
+            // A project folder may bring its own config (clusters, allowlists).
+            let own = case.join(".extip-lint.yaml");
+            let config = if own.is_file() { Some(own) } else { config.clone() };
             Trial::test(case.display().to_string(), move || {
                 check_case(&case, config.as_deref(), code)
             })
