@@ -816,3 +816,86 @@ fn suppressed_findings_do_not_crowd_out_real_ones() {
     );
     assert!(!stderr(&out).contains("not shown"), "{}", stderr(&out));
 }
+
+/// Two renderings of one app for two clusters claim the same address: one run is one cluster
+/// (a conflict), unless each path is its own cluster; then every finding and inventory row
+/// names its cluster and the summary lists both.
+#[test]
+fn each_path_can_be_its_own_cluster() {
+    let svc = |ns: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: {ns}}}\nspec:\n  ports: [{{port: 443}}]\n  externalIPs: [192.0.2.10]\n"
+        )
+    };
+    let dir = project(&[
+        ("prod.yaml", svc("shop").as_bytes()),
+        ("staging.yaml", svc("shop-staging").as_bytes()),
+    ]);
+    let base = ["--allow-cidr", "192.0.2.0/24", "--select", "EXT005,EXT002"];
+    let one = |extra: &[&str], format: &str| {
+        let mut args = vec!["-f", format, "prod.yaml", "staging.yaml"];
+        args.extend(base);
+        args.extend(extra);
+        run_in(dir.path(), &args, None).0
+    };
+    let together = one(&[], "short");
+    assert!(
+        stdout(&together).contains("EXT005"),
+        "{}",
+        stdout(&together)
+    );
+    let apart = one(&["--cluster-per-path"], "short");
+    assert!(!stdout(&apart).contains("EXT005"), "{}", stdout(&apart));
+    assert!(
+        stderr(&apart).contains("2 clusters:\n  prod.yaml: 1 file, 0 findings, profile on-prem"),
+        "{}",
+        stderr(&apart)
+    );
+    assert_eq!(apart.status.code(), Some(0));
+    let mut args = vec![
+        "--inventory",
+        "json",
+        "--cluster-per-path",
+        "staging.yaml",
+        "prod.yaml",
+    ];
+    args.extend(base);
+    let inv: serde_json::Value =
+        serde_json::from_slice(&run_in(dir.path(), &args, None).0.stdout).expect("json");
+    let clusters: Vec<&str> = inv["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["cluster"].as_str())
+        .collect();
+    assert_eq!(clusters, ["prod.yaml", "staging.yaml"]);
+    // A finding names its cluster in every format when there are several.
+    let dir = project(&[
+        ("a.yaml", BAD_SERVICE.as_bytes()),
+        ("b.yaml", BAD_SERVICE.as_bytes()),
+    ]);
+    let run = |f: &str| {
+        run_in(
+            dir.path(),
+            &[
+                "-f",
+                f,
+                "--cluster-per-path",
+                "--select",
+                "EXT004",
+                "a.yaml",
+                "b.yaml",
+            ],
+            None,
+        )
+        .0
+    };
+    assert!(stdout(&run("short")).contains("(cluster a.yaml)"));
+    let json: serde_json::Value = serde_json::from_slice(&run("json").stdout).expect("json");
+    assert_eq!(json["findings"][1]["cluster"], "b.yaml");
+    let sarif: serde_json::Value = serde_json::from_slice(&run("sarif").stdout).expect("sarif");
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["properties"]["cluster"],
+        "a.yaml"
+    );
+}

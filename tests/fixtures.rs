@@ -89,7 +89,11 @@ fn folder_trials(dir: &Path, code: Option<&'static str>) -> Vec<Trial> {
         .map(|case| {
             // A project folder may bring its own config (clusters, allowlists).
             let own = case.join(".extip-lint.yaml");
-            let config = if own.is_file() { Some(own) } else { config.clone() };
+            let config = if own.is_file() {
+                Some(own)
+            } else {
+                config.clone()
+            };
             Trial::test(case.display().to_string(), move || {
                 check_case(&case, config.as_deref(), code)
             })

@@ -215,6 +215,11 @@ impl Reader<'_> {
                     }
                     "paths" => {
                         c.paths = self.globs(v, "paths")?;
+                        c.patterns = self
+                            .strings(v, "paths")?
+                            .into_iter()
+                            .map(|(s, _)| s)
+                            .collect();
                         pathed = true;
                     }
                     "profile" => c.profile = Some((self.profile(v)?, self.source(v))),

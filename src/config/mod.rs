@@ -100,8 +100,9 @@ pub const DEFAULT_CLUSTER: &str = "default";
 #[derive(Debug, Clone, Default)]
 pub struct ClusterConfig {
     pub name: String,
-    /// Globs relative to the config file's folder.
+    /// Globs relative to the config file's folder, and the globs as written.
     pub paths: GlobSet,
+    pub patterns: Vec<String>,
     pub profile: Option<(Profile, ValueSource)>,
     pub namespace: Option<(String, ValueSource)>,
     /// Replaces the top-level allowlist for this cluster.

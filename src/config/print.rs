@@ -55,6 +55,31 @@ impl Settings {
                 let _ = writeln!(out, "    - \"{}\"  # {}", a.net, self.describe(&a.source));
             }
         }
+        if !self.clusters.is_empty() {
+            let _ = writeln!(out, "clusters:");
+            for c in &self.clusters {
+                let _ = writeln!(out, "  - name: {}", c.name);
+                let _ = writeln!(out, "    paths: {:?}", c.patterns);
+                if let Some((p, src)) = &c.profile {
+                    let _ = writeln!(out, "    profile: {}  # {}", p.as_str(), self.describe(src));
+                }
+                if let Some((ns, src)) = &c.namespace {
+                    let _ = writeln!(out, "    namespace: {ns}  # {}", self.describe(src));
+                }
+                if let Some(allow) = &c.allow {
+                    let _ = writeln!(out, "    external-ips:");
+                    let _ = writeln!(out, "      allow:");
+                    for a in allow {
+                        let _ = writeln!(
+                            out,
+                            "        - \"{}\"  # {}",
+                            a.net,
+                            self.describe(&a.source)
+                        );
+                    }
+                }
+            }
+        }
         let _ = writeln!(out, "rules:");
         for (code, (sev, src)) in &self.rules {
             let name = self.find_rule(code).map_or("", |m| m.name);

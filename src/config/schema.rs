@@ -13,6 +13,21 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
         rule_keys.push(m.name);
     }
     let count = json!({"type": "integer", "minimum": 1});
+    let profile = json!({
+        "description": "Network profile: cloud flags every externalIPs entry; auto decides from the input.",
+        "enum": ["cloud", "on-prem", "auto", "eks", "gke", "aks", "bare-metal"],
+    });
+    let external_ips = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "allow": {
+                "description": "CIDRs or single addresses that externalIPs may use; empty allows nothing.",
+                "type": "array",
+                "items": {"type": "string"},
+            },
+        },
+    });
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://github.com/extip-lint/extip-lint/blob/main/extip-lint.schema.json",
@@ -20,19 +35,22 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
         "type": "object",
         "additionalProperties": false,
         "properties": {
-            "profile": {
-                "description": "Network profile: cloud flags every externalIPs entry; auto decides from the input.",
-                "enum": ["cloud", "on-prem", "auto", "eks", "gke", "aks", "bare-metal"],
-            },
+            "profile": profile,
             "namespace": {"description": "Namespace of objects that set none.", "type": "string"},
-            "external-ips": {
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "allow": {
-                        "description": "CIDRs or single addresses that externalIPs may use; empty allows nothing.",
-                        "type": "array",
-                        "items": {"type": "string"},
+            "external-ips": external_ips,
+            "clusters": {
+                "description": "Which files are linted together: each cluster has its own index, profile, address conflicts and inventory. A file goes to the first cluster whose paths match it, else to `default`.",
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["name", "paths"],
+                    "properties": {
+                        "name": {"type": "string", "not": {"const": "default"}},
+                        "paths": {"description": "Globs relative to this file.", "type": "array", "items": {"type": "string"}},
+                        "profile": profile,
+                        "namespace": {"description": "Namespace of objects that set none, in this cluster.", "type": "string"},
+                        "external-ips": external_ips,
                     },
                 },
             },
