@@ -195,10 +195,13 @@ impl<'a> Index<'a> {
         n.applying
             .iter()
             .map(|&p| {
-                let verdict = if set.host_network {
-                    Err("would apply, but NetworkPolicy does not govern host-network pods".into())
-                } else {
-                    policy(p).map_or_else(|| Err("not a policy".into()), |pol| pol.isolates(&pods))
+                let verdict = policy(p)
+                    .map_or_else(|| Err("not a policy".into()), |pol| pol.isolates(&pods));
+                let verdict = match verdict {
+                    Ok(_) if set.host_network => Err(
+                        "selects them, but NetworkPolicy does not govern host-network pods".into(),
+                    ),
+                    v => v,
                 };
                 (p, verdict)
             })
