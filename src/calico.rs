@@ -353,7 +353,7 @@ impl Selector {
         match eval(&self.expr, labels) {
             Tri::Yes => Fit::Yes,
             Tri::Assumed(k) => Fit::Assumed(k),
-            Tri::No => Fit::No(self.text.trim().to_string()),
+            Tri::No | Tri::Partly => Fit::No(self.text.trim().to_string()),
         }
     }
 
@@ -371,11 +371,13 @@ impl Selector {
     }
 }
 
-/// A three-valued truth: true, false, or dependent on a label value no manifest shows.
+/// Whether an expression holds for every pod of a set: yes, no, dependent on a label value no
+/// manifest shows, or for some of the pods only (a label whose value differs per pod).
 enum Tri {
     Yes,
     No,
     Assumed(String),
+    Partly,
 }
 
 fn eval(e: &Expr, labels: &PodLabels) -> Tri {
@@ -383,6 +385,7 @@ fn eval(e: &Expr, labels: &PodLabels) -> Tri {
         Label::Is(v) => tri(f(Some(v))),
         Label::Absent => tri(f(None)),
         Label::Unknown => Tri::Assumed(k.to_string()),
+        Label::Varies => Tri::Partly,
     };
     match e {
         Expr::All | Expr::Global => Tri::Yes,
@@ -401,33 +404,45 @@ fn eval(e: &Expr, labels: &PodLabels) -> Tri {
         Expr::Not(e) => match eval(e, labels) {
             Tri::Yes => Tri::No,
             Tri::No => Tri::Yes,
-            a @ Tri::Assumed(_) => a,
+            a @ (Tri::Assumed(_) | Tri::Partly) => a,
         },
         Expr::And(es) => {
             let mut assumed = None;
+            let mut partly = false;
             for e in es {
                 match eval(e, labels) {
                     Tri::No => return Tri::No,
                     Tri::Assumed(k) => {
                         assumed.get_or_insert(k);
                     }
+                    Tri::Partly => partly = true,
                     Tri::Yes => {}
                 }
             }
-            assumed.map_or(Tri::Yes, Tri::Assumed)
+            if partly {
+                Tri::Partly
+            } else {
+                assumed.map_or(Tri::Yes, Tri::Assumed)
+            }
         }
         Expr::Or(es) => {
             let mut assumed = None;
+            let mut partly = false;
             for e in es {
                 match eval(e, labels) {
                     Tri::Yes => return Tri::Yes,
                     Tri::Assumed(k) => {
                         assumed.get_or_insert(k);
                     }
+                    Tri::Partly => partly = true,
                     Tri::No => {}
                 }
             }
-            assumed.map_or(Tri::No, Tri::Assumed)
+            match assumed {
+                Some(k) => Tri::Assumed(k),
+                None if partly => Tri::Partly,
+                None => Tri::No,
+            }
         }
     }
 }

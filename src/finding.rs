@@ -54,6 +54,19 @@ pub struct ObjectRef {
 }
 
 impl ObjectRef {
+    /// The kind, with the project when several APIs share the kind's name: `NetworkPolicy`,
+    /// `Calico NetworkPolicy`, `Antrea ClusterNetworkPolicy`.
+    #[must_use]
+    pub fn kind_label(&self) -> String {
+        let group = self.api_version.split_once('/').map_or("", |(g, _)| g);
+        let project = match group {
+            "projectcalico.org" | "crd.projectcalico.org" => "Calico ",
+            "crd.antrea.io" => "Antrea ",
+            _ => "",
+        };
+        format!("{project}{}", self.kind)
+    }
+
     /// `namespace/name`, or `name` for cluster-scoped objects.
     #[must_use]
     pub fn qualified_name(&self) -> String {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use crate::object::workload::{Workload, is_controller_label};
+use crate::object::workload::{Which, Workload, is_controller_label};
 use crate::object::{Object, View};
 use crate::policy::{Isolation, Pods, Policy, Reach};
 use crate::selector::{self, Fit, PodLabels};
@@ -55,8 +55,8 @@ pub struct Index<'a> {
 pub struct PodSet<'a> {
     pub labels: PodLabels,
     pub workload: Option<&'a Object>,
-    /// The pod's name, when the set is one pod of a StatefulSet.
-    pub pod: Option<String>,
+    /// Which pod the set is, when it is one of several its workload runs.
+    pub pod: Option<Which>,
     /// `hostNetwork: true`: no policy isolates these pods.
     pub host_network: bool,
     /// A label whose value no manifest shows was assumed to match the Service's selector.
@@ -195,8 +195,8 @@ impl<'a> Index<'a> {
         n.applying
             .iter()
             .map(|&p| {
-                let verdict = policy(p)
-                    .map_or_else(|| Err("not a policy".into()), |pol| pol.isolates(&pods));
+                let verdict =
+                    policy(p).map_or_else(|| Err("not a policy".into()), |pol| pol.isolates(&pods));
                 let verdict = match verdict {
                     Ok(_) if set.host_network => Err(
                         "selects them, but NetworkPolicy does not govern host-network pods".into(),
@@ -248,17 +248,22 @@ impl<'a> Index<'a> {
             let View::Workload(workload) = &w.view else {
                 continue;
             };
-            for pods in workload.pods() {
+            for mut pods in workload.pods() {
+                // The Service's values for labels the manifests do not show hold for the pods
+                // it selects, in the policy checks below too.
+                let Some(pinned) = workload.pin(&mut pods, selector_map) else {
+                    continue;
+                };
                 let selection_assumed = match selector::fit(&sel, &pods.labels) {
                     Fit::No(_) => continue,
-                    Fit::Yes => None,
+                    Fit::Yes => pinned,
                     Fit::Assumed(k) => Some(k),
                 };
                 sets.push(pod_set(
                     pods.labels,
                     Some(w),
                     workload,
-                    pods.name,
+                    pods.which,
                     selection_assumed,
                 ));
             }
@@ -279,7 +284,7 @@ fn pod_set<'a>(
     labels: PodLabels,
     workload: Option<&'a Object>,
     w: &Workload,
-    pod: Option<String>,
+    pod: Option<Which>,
     selection_assumed: Option<String>,
 ) -> PodSet<'a> {
     PodSet {

@@ -104,7 +104,12 @@ pub fn lint_with_progress(
         let index = index::build(objects);
         let (requested, source) = plan.profile;
         let set_by = (*source != ValueSource::Default).then(|| source.message(config_file));
-        let profile = profile::decide(*requested, set_by, index.cloud_evidence());
+        let scope = if plans.len() > 1 {
+            format!("cluster `{}`", plan.name)
+        } else {
+            "the input".to_string()
+        };
+        let profile = profile::decide(*requested, set_by, index.cloud_evidence(), &scope);
         let cx = RuleContext {
             objects,
             index: &index,
@@ -113,6 +118,7 @@ pub fn lint_with_progress(
             allow: plan.allow,
             config_file,
             enabled: &enabled,
+            scope: &scope,
         };
         let name: Arc<str> = Arc::from(plan.name);
         let from = findings.len();

@@ -49,10 +49,12 @@ pub struct CalicoPolicy {
     pub ingress: bool,
     /// The written (or defaulted) types, for messages.
     pub types: Vec<String>,
+    /// `types` was not written: Calico chose it from the rules.
+    pub types_defaulted: bool,
     pub tier: String,
     pub order: Option<f64>,
-    /// `doNotTrack` or `preDNAT`: applies to host endpoints only.
-    pub host_only: bool,
+    /// `doNotTrack` or `preDNAT` (the field set): applies to host endpoints only.
+    pub host_only: Option<&'static str>,
 }
 
 /// What an AdminNetworkPolicy-family policy selects: namespaces, or pods in namespaces.
@@ -155,7 +157,7 @@ impl Policy {
                     .and_then(|m| m.iter().next())
                     .map_or(Reach::Any, |(k, v)| Reach::Label(k, v))
             }
-            Policy::Calico(c) if !c.ingress || c.host_only => Reach::Never,
+            Policy::Calico(c) if !c.ingress || c.host_only.is_some() => Reach::Never,
             Policy::Cilium { .. } | Policy::Calico(_) => Reach::Any,
             Policy::Cluster(_) | Policy::Unevaluated(_) => Reach::Never,
         }
@@ -262,7 +264,7 @@ impl Policy {
             Policy::Calico(c) => c
                 .namespace_selector
                 .as_ref()
-                .is_none_or(|s| s.fit(&ns_pod).selects()),
+                .is_none_or(|s| s.fit(&calico_namespace_labels(ns, ns_labels)).selects()),
             Policy::Cluster(c) => match &c.subject {
                 Subject::Namespaces(s) | Subject::Pods { namespaces: s, .. } => {
                     selector::matches(s, &ns_pod)
@@ -273,14 +275,30 @@ impl Policy {
     }
 }
 
+/// A namespace's labels as Calico's namespace selectors see them: its own, and
+/// `projectcalico.org/name`.
+fn calico_namespace_labels(ns: &str, labels: &BTreeMap<String, String>) -> PodLabels {
+    let mut l = PodLabels::known(labels.clone());
+    l.known
+        .insert("projectcalico.org/name".into(), ns.to_string());
+    l
+}
+
 impl CalicoPolicy {
     fn isolates(&self, pods: &Pods<'_>) -> Result<Isolation, String> {
-        if self.host_only {
-            return Err("is `doNotTrack` or `preDNAT`, which apply to host endpoints only".into());
+        if let Some(field) = self.host_only {
+            return Err(format!(
+                "sets `{field}: true`, which applies to host endpoints only, not to pods"
+            ));
         }
         if !self.ingress {
+            let how = if self.types_defaulted {
+                " (not written: Calico takes them from the rules, which are egress only)"
+            } else {
+                ""
+            };
             return Err(format!(
-                "types [{}] do not include Ingress",
+                "types [{}]{how} do not include Ingress",
                 self.types.join(", ")
             ));
         }
@@ -291,9 +309,7 @@ impl CalicoPolicy {
             ));
         }
         if let Some(ns_sel) = &self.namespace_selector {
-            let mut ns = PodLabels::known(pods.namespace_labels.clone());
-            ns.known
-                .insert("projectcalico.org/name".into(), pods.namespace.to_string());
+            let ns = calico_namespace_labels(pods.namespace, pods.namespace_labels);
             if let Fit::No(_) = ns_sel.fit(&ns) {
                 return Err(format!(
                     "namespaceSelector `{}` does not select namespace `{}`",
@@ -467,7 +483,8 @@ mod tests {
             types: vec!["Ingress".into()],
             tier: "default".into(),
             order: None,
-            host_only: false,
+            host_only: None,
+            types_defaulted: false,
         }
     }
 

@@ -24,6 +24,7 @@ pub fn decide(
     requested: Profile,
     set_by: Option<Message>,
     evidence: Option<&CloudEvidence>,
+    scope: &str,
 ) -> ProfileDecision {
     match requested {
         Profile::Auto => match evidence {
@@ -40,9 +41,9 @@ pub fn decide(
             None => ProfileDecision {
                 profile: Profile::OnPrem,
                 requested,
-                reason: Message::from(
-                    "auto: no cloud load-balancer annotation or cloud API group in the input",
-                ),
+                reason: Message::from(format!(
+                    "auto: no cloud load-balancer annotation or cloud API group in {scope}"
+                )),
                 evidence: None,
             },
         },

@@ -47,13 +47,16 @@ pub fn validate(sel: &LabelSelector) -> Result<(), (String, usize)> {
     Ok(())
 }
 
-/// The labels of a set of pods as far as the manifests tell: the values they carry, and the
-/// keys a controller adds with a value no manifest shows (`pod-template-hash`,
-/// `controller-uid`), which any requirement on the value is assumed to meet.
+/// The labels of a set of pods as far as the manifests tell: the values they carry, the keys a
+/// controller adds with one value no manifest shows (`pod-template-hash`, `controller-uid`),
+/// which any requirement on the value is assumed to meet, and the keys whose value differs from
+/// pod to pod of the set (`statefulset.kubernetes.io/pod-name` of a large StatefulSet), which a
+/// requirement on the value meets for some of the pods only.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PodLabels {
     pub known: BTreeMap<String, String>,
     pub unknown: BTreeSet<String>,
+    pub varying: BTreeSet<String>,
 }
 
 impl PodLabels {
@@ -63,15 +66,18 @@ impl PodLabels {
         PodLabels {
             known,
             unknown: BTreeSet::new(),
+            varying: BTreeSet::new(),
         }
     }
 
-    /// The value of `key`: known, present with a value no manifest shows, or absent.
+    /// The value of `key`: known, present with a value no manifest shows, different per pod, or
+    /// absent.
     #[must_use]
     pub fn get(&self, key: &str) -> Label<'_> {
         match self.known.get(key) {
             Some(v) => Label::Is(v),
             None if self.unknown.contains(key) => Label::Unknown,
+            None if self.varying.contains(key) => Label::Varies,
             None => Label::Absent,
         }
     }
@@ -83,6 +89,8 @@ pub enum Label<'a> {
     Is(&'a str),
     /// Present, with a value no manifest shows.
     Unknown,
+    /// Present, with a different value on each pod of the set.
+    Varies,
     Absent,
 }
 
@@ -159,6 +167,8 @@ fn requirement(key: &str, op: &str, values: &[String], labels: &PodLabels) -> Op
                 _ => None,
             };
         }
+        // A requirement on a value that differs per pod holds for some of the pods at most.
+        Label::Varies => return Some(op == "Exists"),
     };
     Some(match op {
         "In" => have.is_some_and(|h| values.iter().any(|v| v == h)),

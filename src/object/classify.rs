@@ -25,6 +25,12 @@ use crate::yaml::{Document, NodeId, NodeKind, Tree, decode};
 /// Kinds without a namespace (core and common extensions).
 const CLUSTER_SCOPED: &[&str] = &[
     "APIService",
+    "AdminNetworkPolicy",
+    "BGPConfiguration",
+    "BaselineAdminNetworkPolicy",
+    "CiliumLoadBalancerIPPool",
+    "ClusterInformation",
+    "ClusterNetworkPolicy",
     "CSIDriver",
     "CSINode",
     "CertificateSigningRequest",
@@ -34,8 +40,13 @@ const CLUSTER_SCOPED: &[&str] = &[
     "ClusterRoleBinding",
     "ComponentStatus",
     "CustomResourceDefinition",
+    "FelixConfiguration",
     "FlowSchema",
     "GatewayClass",
+    "GlobalNetworkPolicy",
+    "GlobalNetworkSet",
+    "HostEndpoint",
+    "IPPool",
     "IngressClass",
     "MutatingWebhookConfiguration",
     "Namespace",
@@ -45,7 +56,9 @@ const CLUSTER_SCOPED: &[&str] = &[
     "PriorityClass",
     "PriorityLevelConfiguration",
     "RuntimeClass",
+    "StagedGlobalNetworkPolicy",
     "StorageClass",
+    "Tier",
     "ValidatingAdmissionPolicy",
     "ValidatingAdmissionPolicyBinding",
     "ValidatingWebhookConfiguration",
@@ -586,7 +599,10 @@ mod tests {
         match &c.objects[0].view {
             View::Workload(w) => {
                 assert_eq!(w.labels.get("app").map(String::as_str), Some("x"));
-                assert_eq!(w.controller, crate::object::workload::Controller::CronJob);
+                assert_eq!(
+                    w.controller,
+                    crate::object::workload::Controller::CronJob { name: "c".into() }
+                );
             }
             v => panic!("{v:?}"),
         }

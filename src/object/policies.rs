@@ -232,10 +232,9 @@ fn calico(cx: &mut Decoder<'_>, global: bool) -> Option<Policy> {
     let service_account_selector = parse("serviceAccountSelector", spec.service_account_selector)?;
     let ingress_rules = spec.ingress.map_or(0, |r| r.len());
     let egress_rules = spec.egress.map_or(0, |r| r.len());
-    let types = spec
-        .types
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| calico_default_types(ingress_rules, egress_rules));
+    let written = spec.types.filter(|t| !t.is_empty());
+    let types_defaulted = written.is_none();
+    let types = written.unwrap_or_else(|| calico_default_types(ingress_rules, egress_rules));
     Some(Policy::Calico(Box::new(CalicoPolicy {
         global,
         selector,
@@ -245,7 +244,14 @@ fn calico(cx: &mut Decoder<'_>, global: bool) -> Option<Policy> {
         types,
         tier: spec.tier.unwrap_or_else(|| "default".into()),
         order: spec.order,
-        host_only: spec.do_not_track == Some(true) || spec.pre_dnat == Some(true),
+        types_defaulted,
+        host_only: if spec.do_not_track == Some(true) {
+            Some("doNotTrack")
+        } else if spec.pre_dnat == Some(true) {
+            Some("preDNAT")
+        } else {
+            None
+        },
     })))
 }
 
@@ -309,14 +315,13 @@ fn admin(cx: &mut Decoder<'_>, tier: Option<&'static str>) -> Option<Policy> {
                 .iter()
                 .map(|p| match p {
                     AdminSubject { pods: Some(p), .. } => format!(
-                        "pods `{}` in namespaces `{}`",
+                        "pods `{}` in {}",
                         crate::selector::describe(&p.pod_selector),
-                        crate::selector::describe(&p.namespace_selector)
+                        namespaces(&p.namespace_selector)
                     ),
-                    AdminSubject { namespaces, .. } => format!(
-                        "namespaces `{}`",
-                        crate::selector::describe(&namespaces.clone().unwrap_or_default())
-                    ),
+                    AdminSubject { namespaces: n, .. } => {
+                        namespaces(&n.clone().unwrap_or_default())
+                    }
                 })
                 .collect();
             (r.action, format!("from {}", from.join(" or ")))
@@ -328,4 +333,14 @@ fn admin(cx: &mut Decoder<'_>, tier: Option<&'static str>) -> Option<Policy> {
         subject,
         ingress,
     })))
+}
+
+/// A namespace selector for people: "all namespaces", or "namespaces" and the selector.
+fn namespaces(sel: &LabelSelector) -> String {
+    let d = crate::selector::describe(sel);
+    if d == "{}" {
+        "all namespaces".into()
+    } else {
+        format!("namespaces `{d}`")
+    }
 }

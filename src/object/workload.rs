@@ -10,8 +10,10 @@
 //! | CronJob | its Jobs' labels: the Job's name is `<name>-<scheduled minute>` |
 //!
 //! A value no manifest shows (a hash, a uid, a scheduled time) is an unknown value: a selector
-//! asking for it is assumed to match. StatefulSet replicas and Indexed Job completions are pods
-//! of their own, up to `MAX_PODS`; past that their index labels are unknown values too.
+//! asking for it is assumed to match. StatefulSet replicas (from `spec.ordinals.start`) and
+//! Indexed Job completions are pods of their own, up to `MAX_PODS`; past that their index labels
+//! vary from pod to pod of one set, and a Service selecting one pod by them gets that pod
+//! (`pin`).
 
 use std::collections::BTreeMap;
 
@@ -34,6 +36,8 @@ pub enum Controller {
     ReplicaSet,
     StatefulSet {
         name: String,
+        /// `spec.ordinals.start`: the first pod's ordinal.
+        start: u32,
         replicas: u32,
     },
     DaemonSet,
@@ -42,7 +46,9 @@ pub enum Controller {
         /// `completions` of an Indexed Job.
         indexed: Option<u32>,
     },
-    CronJob,
+    CronJob {
+        name: String,
+    },
 }
 
 /// An object that runs pods from a template.
@@ -63,8 +69,17 @@ pub struct Workload {
 #[derive(Debug, Clone)]
 pub struct Pods {
     pub labels: PodLabels,
-    /// The pod's name, when the set is one pod of a StatefulSet.
-    pub name: Option<String>,
+    /// Which pod the set is, when it is one of several the workload runs.
+    pub which: Option<Which>,
+}
+
+/// One pod of a workload that runs several, each with labels of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Which {
+    /// A StatefulSet pod, by name.
+    Pod(String),
+    /// An Indexed Job's pod, by completion index.
+    CompletionIndex(u32),
 }
 
 const HASHED: &[&str] = &["pod-template-hash"];
@@ -98,7 +113,17 @@ impl Workload {
                 }
             }
         };
-        let one = |labels| vec![Pods { labels, name: None }];
+        let varying = |base: &mut PodLabels, keys: &[&str]| {
+            for k in keys {
+                base.varying.insert((*k).to_string());
+            }
+        };
+        let one = |labels| {
+            vec![Pods {
+                labels,
+                which: None,
+            }]
+        };
         match &self.controller {
             Controller::None => one(base),
             Controller::ReplicaSet => {
@@ -109,18 +134,22 @@ impl Workload {
                 unknown(&mut base, DAEMON);
                 one(base)
             }
-            Controller::CronJob => {
+            Controller::CronJob { .. } => {
                 unknown(&mut base, JOB_NAME);
                 unknown(&mut base, JOB_UID);
                 one(base)
             }
-            Controller::StatefulSet { name, replicas } => {
+            Controller::StatefulSet {
+                name,
+                start,
+                replicas,
+            } => {
                 unknown(&mut base, &["controller-revision-hash"]);
                 if *replicas > MAX_PODS || name.is_empty() {
-                    unknown(&mut base, &[POD_NAME, POD_INDEX]);
+                    varying(&mut base, &[POD_NAME, POD_INDEX]);
                     return one(base);
                 }
-                (0..*replicas)
+                (*start..start.saturating_add(*replicas))
                     .map(|i| {
                         let pod = format!("{name}-{i}");
                         let mut labels = base.clone();
@@ -128,7 +157,7 @@ impl Workload {
                         labels.known.insert(POD_INDEX.into(), i.to_string());
                         Pods {
                             labels,
-                            name: Some(pod),
+                            which: Some(Which::Pod(pod)),
                         }
                     })
                     .collect()
@@ -149,16 +178,111 @@ impl Workload {
                         .map(|i| {
                             let mut labels = base.clone();
                             labels.known.insert(COMPLETION_INDEX.into(), i.to_string());
-                            Pods { labels, name: None }
+                            Pods {
+                                labels,
+                                which: Some(Which::CompletionIndex(i)),
+                            }
                         })
                         .collect(),
                     Some(_) => {
-                        unknown(&mut base, &[COMPLETION_INDEX]);
+                        varying(&mut base, &[COMPLETION_INDEX]);
                         one(base)
                     }
                     None => one(base),
                 }
             }
+        }
+    }
+}
+
+impl Workload {
+    /// Narrows `pods` to the pods a Service selector asks for by labels whose value the
+    /// manifests do not show: a value that differs per pod (a large StatefulSet's pod name)
+    /// picks that pod, if the workload runs it; a value no manifest shows is taken to be the one
+    /// asked for, so later checks see the same value. `None` when no pod of the set can carry
+    /// the values asked for; otherwise the first label whose value was assumed, if any.
+    #[must_use]
+    pub fn pin(
+        &self,
+        pods: &mut Pods,
+        selector: &BTreeMap<String, String>,
+    ) -> Option<Option<String>> {
+        let mut assumed = None;
+        for (k, v) in selector {
+            let labels = &mut pods.labels;
+            if labels.varying.contains(k) {
+                for (key, value) in self.identity(k, v)? {
+                    if labels.known.get(key).is_some_and(|have| *have != value) {
+                        return None;
+                    }
+                    labels.varying.remove(key);
+                    match key {
+                        POD_NAME => pods.which = Some(Which::Pod(value.clone())),
+                        COMPLETION_INDEX => {
+                            pods.which = value.parse().ok().map(Which::CompletionIndex);
+                        }
+                        _ => {}
+                    }
+                    labels.known.insert(key.to_string(), value);
+                }
+            } else if labels.unknown.contains(k) {
+                if !self.may_carry(k, v) {
+                    return None;
+                }
+                labels.unknown.remove(k);
+                labels.known.insert(k.clone(), v.clone());
+                assumed.get_or_insert_with(|| k.clone());
+            }
+        }
+        Some(assumed)
+    }
+
+    /// The per-pod labels of the one pod whose label `key` is `value`, if the workload runs it.
+    fn identity(&self, key: &str, value: &str) -> Option<Vec<(&'static str, String)>> {
+        let ordinal = |s: &str| -> Option<u32> {
+            (!s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_digit())
+                && (s == "0" || !s.starts_with('0')))
+            .then(|| s.parse().ok())
+            .flatten()
+        };
+        match &self.controller {
+            Controller::StatefulSet {
+                name,
+                start,
+                replicas,
+            } => {
+                let i = match key {
+                    POD_NAME => ordinal(value.strip_prefix(name.as_str())?.strip_prefix('-')?)?,
+                    POD_INDEX => ordinal(value)?,
+                    _ => return None,
+                };
+                (i >= *start && i - start < *replicas).then(|| {
+                    vec![
+                        (POD_NAME, format!("{name}-{i}")),
+                        (POD_INDEX, i.to_string()),
+                    ]
+                })
+            }
+            Controller::Job {
+                indexed: Some(n), ..
+            } if key == COMPLETION_INDEX => {
+                let i = ordinal(value)?;
+                (i < *n).then(|| vec![(COMPLETION_INDEX, i.to_string())])
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the pods can carry `value` for a label whose value no manifest shows: a CronJob's
+    /// Jobs are named `<cronjob>-<scheduled minute>`; hashes and uids may be anything.
+    fn may_carry(&self, key: &str, value: &str) -> bool {
+        match &self.controller {
+            Controller::CronJob { name } if JOB_NAME.contains(&key) => value
+                .strip_prefix(name.as_str())
+                .and_then(|r| r.strip_prefix('-'))
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())),
+            _ => true,
         }
     }
 }
@@ -199,6 +323,7 @@ pub(super) fn read(cx: &mut Decoder<'_>, kind: &str, path: &str) -> Option<Workl
         "DaemonSet" => Controller::DaemonSet,
         "StatefulSet" => Controller::StatefulSet {
             name,
+            start: count(object("spec/ordinals/start"), 0),
             replicas: count(object("spec/replicas"), 1),
         },
         "Job" => Controller::Job {
@@ -206,7 +331,7 @@ pub(super) fn read(cx: &mut Decoder<'_>, kind: &str, path: &str) -> Option<Workl
             indexed: matches!(object("spec/completionMode"), Some(Typed::Str("Indexed")))
                 .then(|| count(object("spec/completions"), 1)),
         },
-        "CronJob" => Controller::CronJob,
+        "CronJob" => Controller::CronJob { name },
         _ => Controller::None,
     };
     let service_account = [at("serviceAccountName"), at("serviceAccount")]
@@ -243,6 +368,7 @@ mod tests {
     fn statefulset_replicas_are_pods_with_their_name_and_index() {
         let pods = workload(Controller::StatefulSet {
             name: "db".into(),
+            start: 0,
             replicas: 3,
         })
         .pods();
@@ -281,7 +407,7 @@ mod tests {
                 .unknown
                 .contains("batch.kubernetes.io/controller-uid")
         );
-        let c = workload(Controller::CronJob).pods();
+        let c = workload(Controller::CronJob { name: "c".into() }).pods();
         assert!(c[0].labels.unknown.contains("job-name"));
     }
 }

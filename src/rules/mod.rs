@@ -96,6 +96,9 @@ pub struct RuleContext<'a> {
     /// The config file's id, when one was read (allowlist entries point into it).
     pub config_file: Option<FileId>,
     pub enabled: &'a Enabled,
+    /// Where the objects come from, for messages: "the input", or "cluster" and its name when the run
+    /// checks several clusters.
+    pub scope: &'a str,
 }
 
 /// Runs every enabled rule; each finding gets its rule's configured severity.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::{At, Draft, Rule, RuleContext};
 use crate::finding::{Finding, Label, RuleMeta, Severity};
 use crate::index::PodSet;
+use crate::object::workload::Which;
 use crate::object::{Object, View};
 use crate::policy::Isolation;
 
@@ -53,6 +54,7 @@ impl Rule for ServiceWithoutNetworkPolicy {
                     &uncovered,
                     &explained,
                     pods.len(),
+                    cx.scope,
                 ));
             }
         }
@@ -62,40 +64,88 @@ impl Rule for ServiceWithoutNetworkPolicy {
 /// How many policies the note explains before summarising the rest.
 const NOTE_POLICIES: usize = 8;
 
-/// `Deployment ns/a, StatefulSet ns/b (pods b-1, b-2)`: each workload once, with the pods
-/// when only some pods of it are meant, and a count when the input holds several objects of
-/// that name (overlays, rendered variants).
-fn names_once(sets: &[&PodSet<'_>], all: usize) -> Vec<String> {
-    let mut counts: Vec<(String, usize, Vec<String>)> = Vec::new();
+/// `Deployment ns/a, StatefulSet ns/b (pods b-1, b-2)`: each workload once, with its pods
+/// when only some of the pods it runs are meant, and a count when the input holds several
+/// objects of that name (overlays, rendered variants).
+fn names_once(sets: &[&PodSet<'_>]) -> Vec<String> {
+    let mut counts: Vec<(&Object, usize, Vec<&Which>)> = Vec::new();
     for set in sets {
         let Some(w) = set.workload else { continue };
-        let name = w.id.to_string();
         let i = counts
             .iter()
-            .position(|(n, ..)| *n == name)
+            .position(|(n, ..)| n.id == w.id)
             .unwrap_or_else(|| {
-                counts.push((name, 0, Vec::new()));
+                counts.push((w, 0, Vec::new()));
                 counts.len() - 1
             });
         counts[i].1 += 1;
-        counts[i].2.extend(set.pod.clone());
+        counts[i].2.extend(set.pod.as_ref());
     }
     counts
         .into_iter()
-        .map(|(n, c, pods)| {
-            if !pods.is_empty() && sets.len() < all {
-                format!(
-                    "{n} (pod{} {})",
-                    if pods.len() == 1 { "" } else { "s" },
-                    pods.join(", ")
-                )
-            } else if c > 1 && pods.is_empty() {
-                format!("{n} ({c} copies)")
+        .map(|(w, c, pods)| {
+            let of = if w.id.kind == "Pod" {
+                ""
             } else {
-                n
-            }
+                "the pods of "
+            };
+            format!("{of}{}", described(w, c, &pods))
         })
         .collect()
+}
+
+/// One workload and, when only some of the pods it runs are meant, those pods.
+fn described(w: &Object, c: usize, pods: &[&Which]) -> String {
+    let runs = match &w.view {
+        View::Workload(wl) => wl.pods().len(),
+        _ => 0,
+    };
+    if pods.is_empty() {
+        return if c > 1 {
+            format!("{} ({c} copies)", w.id)
+        } else {
+            w.id.to_string()
+        };
+    }
+    let mut names = Vec::new();
+    let mut indexes = Vec::new();
+    for p in pods {
+        match p {
+            Which::Pod(n) => names.push(n.as_str()),
+            Which::CompletionIndex(i) => indexes.push(i.to_string()),
+        }
+    }
+    names.dedup();
+    indexes.dedup();
+    let listed = names.len() + indexes.len();
+    if listed >= runs && runs > 1 {
+        return w.id.to_string();
+    }
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            one.to_string()
+        } else {
+            many.to_string()
+        }
+    };
+    let which = if names.is_empty() {
+        format!(
+            "{} {}",
+            plural(
+                indexes.len(),
+                "pod of completion index",
+                "pods of completion indexes"
+            ),
+            indexes.join(", ")
+        )
+    } else {
+        format!(
+            "{} {}",
+            plural(names.len(), "pod", "pods"),
+            names.join(", ")
+        )
+    };
+    format!("{} ({which})", w.id)
 }
 
 fn finding(
@@ -105,6 +155,7 @@ fn finding(
     uncovered: &[&PodSet<'_>],
     policies: &[(&Object, Result<Isolation, String>)],
     total: usize,
+    scope: &str,
 ) -> Finding {
     let sel_text = sel
         .iter()
@@ -113,17 +164,17 @@ fn finding(
         .join(",");
     let who = if uncovered.iter().all(|p| p.workload.is_none()) {
         format!(
-            "pods labelled `{sel_text}` (no workload in the input matches; the selector stands in for them)"
+            "pods labelled `{sel_text}` (no workload in {scope} matches; the selector stands in for them)"
         )
     } else {
-        let names = names_once(uncovered, total);
+        let names = names_once(uncovered);
         let workloads = uncovered.iter().filter(|p| p.pod.is_none()).count();
         let of = if total > uncovered.len() && workloads == uncovered.len() {
-            format!(" ({} of {total} selected workloads)", uncovered.len())
+            format!(" ({} of the {total} workloads it selects)", uncovered.len())
         } else {
             String::new()
         };
-        format!("the pods of {}{of}", names.join(", "))
+        format!("{}{of}", names.join(", "))
     };
     let host = uncovered.iter().all(|p| p.host_network);
     let isolates = if host {
@@ -142,7 +193,7 @@ fn finding(
         )
         .into(),
         help: &if host {
-            "Do not expose host-network pods through a Service's externalIPs; run them on the pod network behind a NetworkPolicy, or restrict the nodes' ingress with host firewall rules.".to_string()
+            "Run these pods on the pod network (without `hostNetwork: true`) behind a NetworkPolicy, or restrict ingress to the nodes with host firewall rules.".to_string()
         } else {
             format!(
                 "Add a NetworkPolicy in namespace `{ns}` whose podSelector matches these pods and whose policyTypes include Ingress (or leave policyTypes out)."
@@ -154,7 +205,11 @@ fn finding(
         if let Some(w) = p.workload
             && let View::Workload(workload) = &w.view
         {
-            let label = format!("{} pods, not isolated", w.id);
+            let label = if w.id.kind == "Pod" {
+                format!("{}, not isolated", w.id)
+            } else {
+                format!("pods of {}, not isolated", w.id)
+            };
             let span = w.key_span(&format!("{}/labels", workload.pointer));
             if !f.related.iter().any(|l| l.span == span) {
                 f.related.push(Label::new(span, label));
@@ -166,9 +221,13 @@ fn finding(
         .find(|p| p.host_network)
         .and_then(|p| p.workload)
     {
+        let runs = if w.id.kind == "Pod" {
+            format!("{} runs", w.id)
+        } else {
+            format!("the pods of {} run", w.id)
+        };
         f.notes.push(format!(
-            "{} runs its pods with `hostNetwork: true`; NetworkPolicy does not govern host-network pods (the common plugins ignore them when matching selectors), so no policy can isolate them",
-            w.id
+            "{runs} with `hostNetwork: true`; NetworkPolicy does not govern host-network pods (the common plugins ignore them when matching selectors), so no policy can isolate them"
         ));
     }
     if let Some(k) = uncovered
@@ -179,16 +238,16 @@ fn finding(
             "the selector's `{k}` is a label a controller sets to a value no manifest shows; it was assumed to match"
         ));
     }
-    f.notes.push(why_not(ns, policies));
+    f.notes.push(why_not(ns, policies, scope));
     f
 }
 
 /// The note: each policy that applies in the namespace (each name once), and why it did not
 /// count.
-fn why_not(ns: &str, policies: &[(&Object, Result<Isolation, String>)]) -> String {
+fn why_not(ns: &str, policies: &[(&Object, Result<Isolation, String>)], scope: &str) -> String {
     if policies.is_empty() {
         return format!(
-            "no NetworkPolicy (Kubernetes, Cilium or Calico) in the input applies in namespace `{ns}`, so its pods accept ingress from anywhere"
+            "no NetworkPolicy (Kubernetes, Cilium or Calico) in {scope} applies in namespace `{ns}`, so its pods accept ingress from anywhere"
         );
     }
     let mut why: Vec<String> = policies
@@ -198,7 +257,7 @@ fn why_not(ns: &str, policies: &[(&Object, Result<Isolation, String>)]) -> Strin
             verdict
                 .as_ref()
                 .err()
-                .map(|r| format!("{} `{}`: {r}", p.id.kind, p.id.qualified_name()))
+                .map(|r| format!("{} `{}`: {r}", p.id.kind_label(), p.id.qualified_name()))
         })
         .collect();
     if policies.len() > NOTE_POLICIES {
