@@ -1,132 +1,222 @@
-//! Addresses as the API server reads them, and CIDRs as allowlists are written.
+//! Addresses as Kubernetes reads them, and CIDRs as allowlists are written.
 //!
-//! Service validation (`ValidateNonSpecialIP` in k8s.io/kubernetes) rejects entries that are not
-//! an IP, and unspecified, loopback, link-local unicast and link-local multicast addresses.
-//! Strict IP validation (KEP-4858) also rejects forms Go's legacy parser accepted and
-//! reinterpreted: IPv4 octets with leading zeros, and IPv4-mapped IPv6 addresses.
-//! See <https://kubernetes.io/docs/concepts/services-networking/service/#external-ips>.
+//! The API server reads Service IP fields with Go's pre-1.17 parser (`ParseIPSloppy` in
+//! k8s.io/utils): decimal octets may carry leading zeros, IPv6 groups may too, and an
+//! IPv4-mapped IPv6 address is the IPv4 address. Strict IP validation (KEP-4858) compares that
+//! reading with Go's `netip.ParseAddr`, which Rust's parser matches: a form only the legacy
+//! parser accepts is `LeadingZeros`, an IPv4-mapped one is `Ipv4Mapped`. Which of those a
+//! cluster rejects or warns about depends on its version (`kubernetes::Target`); this module
+//! only reads.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-/// What the API server makes of one externalIPs entry.
+/// What the legacy parser makes of a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// A plain address; IPv4-mapped forms never get here.
-    Valid(IpAddr),
-    /// Rejected. `legacy` is what clusters without strict validation read it as, if anything.
-    Invalid {
-        reason: String,
-        legacy: Option<IpAddr>,
-    },
+pub struct Parsed {
+    /// The address the cluster uses: an IPv4-mapped value is its IPv4 address.
+    pub ip: IpAddr,
+    pub form: Form,
 }
 
-/// Classifies one entry.
+/// How a value differs from the address's standard text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// As `netip` writes it.
+    Standard,
+    /// Only the legacy parser reads it: leading zeros in an IPv4 octet or an IPv6 group of more
+    /// than four digits (API server: "must not have leading 0s").
+    LeadingZeros,
+    /// An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`).
+    Ipv4Mapped,
+    /// IPv6 not in RFC 5952 canonical form (upper case, uncompressed zeros).
+    NonCanonical,
+}
+
+impl Parsed {
+    /// The standard text of the address, as the API server suggests it (`ip.String()`).
+    #[must_use]
+    pub fn canonical(&self) -> String {
+        self.ip.to_string()
+    }
+}
+
+/// Reads `text` as the API server does. `None`: not an IP address at all.
 #[must_use]
-pub fn classify(entry: &str) -> Verdict {
-    let Ok(ip) = entry.parse::<IpAddr>() else {
-        if let Some(v4) = legacy_v4(entry) {
-            return legacy_form(v4, "has leading zeros");
-        }
-        let reason = if entry.contains('/') && entry.parse::<ipnet::IpNet>().is_ok() {
-            "is a CIDR, but externalIPs takes single addresses"
-        } else {
-            "is not an IP address"
-        };
-        return Verdict::Invalid {
-            reason: reason.into(),
-            legacy: None,
-        };
+pub fn parse(text: &str) -> Option<Parsed> {
+    let ip = sloppy(text)?;
+    let form = match text.parse::<IpAddr>() {
+        Err(_) => Form::LeadingZeros,
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => Form::Ipv4Mapped,
+        Ok(IpAddr::V6(v6)) if v6.to_string() != text => Form::NonCanonical,
+        Ok(_) => Form::Standard,
     };
-    if let IpAddr::V6(v6) = ip
-        && let Some(v4) = v6.to_ipv4_mapped()
-    {
-        return legacy_form(v4, "is an IPv4-mapped IPv6 address");
-    }
-    match special(ip) {
-        Some(reason) => Verdict::Invalid {
-            reason,
-            legacy: None,
-        },
-        None => Verdict::Valid(ip),
-    }
+    Some(Parsed { ip, form })
 }
 
-/// A form strict validation rejects but older clusters read as `v4`; rejected outright when
-/// `v4` itself is special.
-fn legacy_form(v4: Ipv4Addr, form: &str) -> Verdict {
-    match special(IpAddr::V4(v4)) {
-        Some(reason) => Verdict::Invalid {
-            reason,
-            legacy: None,
-        },
-        None => Verdict::Invalid {
-            reason: format!(
-                "{form}, which strict IP validation rejects; older clusters read it as `{v4}`"
-            ),
-            legacy: Some(IpAddr::V4(v4)),
-        },
+/// Go's legacy `net.ParseIP`: IPv4 at the first `.`, IPv6 at the first `:`.
+fn sloppy(s: &str) -> Option<IpAddr> {
+    let first = s.bytes().find(|&b| b == b'.' || b == b':')?;
+    if first == b'.' {
+        return sloppy_v4(s).map(|o| IpAddr::V4(Ipv4Addr::from(o)));
     }
+    let v6 = Ipv6Addr::from(sloppy_v6(s)?);
+    Some(match v6.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(v6),
+    })
 }
 
-/// The special ranges the API server refuses for externalIPs (Go's `net.IP` predicates).
-fn special(ip: IpAddr) -> Option<String> {
-    let what = match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            if v4.is_unspecified() {
-                "the unspecified address"
-            } else if v4.is_loopback() {
-                "a loopback address (127.0.0.0/8)"
-            } else if o[0] == 169 && o[1] == 254 {
-                "a link-local address (169.254.0.0/16, which holds the cloud metadata endpoint 169.254.169.254)"
-            } else if o[0] == 224 && o[1] == 0 && o[2] == 0 {
-                "a link-local multicast address (224.0.0.0/24)"
-            } else {
+/// Go's `dtoi`/`xtoi`: the number at the start of `s` in `radix`, and how many digits it has;
+/// `None` without digits or past 0xFFFFFF.
+fn number(s: &[u8], radix: u32) -> Option<(u32, usize)> {
+    let mut n: u32 = 0;
+    let mut i = 0;
+    while i < s.len() {
+        let Some(d) = char::from(s[i]).to_digit(radix) else {
+            break;
+        };
+        n = n * radix + d;
+        if n >= 0x00FF_FFFF {
+            return None;
+        }
+        i += 1;
+    }
+    (i > 0).then_some((n, i))
+}
+
+fn sloppy_v4(s: &str) -> Option<[u8; 4]> {
+    let mut s = s.as_bytes();
+    let mut out = [0u8; 4];
+    for (i, o) in out.iter_mut().enumerate() {
+        if i > 0 {
+            s = s.strip_prefix(b".")?;
+        }
+        let (n, c) = number(s, 10)?;
+        *o = u8::try_from(n).ok()?;
+        s = &s[c..];
+    }
+    s.is_empty().then_some(out)
+}
+
+fn sloppy_v6(text: &str) -> Option<[u8; 16]> {
+    let mut ip = [0u8; 16];
+    let mut s = text.as_bytes();
+    let mut ellipsis = None;
+    if let Some(rest) = s.strip_prefix(b"::") {
+        ellipsis = Some(0);
+        s = rest;
+        if s.is_empty() {
+            return Some(ip);
+        }
+    }
+    let mut i = 0;
+    while i < 16 {
+        let (n, c) = number(s, 16)?;
+        if c < s.len() && s[c] == b'.' {
+            // An embedded IPv4 address ends the text.
+            if (ellipsis.is_none() && i != 12) || i + 4 > 16 {
                 return None;
             }
+            let v4 = sloppy_v4(std::str::from_utf8(s).ok()?)?;
+            ip[i..i + 4].copy_from_slice(&v4);
+            s = &[];
+            i += 4;
+            break;
+        }
+        let n = u16::try_from(n).ok()?;
+        ip[i..i + 2].copy_from_slice(&n.to_be_bytes());
+        i += 2;
+        s = &s[c..];
+        if s.is_empty() {
+            break;
+        }
+        s = s.strip_prefix(b":")?;
+        if s.is_empty() {
+            return None;
+        }
+        if let Some(rest) = s.strip_prefix(b":") {
+            if ellipsis.is_some() {
+                return None;
+            }
+            ellipsis = Some(i);
+            s = rest;
+            if s.is_empty() {
+                break;
+            }
+        }
+    }
+    if !s.is_empty() {
+        return None;
+    }
+    if i < 16 {
+        let e = ellipsis?;
+        let n = 16 - i;
+        ip.copy_within(e..i, e + n);
+        ip[e..e + n].fill(0);
+    } else if ellipsis.is_some() {
+        // "::" must stand for at least one group.
+        return None;
+    }
+    Some(ip)
+}
+
+/// The API server's error for a value the legacy parser cannot read.
+pub const NOT_AN_IP: &str = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
+
+/// The API server's errors for the forms strict validation rejects.
+#[must_use]
+pub fn strict_error(form: Form) -> Option<&'static str> {
+    match form {
+        Form::LeadingZeros => Some("must not have leading 0s"),
+        Form::Ipv4Mapped => Some("must not be an IPv4-mapped IPv6 address"),
+        Form::Standard | Form::NonCanonical => None,
+    }
+}
+
+/// The API server's error for an externalIPs entry in a range it refuses
+/// (`ValidateEndpointIP`): unspecified, loopback, link-local unicast and link-local multicast.
+/// Private, documentation and global multicast ranges are accepted.
+#[must_use]
+pub fn special(ip: IpAddr, text: &str) -> Option<String> {
+    let (unspecified, loopback, link_local, multicast) = match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            (
+                v4.is_unspecified(),
+                v4.is_loopback(),
+                o[0] == 169 && o[1] == 254,
+                o[0] == 224 && o[1] == 0 && o[2] == 0,
+            )
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            if v6.is_unspecified() {
-                "the unspecified address"
-            } else if v6.is_loopback() {
-                "the loopback address"
-            } else if s[0] & 0xffc0 == 0xfe80 {
-                "a link-local address (fe80::/10)"
-            } else if s[0] & 0xff0f == 0xff02 {
-                "a link-local multicast address (ff02::/16)"
-            } else {
-                return None;
-            }
+            (
+                v6.is_unspecified(),
+                v6.is_loopback(),
+                s[0] & 0xffc0 == 0xfe80,
+                s[0] & 0xff0f == 0xff02,
+            )
         }
     };
-    Some(format!("is {what}, rejected by the API server"))
-}
-
-/// Go's pre-1.17 parser: dotted quad whose octets may carry leading zeros, read as decimal.
-fn legacy_v4(s: &str) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut parts = s.split('.');
-    for o in &mut octets {
-        let p = parts.next()?;
-        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        *o = p.parse().ok()?;
+    if unspecified {
+        Some(format!("may not be unspecified ({text})"))
+    } else if loopback {
+        Some("may not be in the loopback range (127.0.0.0/8, ::1/128)".into())
+    } else if link_local {
+        Some("may not be in the link-local range (169.254.0.0/16, fe80::/10)".into())
+    } else if multicast {
+        Some("may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)".into())
+    } else {
+        None
     }
-    parts.next().is_none().then(|| Ipv4Addr::from(octets))
 }
 
-/// The address an entry stands for when compared with allowlists and other Services: the
-/// valid address, or what older clusters read an invalid-but-accepted entry as.
+/// Whether `text` is a CIDR (people write one where a single address belongs).
 #[must_use]
-pub fn effective(entry: &str) -> Option<IpAddr> {
-    match classify(entry) {
-        Verdict::Valid(ip) => Some(ip),
-        Verdict::Invalid { legacy, .. } => legacy,
-    }
+pub fn is_cidr(text: &str) -> bool {
+    text.contains('/') && text.parse::<IpNet>().is_ok()
 }
 
 /// Parses a CIDR or a single address. Returns the network and whether host bits were set.
@@ -146,11 +236,8 @@ pub fn parse_cidr(text: &str) -> Result<(IpNet, bool), String> {
 mod tests {
     use super::*;
 
-    fn reason(s: &str) -> String {
-        match classify(s) {
-            Verdict::Invalid { reason, .. } => reason,
-            Verdict::Valid(ip) => format!("valid {ip}"),
-        }
+    fn read(s: &str) -> Option<(String, Form)> {
+        parse(s).map(|p| (p.canonical(), p.form))
     }
 
     #[test]
@@ -171,52 +258,113 @@ mod tests {
     }
 
     #[test]
-    fn ordinary_addresses_are_valid() {
-        assert_eq!(reason("198.51.100.7"), "valid 198.51.100.7");
-        assert_eq!(reason("2001:db8::7"), "valid 2001:db8::7");
+    fn standard_forms() {
+        assert_eq!(
+            read("198.51.100.7"),
+            Some(("198.51.100.7".into(), Form::Standard))
+        );
+        assert_eq!(
+            read("2001:db8::7"),
+            Some(("2001:db8::7".into(), Form::Standard))
+        );
+        assert_eq!(read("::"), Some(("::".into(), Form::Standard)));
     }
 
     #[test]
-    fn special_ranges_are_rejected() {
+    fn leading_zeros_are_decimal_as_in_the_legacy_parser() {
+        // k8s.io/utils net tests: 127.010.020.030 is 127.10.20.30, not octal.
+        assert_eq!(
+            read("127.010.020.030"),
+            Some(("127.10.20.30".into(), Form::LeadingZeros))
+        );
+        assert_eq!(
+            read("192.0.2.0000000001"),
+            Some(("192.0.2.1".into(), Form::LeadingZeros))
+        );
+        assert_eq!(
+            read("0:0:0:0:000000:ffff:127.1.2.3"),
+            Some(("127.1.2.3".into(), Form::LeadingZeros))
+        );
+        assert_eq!(
+            read("::ffff:127.001.002.003"),
+            Some(("127.1.2.3".into(), Form::LeadingZeros))
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_the_ipv4_address() {
+        assert_eq!(
+            read("::ffff:192.0.2.1"),
+            Some(("192.0.2.1".into(), Form::Ipv4Mapped))
+        );
+        assert_eq!(
+            read("::ffff:7f01:0203"),
+            Some(("127.1.2.3".into(), Form::Ipv4Mapped))
+        );
+    }
+
+    #[test]
+    fn non_canonical_ipv6() {
+        assert_eq!(
+            read("2001:DB8::1"),
+            Some(("2001:db8::1".into(), Form::NonCanonical))
+        );
+        assert_eq!(
+            read("2001:db8:0:0::2"),
+            Some(("2001:db8::2".into(), Form::NonCanonical))
+        );
+        assert_eq!(read("::0001"), Some(("::1".into(), Form::NonCanonical)));
+    }
+
+    #[test]
+    fn what_the_legacy_parser_refuses() {
         for s in [
-            "0.0.0.0",
-            "::",
-            "127.1.2.3",
-            "::1",
-            "169.254.169.254",
-            "fe80::1",
-            "224.0.0.251",
-            "ff02::1",
+            "",
+            "example.com",
+            " 192.0.2.1",
+            "192.0.2.1 ",
+            "192.0.2",
+            "192.0.2.256",
+            "1.2.3.4.5",
+            "fe80::1%eth0",
+            "192.0.2.0/28",
+            "1:2:3:4:5:6:7:8::",
+            ":1::2",
+            "1::2::3",
+            "::1:",
+            "1:2:3:4:5:6:7:8:9",
+            "::1.2.3",
+            "1.2.3.4::",
+            "12345:db8::1",
         ] {
-            assert!(
-                reason(s).contains("rejected by the API server"),
-                "{s}: {}",
-                reason(s)
-            );
+            assert_eq!(read(s), None, "{s:?}");
         }
-        assert!(classify("224.0.1.1") == Verdict::Valid("224.0.1.1".parse().expect("ip")));
     }
 
     #[test]
-    fn legacy_forms_are_rejected_with_their_old_reading() {
+    fn special_ranges_echo_the_api_server() {
+        let sp = |s: &str| special(parse(s).expect("ip").ip, s);
         assert_eq!(
-            classify("192.0.2.010"),
-            Verdict::Invalid {
-                reason: "has leading zeros, which strict IP validation rejects; older clusters read it as `192.0.2.10`".into(),
-                legacy: Some("192.0.2.10".parse().expect("ip")),
-            }
+            sp("0.0.0.0").as_deref(),
+            Some("may not be unspecified (0.0.0.0)")
         );
-        assert_eq!(
-            effective("::ffff:192.0.2.1"),
-            Some("192.0.2.1".parse().expect("ip"))
-        );
-        assert!(reason("::ffff:127.0.0.1").contains("loopback"));
+        for s in ["127.1.2.3", "::1", "::ffff:127.0.0.1", "127.000.000.001"] {
+            assert!(sp(s).expect(s).contains("loopback"), "{s}");
+        }
+        for s in ["169.254.169.254", "fe80::1"] {
+            assert!(sp(s).expect(s).contains("link-local range"), "{s}");
+        }
+        for s in ["224.0.0.251", "ff02::1"] {
+            assert!(sp(s).expect(s).contains("multicast"), "{s}");
+        }
+        for s in ["224.0.1.1", "10.0.0.1", "192.0.2.1", "2001:db8::1"] {
+            assert_eq!(sp(s), None, "{s}");
+        }
     }
 
     #[test]
-    fn cidrs_and_garbage_are_not_addresses() {
-        assert!(reason("192.0.2.0/28").contains("CIDR"));
-        assert_eq!(reason("example.com"), "is not an IP address");
-        assert_eq!(reason(" 192.0.2.1"), "is not an IP address");
+    fn cidrs_are_told_apart() {
+        assert!(is_cidr("192.0.2.0/28"));
+        assert!(!is_cidr("192.0.2.0"));
     }
 }

@@ -41,6 +41,10 @@ pub struct Args {
     /// Network profile: cloud, on-prem or auto (aliases eks, gke, aks, bare-metal).
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
+    /// Kubernetes version the manifests are checked against, like `1.36` (default: the newest
+    /// release extip-lint knows).
+    #[arg(long, value_name = "VERSION")]
+    pub kubernetes_version: Option<String>,
     /// Allowed external IP range (repeatable; added to the config's list).
     #[arg(long = "allow-cidr", value_name = "CIDR")]
     pub allow_cidr: Vec<String>,
@@ -159,6 +163,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let overrides = Overrides {
         profile: args.profile.clone(),
         namespace: args.namespace.clone(),
+        kubernetes_version: args.kubernetes_version.clone(),
         allow_cidr: args.allow_cidr.clone(),
         select: args.select.clone(),
         ignore: args.ignore.clone(),

@@ -1,14 +1,13 @@
-//! The runbook inventory (`--inventory`): one row per external address a Service claims
-//! (externalIPs, `loadBalancerIP`, `status.loadBalancer.ingress`), with the facts an outage
-//! investigation starts from. Reads the index like a rule, but produces rows, not findings.
-
-use std::net::IpAddr;
+//! The runbook inventory (`--inventory`): one row per address a Service or Gateway claims, from
+//! every source (`object::claims`), with the facts an outage investigation or a migration
+//! starts from. Reads the claims and the index like a rule, but produces rows, not findings.
 
 use serde::Serialize;
 
-use crate::address;
 use crate::config::{AllowEntry, Profile};
 use crate::index::Index;
+use crate::kubernetes::Target;
+use crate::object::claims::{Claim, Reading, Source};
 use crate::object::{Object, View};
 use crate::profile::ProfileDecision;
 use crate::source::Span;
@@ -17,13 +16,16 @@ use crate::source::Span;
 pub struct Row {
     pub cluster: String,
     pub address: String,
-    /// `externalIPs`, `loadBalancerIP` or `status.loadBalancer.ingress`.
+    /// The field or annotation: `spec.externalIPs`, `metallb.io/loadBalancerIPs`, ...
     pub source: &'static str,
+    pub kind: String,
     pub service: String,
     pub ports: String,
     /// The allowlist entry that admits the address, or `none`.
     pub allowed_by: String,
     pub profile_verdict: String,
+    /// What the target Kubernetes version does with the field.
+    pub kubernetes: String,
     pub network_policy: String,
     pub owner: String,
     #[serde(skip)]
@@ -32,89 +34,92 @@ pub struct Row {
     pub location: String,
 }
 
+/// What one cluster's inventory is built from.
+pub struct Inputs<'a> {
+    pub claims: &'a [Claim<'a>],
+    pub index: &'a Index<'a>,
+    pub allow: &'a [AllowEntry],
+    pub owner_keys: &'a [String],
+    pub profile: &'a ProfileDecision,
+    pub kubernetes: &'a Target,
+    pub cluster: &'a str,
+}
+
 /// Builds the rows in input order.
 #[must_use]
-pub fn rows(
-    objects: &[Object],
-    index: &Index<'_>,
-    allow: &[AllowEntry],
-    owner_keys: &[String],
-    profile: &ProfileDecision,
-    cluster: &str,
-) -> Vec<Row> {
+pub fn rows(i: &Inputs<'_>) -> Vec<Row> {
     let mut out = Vec::new();
-    for obj in objects {
-        let View::Service(svc) = &obj.view else {
-            continue;
-        };
-        let Some(spec) = &svc.spec else { continue };
-        let mut addresses: Vec<(String, &'static str, String)> = Vec::new();
-        for (i, ip) in spec.external_ips.iter().flatten().enumerate() {
-            addresses.push((ip.clone(), "externalIPs", format!("/spec/externalIPs/{i}")));
-        }
-        if let Some(ip) = spec.load_balancer_ip.as_ref().filter(|s| !s.is_empty()) {
-            addresses.push((ip.clone(), "loadBalancerIP", "/spec/loadBalancerIP".into()));
-        }
-        let ingress = svc
-            .status
-            .as_ref()
-            .and_then(|s| s.load_balancer.as_ref())
-            .and_then(|l| l.ingress.as_ref());
-        for (i, ing) in ingress.into_iter().flatten().enumerate() {
-            if let Some(ip) = &ing.ip {
-                addresses.push((
-                    ip.clone(),
-                    "status.loadBalancer.ingress",
-                    format!("/status/loadBalancer/ingress/{i}/ip"),
-                ));
+    let mut last: Option<(&Object, String)> = None;
+    for claim in i.claims {
+        let obj = claim.object;
+        // Coverage once per object, not per address.
+        let coverage = match &last {
+            Some((o, c)) if std::ptr::eq(*o, obj) => c.clone(),
+            _ => {
+                let c = coverage(i.index, obj);
+                last = Some((obj, c.clone()));
+                c
             }
-        }
-        if addresses.is_empty() {
-            continue;
-        }
-        let ports = spec
+        };
+        let reading = claim.reading(i.kubernetes);
+        let allowed_by = match &reading {
+            Reading::Accepted { ip, .. } => i
+                .allow
+                .iter()
+                .find(|a| a.net.contains(ip))
+                .map_or_else(|| "none".to_string(), |a| a.net.to_string()),
+            Reading::Rejected { .. } => "none".to_string(),
+        };
+        let profile_verdict = match (&claim.inert, &reading) {
+            (_, Reading::Rejected { by, .. }) => format!("rejected by {by}"),
+            (Some(why), _) => format!("ignored: {why}"),
+            _ if claim.source == Source::ExternalIps && i.profile.profile == Profile::Cloud => {
+                "flagged: externalIPs in a cloud profile".to_string()
+            }
+            (
+                _,
+                Reading::Accepted {
+                    warning: Some(w), ..
+                },
+            ) => {
+                format!("non-standard form: write {}", w.canonical)
+            }
+            _ => "ok".to_string(),
+        };
+        let kubernetes = match claim.source {
+            Source::ExternalIps if claim.inert.is_none() => {
+                i.kubernetes.external_ips().words(i.kubernetes.version)
+            }
+            Source::LoadBalancerIp => "spec.loadBalancerIP is deprecated since 1.24".to_string(),
+            _ => String::new(),
+        };
+        let ports = claim
             .ports
             .iter()
-            .flatten()
-            .map(|p| format!("{}/{}", p.port, p.protocol.as_deref().unwrap_or("TCP")))
+            .map(|(p, proto)| format!("{p}/{proto}"))
             .collect::<Vec<_>>()
             .join(" ");
-        let coverage = coverage(index, obj);
-        let owner = owner_keys
+        let owner = i
+            .owner_keys
             .iter()
             .find_map(|k| obj.labels.get(k).or_else(|| obj.annotations.get(k)))
             .cloned()
             .unwrap_or_default();
-        for (addr, source, path) in addresses {
-            let ip: Option<IpAddr> = address::effective(&addr);
-            let allowed_by = ip
-                .and_then(|ip| allow.iter().find(|a| a.net.contains(&ip)))
-                .map_or_else(|| "none".to_string(), |a| a.net.to_string());
-            let profile_verdict = match (source, profile.profile) {
-                ("externalIPs", Profile::Cloud) => {
-                    "flagged: externalIPs in a cloud profile".to_string()
-                }
-                _ if ip.is_none()
-                    || matches!(address::classify(&addr), address::Verdict::Invalid { .. }) =>
-                {
-                    "rejected by the API server".to_string()
-                }
-                _ => "ok".to_string(),
-            };
-            out.push(Row {
-                cluster: cluster.to_string(),
-                address: addr,
-                source,
-                service: obj.id.qualified_name(),
-                ports: ports.clone(),
-                allowed_by,
-                profile_verdict,
-                network_policy: coverage.clone(),
-                owner: owner.clone(),
-                span: obj.value_span(&path),
-                location: String::new(),
-            });
-        }
+        out.push(Row {
+            cluster: i.cluster.to_string(),
+            address: claim.entry.clone(),
+            source: claim.source.name(),
+            kind: obj.id.kind.clone(),
+            service: obj.id.qualified_name(),
+            ports,
+            allowed_by,
+            profile_verdict,
+            kubernetes,
+            network_policy: coverage,
+            owner,
+            span: obj.value_span(&claim.path),
+            location: String::new(),
+        });
     }
     out
 }
@@ -140,7 +145,7 @@ fn coverage(index: &Index<'_>, svc: &Object) -> String {
         .filter_map(|p| {
             p.isolated_by
                 .as_ref()
-                .map(|(o, _)| format!("{} {}", o.id.kind, o.id.qualified_name()))
+                .map(|(o, _)| format!("{} {}", o.id.kind_label(), o.id.qualified_name()))
         })
         .collect();
     by.sort();

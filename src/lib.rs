@@ -16,6 +16,7 @@ pub mod error;
 pub mod finding;
 pub mod index;
 pub mod inventory;
+pub mod kubernetes;
 pub mod load;
 pub mod object;
 pub mod policy;
@@ -110,8 +111,20 @@ pub fn lint_with_progress(
             "the input".to_string()
         };
         let profile = profile::decide(*requested, set_by, index.cloud_evidence(), &scope);
+        let (target, version_source, gates) = settings.target(plan.config);
+        let kubernetes = profile::kubernetes(
+            target,
+            (*version_source != ValueSource::Default).then(|| version_source.message(config_file)),
+            gates
+                .iter()
+                .map(|g| g.source.message(config_file))
+                .collect(),
+        );
+        let claims = object::claims::collect(objects);
         let cx = RuleContext {
             objects,
+            claims: &claims,
+            kubernetes: &kubernetes.target,
             index: &index,
             problems,
             profile: &profile,
@@ -127,18 +140,20 @@ pub fn lint_with_progress(
             f.cluster = Some(Arc::clone(&name));
         }
         if settings.inventory {
-            inventory.extend(inventory::rows(
-                objects,
-                &index,
-                plan.allow,
-                &settings.owner_keys,
-                &profile,
-                &name,
-            ));
+            inventory.extend(inventory::rows(&inventory::Inputs {
+                claims: &claims,
+                index: &index,
+                allow: plan.allow,
+                owner_keys: &settings.owner_keys,
+                profile: &profile,
+                kubernetes: &kubernetes.target,
+                cluster: &name,
+            }));
         }
         clusters.push(ClusterSummary {
             name,
             profile,
+            kubernetes,
             files: assignment
                 .of_input
                 .iter()
@@ -169,6 +184,7 @@ pub fn lint_with_progress(
 /// What one cluster is checked with: the settings, with the cluster's own overrides.
 struct Plan<'a> {
     name: &'a str,
+    config: Option<&'a ClusterConfig>,
     profile: &'a (Profile, ValueSource),
     allow: &'a [AllowEntry],
     load: LoadOptions,
@@ -181,6 +197,7 @@ impl<'a> Plan<'a> {
             .unwrap_or(&settings.namespace);
         Plan {
             name,
+            config,
             profile: config
                 .and_then(|c| c.profile.as_ref())
                 .unwrap_or(&settings.profile),
@@ -216,6 +233,12 @@ fn enabled(settings: &Settings) -> Enabled {
             .catalog
             .iter()
             .filter_map(|m| Some((*m, settings.rules.get(m.code).and_then(|(s, _)| *s)?)))
+            .collect(),
+        settings
+            .rules
+            .iter()
+            .filter(|(_, (_, src))| matches!(src, ValueSource::File { .. }))
+            .map(|(code, _)| *code)
             .collect(),
     )
 }

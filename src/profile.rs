@@ -1,9 +1,11 @@
-//! The profile decision for one cluster: the profile requested (config or flag), or for `auto`
-//! the index's cloud evidence. The decision keeps the evidence as a span; renderers say where.
+//! The decisions for one cluster: the profile requested (config or flag), or for `auto` the
+//! index's cloud evidence; and the Kubernetes version and gates in force, with where they came
+//! from. Decisions keep places as spans; renderers say where.
 
 use crate::config::Profile;
 use crate::finding::Message;
 use crate::index::CloudEvidence;
+use crate::kubernetes::Target;
 use crate::source::Span;
 
 /// The profile in force and why.
@@ -61,4 +63,36 @@ pub fn decide(
             evidence: None,
         },
     }
+}
+
+/// The Kubernetes version and gates a cluster is checked against, and why.
+#[derive(Debug, Clone)]
+pub struct KubernetesDecision {
+    pub target: Target,
+    /// `default: the newest release extip-lint knows`, `set by <place>`, and the gates set.
+    pub reason: Message,
+}
+
+/// The decision for a target whose version came from `version_set_by` (`None`: the default)
+/// and whose gates came from the places given.
+#[must_use]
+pub fn kubernetes(
+    target: Target,
+    version_set_by: Option<Message>,
+    gates_set_by: Vec<Message>,
+) -> KubernetesDecision {
+    let mut reason = match version_set_by {
+        None => Message::from("default: the newest release extip-lint knows"),
+        Some(by) => {
+            let mut m = Message::from("set by ");
+            m.append(&by);
+            m
+        }
+    };
+    for (i, ((gate, on), by)) in target.gates.iter().zip(gates_set_by).enumerate() {
+        reason.push_str(if i == 0 { "; feature gates " } else { ", " });
+        reason.push_str(&format!("{}={on} from ", gate.name()));
+        reason.append(&by);
+    }
+    KubernetesDecision { target, reason }
 }

@@ -10,7 +10,7 @@ use crate::finding::{Finding, Message, RuleMeta, Severity};
 use crate::inventory;
 use crate::load::Loaded;
 use crate::object::{IgnoreAnnotation, Object, Problem};
-use crate::profile::ProfileDecision;
+use crate::profile::{KubernetesDecision, ProfileDecision};
 use crate::source::{Encoding, FileId, SourceFile, display_name};
 use crate::walk::Walked;
 
@@ -154,6 +154,7 @@ impl Inputs {
 pub struct ClusterSummary {
     pub name: Arc<str>,
     pub profile: ProfileDecision,
+    pub kubernetes: KubernetesDecision,
     /// Files (and standard input) in the cluster.
     pub files: usize,
 }

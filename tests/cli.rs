@@ -259,7 +259,7 @@ fn gitignore_hidden_folders_and_no_ignore() {
     let (out, _) = run_in(dir.path(), &["-f", "short", "--select", "EXT004"], None);
     assert_eq!(
         stdout(&out),
-        "seen/svc.yaml:8:5: EXT004 [error] Service `default/web` has external IP `127.0.0.1`, which is a loopback address (127.0.0.0/8), rejected by the API server\n"
+        "seen/svc.yaml:8:5: EXT004 [error] Service `default/web` has external IP `127.0.0.1`, which the API server rejects: `spec.externalIPs[0]: Invalid value: \"127.0.0.1\": may not be in the loopback range (127.0.0.0/8, ::1/128)`\n"
     );
     let (out, _) = run_in(
         dir.path(),
@@ -533,15 +533,17 @@ fn inventory_lists_every_claimed_address() {
             "192.0.2.0/24",
             "--profile",
             "on-prem",
+            "--select",
+            "EXT003",
         ],
         None,
     );
     assert_eq!(
         stdout(&out),
-        "cluster,address,source,service,ports,allowed by,profile verdict,network policy,owner,location\n\
-         default,192.0.2.7,externalIPs,shop/web,443/TCP 53/UDP,192.0.2.0/24,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:12\n\
-         default,203.0.113.9,loadBalancerIP,shop/web,443/TCP 53/UDP,none,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:10\n\
-         default,203.0.113.10,status.loadBalancer.ingress,shop/web,443/TCP 53/UDP,none,ok,covered by NetworkPolicy shop/deny,payments,svc.yaml:15\n"
+        "cluster,address,source,kind,service,ports,allowed by,profile verdict,kubernetes,network policy,owner,location\n\
+         default,192.0.2.7,spec.externalIPs,Service,shop/web,443/TCP 53/UDP,192.0.2.0/24,ok,deprecated in 1.37; kube-proxy programs them until 1.40 (planned),covered by NetworkPolicy shop/deny,payments,svc.yaml:12\n\
+         default,203.0.113.9,spec.loadBalancerIP,Service,shop/web,443/TCP 53/UDP,none,ok,spec.loadBalancerIP is deprecated since 1.24,covered by NetworkPolicy shop/deny,payments,svc.yaml:10\n\
+         default,203.0.113.10,status.loadBalancer.ingress,Service,shop/web,443/TCP 53/UDP,none,ok,,covered by NetworkPolicy shop/deny,payments,svc.yaml:15\n"
     );
     assert_eq!(
         out.status.code(),
@@ -652,7 +654,7 @@ fn inventory_in_every_format_with_ipv6_and_an_owner() {
     assert_eq!(
         stdout(&md).lines().nth(3),
         Some(
-            "| default | 2001:db8::7 | externalIPs | edge/dual | 443/TCP | 2001:db8::/32 | ok | n/a (no selector) | netops | svc.yaml:10 |"
+            "| default | 2001:db8::7 | spec.externalIPs | Service | edge/dual | 443/TCP | 2001:db8::/32 | ok | deprecated in 1.37; kube-proxy programs them until 1.40 (planned) | n/a (no selector) | netops | svc.yaml:10 |"
         )
     );
     let (json, _) = run_in(dir.path(), &args("json"), None);

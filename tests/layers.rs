@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // vocabulary
     &["source", "error"],
-    &["finding"],
+    &["finding", "kubernetes"],
     // readers
     &["yaml", "address", "selector"],
     &["calico"],

@@ -4,11 +4,13 @@
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::{
-    AllowEntry, ClusterConfig, ConfigFile, DEFAULT_CLUSTER, Limits, Profile, Settings, ValueSource,
+    AllowEntry, ClusterConfig, ConfigFile, DEFAULT_CLUSTER, GateSetting, Limits, Profile, Settings,
+    ValueSource,
 };
 use crate::address;
 use crate::error::{ConfigIssue, Error};
 use crate::finding::Severity;
+use crate::kubernetes::{Gate, Version};
 use crate::yaml::{self, NodeId, NodeKind, Tree};
 
 struct Reader<'a> {
@@ -158,6 +160,51 @@ impl Reader<'_> {
         Ok(out)
     }
 
+    /// `kubernetes-version: "1.36"`.
+    fn version(&self, v: NodeId) -> Result<(Version, ValueSource), Error> {
+        let s = self.string(v, "kubernetes-version")?;
+        let version =
+            Version::parse(&s).map_err(|m| self.err(v, m, "not a Kubernetes version", None))?;
+        Ok((version, self.source(v)))
+    }
+
+    /// `feature-gates: {AllowServiceExternalIPs: false}`.
+    fn gates(&self, v: NodeId) -> Result<Vec<GateSetting>, Error> {
+        let mut out = Vec::new();
+        for (key, k, v) in self.mapping(v, "feature-gates")? {
+            let Some(gate) = Gate::parse(&key) else {
+                let known: Vec<&str> = Gate::ALL.iter().map(|g| g.name()).collect();
+                return Err(self.err(
+                    k,
+                    format!("unknown feature gate `{key}`"),
+                    "unknown feature gate",
+                    Some(format!(
+                        "extip-lint knows the gates that change its verdicts: {}",
+                        known.join(", ")
+                    )),
+                ));
+            };
+            let on = match self.string(v, &key)?.as_str() {
+                "true" => true,
+                "false" => false,
+                other => {
+                    return Err(self.err(
+                        v,
+                        format!("`{key}` must be true or false, not `{other}`"),
+                        "not a boolean",
+                        None,
+                    ));
+                }
+            };
+            out.push(GateSetting {
+                gate,
+                on,
+                source: self.source(k),
+            });
+        }
+        Ok(out)
+    }
+
     /// A list of globs, relative to the config file's folder.
     fn globs(&self, v: NodeId, what: &str) -> Result<GlobSet, Error> {
         let mut b = GlobSetBuilder::new();
@@ -182,7 +229,15 @@ impl Reader<'_> {
         v: NodeId,
         warnings: &mut Vec<ConfigIssue>,
     ) -> Result<Vec<ClusterConfig>, Error> {
-        const KNOWN: &[&str] = &["name", "paths", "profile", "namespace", "external-ips"];
+        const KNOWN: &[&str] = &[
+            "name",
+            "paths",
+            "profile",
+            "namespace",
+            "external-ips",
+            "kubernetes-version",
+            "feature-gates",
+        ];
         if !matches!(
             self.tree.node(self.tree.resolve(v)).kind,
             NodeKind::Seq { .. }
@@ -227,6 +282,8 @@ impl Reader<'_> {
                         c.namespace = Some((self.string(v, "namespace")?, self.source(v)));
                     }
                     "external-ips" => c.allow = Some(self.allow(v, "external-ips", warnings)?),
+                    "kubernetes-version" => c.kubernetes = Some(self.version(v)?),
+                    "feature-gates" => c.feature_gates = self.gates(v)?,
                     _ => return Err(unknown_key(self, &key, k, KNOWN)),
                 }
             }
@@ -280,6 +337,8 @@ pub(super) fn read(
     const TOP: &[&str] = &[
         "profile",
         "namespace",
+        "kubernetes-version",
+        "feature-gates",
         "external-ips",
         "include",
         "exclude",
@@ -292,6 +351,8 @@ pub(super) fn read(
         match key.as_str() {
             "profile" => settings.profile = (r.profile(v)?, r.source(v)),
             "namespace" => settings.namespace = (r.string(v, "namespace")?, r.source(v)),
+            "kubernetes-version" => settings.kubernetes = r.version(v)?,
+            "feature-gates" => settings.feature_gates = r.gates(v)?,
             "external-ips" => settings.allow = r.allow(v, "external-ips", warnings)?,
             "clusters" => settings.clusters = r.clusters(v, warnings)?,
             "include" => settings.include = Some(r.globs(v, "include")?),

@@ -19,6 +19,7 @@ pub use schema::json_schema;
 
 use crate::error::{ConfigIssue, Error};
 use crate::finding::{Message, RuleMeta, Severity};
+use crate::kubernetes::{Gate, Target, Version};
 use crate::source::{FileId, Span};
 use crate::yaml::BuildLimits;
 
@@ -107,6 +108,17 @@ pub struct ClusterConfig {
     pub namespace: Option<(String, ValueSource)>,
     /// Replaces the top-level allowlist for this cluster.
     pub allow: Option<Vec<AllowEntry>>,
+    pub kubernetes: Option<(Version, ValueSource)>,
+    /// Override the top-level gates one by one.
+    pub feature_gates: Vec<GateSetting>,
+}
+
+/// A feature gate set in the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateSetting {
+    pub gate: Gate,
+    pub on: bool,
+    pub source: ValueSource,
 }
 
 /// Resource limits (issue: hostile input).
@@ -158,6 +170,9 @@ pub struct Settings {
     pub profile: (Profile, ValueSource),
     pub namespace: (String, ValueSource),
     pub allow: Vec<AllowEntry>,
+    /// The Kubernetes version the manifests are checked against.
+    pub kubernetes: (Version, ValueSource),
+    pub feature_gates: Vec<GateSetting>,
     /// Globs relative to the config file's folder.
     pub include: Option<GlobSet>,
     pub exclude: Option<GlobSet>,
@@ -190,6 +205,8 @@ impl Settings {
             profile: (Profile::Auto, ValueSource::Default),
             namespace: ("default".into(), ValueSource::Default),
             allow: Vec::new(),
+            kubernetes: (crate::kubernetes::NEWEST, ValueSource::Default),
+            feature_gates: Vec::new(),
             include: None,
             exclude: None,
             glob_base: PathBuf::from("."),
@@ -207,6 +224,72 @@ impl Settings {
             cluster_per_path: false,
             catalog,
         }
+    }
+
+    /// The version and gates cluster `config` (or the top level, for `None`) runs, with where
+    /// the version came from and each gate's setting.
+    #[must_use]
+    pub fn target<'a>(
+        &'a self,
+        config: Option<&'a ClusterConfig>,
+    ) -> (Target, &'a ValueSource, Vec<&'a GateSetting>) {
+        let (version, source) = config
+            .and_then(|c| c.kubernetes.as_ref())
+            .unwrap_or(&self.kubernetes);
+        let mut gates: Vec<&GateSetting> = Vec::new();
+        for g in self
+            .feature_gates
+            .iter()
+            .chain(config.into_iter().flat_map(|c| &c.feature_gates))
+        {
+            gates.retain(|o| o.gate != g.gate);
+            gates.push(g);
+        }
+        let target = Target {
+            version: *version,
+            gates: gates.iter().map(|g| (g.gate, g.on)).collect(),
+        };
+        (target, source, gates)
+    }
+
+    /// Checks every cluster's target: each gate set must exist, and not be locked, in the
+    /// version it is set for.
+    fn check_targets(&self) -> Result<(), Error> {
+        let configs = std::iter::once(None).chain(self.clusters.iter().map(Some));
+        for c in configs {
+            let (target, version_source, gates) = self.target(c);
+            let Err(message) = target.check() else {
+                continue;
+            };
+            let gate = gates.iter().find(|g| message.contains(g.gate.name()));
+            let source = gate.map_or(version_source, |g| &g.source);
+            let message = match c {
+                Some(c) => format!("cluster `{}`: {message}", c.name),
+                None => message,
+            };
+            let version_from = self.describe(version_source);
+            let help = Some(format!(
+                "the Kubernetes version is {} ({version_from}); remove the gate or change `kubernetes-version`",
+                target.version
+            ));
+            return Err(match (source, &self.config) {
+                (ValueSource::File { start, end }, Some(file)) => {
+                    Error::Config(Box::new(ConfigIssue {
+                        message,
+                        src: miette::NamedSource::new(
+                            file.path.display().to_string(),
+                            file.text.clone(),
+                        ),
+                        span: (*start, end - start).into(),
+                        label: "cannot be set here".into(),
+                        help,
+                        severity: miette::Severity::Error,
+                    }))
+                }
+                _ => Error::Usage(message),
+            });
+        }
+        Ok(())
     }
 
     /// The rule `code_or_name` names, if any.
@@ -227,6 +310,7 @@ pub fn find(catalog: &[&'static RuleMeta], code_or_name: &str) -> Option<&'stati
 pub struct Overrides {
     pub profile: Option<String>,
     pub namespace: Option<String>,
+    pub kubernetes_version: Option<String>,
     pub allow_cidr: Vec<String>,
     pub select: Vec<String>,
     pub ignore: Vec<String>,
@@ -277,6 +361,7 @@ pub fn from_file(
         settings.config = Some(file);
     }
     overrides::apply(&mut settings, overrides)?;
+    settings.check_targets()?;
     Ok((settings, warnings))
 }
 

@@ -3,11 +3,17 @@
 use super::{AllowEntry, Overrides, Profile, Settings, ValueSource, find};
 use crate::address;
 use crate::error::Error;
+use crate::kubernetes::Version;
 
 pub(super) fn apply(settings: &mut Settings, o: &Overrides) -> Result<(), Error> {
     if let Some(p) = &o.profile {
         let profile = Profile::parse(p).ok_or_else(|| Error::Usage(format!("unknown profile `{p}`: use one of cloud, on-prem, auto (or eks, gke, aks, bare-metal)")))?;
         settings.profile = (profile, ValueSource::Flag("--profile"));
+    }
+    if let Some(v) = &o.kubernetes_version {
+        let version =
+            Version::parse(v).map_err(|m| Error::Usage(format!("--kubernetes-version: {m}")))?;
+        settings.kubernetes = (version, ValueSource::Flag("--kubernetes-version"));
     }
     if let Some(ns) = &o.namespace {
         settings.namespace = (ns.clone(), ValueSource::Flag("--namespace"));

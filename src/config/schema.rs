@@ -17,12 +17,26 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
         "description": "Network profile: cloud flags every externalIPs entry; auto decides from the input.",
         "enum": ["cloud", "on-prem", "auto", "eks", "gke", "aks", "bare-metal"],
     });
+    let version = json!({
+        "description": "Kubernetes version the manifests are checked against (`1.36`); default: the newest release extip-lint knows.",
+        "type": ["string", "number"],
+        "pattern": "^v?1\\.[0-9]+(\\.[0-9]+)?$",
+    });
+    let gates = json!({
+        "description": "Feature gates that override the version's defaults.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "AllowServiceExternalIPs": {"description": "kube-proxy programs spec.externalIPs (KEP-5707).", "type": "boolean"},
+            "StrictIPCIDRValidation": {"description": "kube-apiserver rejects IPv4 leading zeros and IPv4-mapped IPv6 (KEP-4858).", "type": "boolean"},
+        },
+    });
     let external_ips = json!({
         "type": "object",
         "additionalProperties": false,
         "properties": {
             "allow": {
-                "description": "CIDRs or single addresses that externalIPs may use; empty allows nothing.",
+                "description": "CIDRs or single addresses that externalIPs (and every other requested address) may use; empty allows no externalIPs.",
                 "type": "array",
                 "items": {"type": "string"},
             },
@@ -37,6 +51,8 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
         "properties": {
             "profile": profile,
             "namespace": {"description": "Namespace of objects that set none.", "type": "string"},
+            "kubernetes-version": version,
+            "feature-gates": gates,
             "external-ips": external_ips,
             "clusters": {
                 "description": "Which files are linted together: each cluster has its own index, profile, address conflicts and inventory. A file goes to the first cluster whose paths match it, else to `default`.",
@@ -50,6 +66,8 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
                         "paths": {"description": "Globs relative to this file.", "type": "array", "items": {"type": "string"}},
                         "profile": profile,
                         "namespace": {"description": "Namespace of objects that set none, in this cluster.", "type": "string"},
+                        "kubernetes-version": version,
+                        "feature-gates": gates,
                         "external-ips": external_ips,
                     },
                 },

@@ -14,7 +14,7 @@ use super::{
     Classified, ClassifyOptions, IGNORE_ANNOTATION, IgnoreAnnotation, Object, Problem, ProblemKind,
     REASON_ANNOTATION, View,
 };
-use super::{policies, workload};
+use super::{gateway, policies, workload};
 use crate::finding::ObjectRef;
 use crate::policy::{self, Policy};
 use crate::source::{FileId, Origin, Span};
@@ -227,6 +227,10 @@ fn object(
             metadata = meta;
             Some(View::Namespace(labels))
         }
+        (av, "Gateway") if av.starts_with("gateway.networking.k8s.io/") => {
+            subtrees.extend(["/spec/addresses", "/spec/listeners"]);
+            gateway::read(&mut cx).map(|g| View::Gateway(Box::new(g)))
+        }
         ("projectcalico.org/v3" | "crd.projectcalico.org/v1", "Tier") => {
             let (n, _, depth) = tree.lookup(node, &["spec", "defaultAction"]);
             let pass = depth == 2 && tree.scalar(n) == Some("Pass");
@@ -339,10 +343,23 @@ fn templated<'a>(meta: &'a ObjectMeta, view: &'a View) -> Option<&'a str> {
             })
             .collect(),
         View::Workload(w) => labels(Some(&w.labels)).collect(),
+        View::Gateway(g) => g
+            .addresses
+            .iter()
+            .filter_map(|a| a.value.as_deref())
+            .collect(),
         _ => Vec::new(),
     };
+    // The load-balancer annotations that request addresses.
+    let requested = meta.annotations.iter().flatten().filter_map(|(k, v)| {
+        super::claims::ADDRESS_ANNOTATIONS
+            .iter()
+            .any(|a| a.key == k)
+            .then_some(v.as_str())
+    });
     names
         .chain(labels(meta.labels.as_ref()))
+        .chain(requested)
         .chain(viewed)
         .find(is_template)
 }

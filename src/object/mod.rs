@@ -5,7 +5,9 @@
 //! policies' selectors and pod templates' metadata. Each object keeps the spans of those
 //! subtrees (`SpanMap`), so its document's tree can be dropped afterwards.
 
+pub mod claims;
 mod classify;
+pub mod gateway;
 mod policies;
 mod span_map;
 pub mod workload;
@@ -31,6 +33,8 @@ pub enum View {
     Workload(Box<workload::Workload>),
     /// A `Namespace`, with its labels (namespace selectors read them).
     Namespace(BTreeMap<String, String>),
+    /// A Gateway API `Gateway`: the addresses it requests.
+    Gateway(Box<gateway::Gateway>),
     /// A Calico `Tier`: whether it passes what its policies do not decide.
     CalicoTier {
         pass: bool,

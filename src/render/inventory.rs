@@ -13,28 +13,32 @@ pub enum InventoryFormat {
     Json,
 }
 
-const HEADER: [&str; 10] = [
+const HEADER: [&str; 12] = [
     "cluster",
     "address",
     "source",
+    "kind",
     "service",
     "ports",
     "allowed by",
     "profile verdict",
+    "kubernetes",
     "network policy",
     "owner",
     "location",
 ];
 
-fn fields(r: &Row) -> [&str; 10] {
+fn fields(r: &Row) -> [&str; 12] {
     [
         &r.cluster,
         &r.address,
         r.source,
+        &r.kind,
         &r.service,
         &r.ports,
         &r.allowed_by,
         &r.profile_verdict,
+        &r.kubernetes,
         &r.network_policy,
         &r.owner,
         &r.location,

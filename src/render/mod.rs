@@ -170,6 +170,28 @@ fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
+/// A cluster's Kubernetes decision in JSON and SARIF: the version, every gate's state, and why.
+#[must_use]
+pub fn kubernetes_json(
+    report: &Report,
+    k: &crate::profile::KubernetesDecision,
+) -> serde_json::Value {
+    let gates: serde_json::Map<String, serde_json::Value> = crate::kubernetes::Gate::ALL
+        .iter()
+        .map(|g| {
+            (
+                g.name().to_string(),
+                serde_json::Value::Bool(k.target.gate(*g).on),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "version": k.target.version.to_string(),
+        "featureGates": gates,
+        "reason": text(report, &k.reason),
+    })
+}
+
 /// The run summary for standard error: files, documents, objects by kind, skipped files,
 /// profile, findings by severity, time.
 #[must_use]
@@ -221,6 +243,12 @@ pub fn summary(report: &Report) -> String {
             only.profile.profile.as_str(),
             text(report, &only.profile.reason)
         );
+        let _ = writeln!(
+            out,
+            "kubernetes: {} ({})",
+            only.kubernetes.target.version,
+            text(report, &only.kubernetes.reason)
+        );
     } else {
         let _ = writeln!(out, "{} clusters:", report.clusters.len());
         for c in &report.clusters {
@@ -231,12 +259,14 @@ pub fn summary(report: &Report) -> String {
                 .count();
             let _ = writeln!(
                 out,
-                "  {}: {}, {}, profile {} ({})",
+                "  {}: {}, {}, profile {} ({}), kubernetes {} ({})",
                 one_line(&c.name),
                 plural(c.files, "file"),
                 plural(n, "finding"),
                 c.profile.profile.as_str(),
-                text(report, &c.profile.reason)
+                text(report, &c.profile.reason),
+                c.kubernetes.target.version,
+                text(report, &c.kubernetes.reason)
             );
         }
     }

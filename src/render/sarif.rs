@@ -300,6 +300,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     "name": &*c.name,
                     "profile": c.profile.profile.as_str(),
                     "profileReason": super::text(report, &c.profile.reason),
+                    "kubernetes": super::kubernetes_json(report, &c.kubernetes),
                 })).collect::<Vec<_>>(),
             }),
             results: Results(report),

@@ -1,13 +1,15 @@
-//! EXT004 invalid-external-ip: externalIPs entries the API server rejects.
+//! EXT004 invalid-external-ip: requested addresses the target cluster refuses: the API server
+//! for Service and Gateway fields it validates, the load-balancer implementation for its
+//! annotations.
 
-use super::{At, Draft, Rule, RuleContext, services};
-use crate::address::{Verdict, classify};
+use super::{At, Draft, Rule, RuleContext};
 use crate::finding::{Finding, RuleMeta, Severity};
+use crate::object::claims::{Reading, Source};
 
 pub static META: RuleMeta = RuleMeta {
     code: "EXT004",
     name: "invalid-external-ip",
-    summary: "externalIPs entry the API server rejects: not an address, a CIDR, a special range, or a non-canonical form",
+    summary: "requested address the target cluster rejects: not an address, a CIDR, a special range, or (from 1.36) a non-standard form",
     default_severity: Severity::Error,
     docs: include_str!("../../rules/EXT004-invalid-external-ip.md"),
     security_severity: "5.3",
@@ -22,30 +24,72 @@ impl Rule for InvalidExternalIp {
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        for (obj, _, ips) in services(cx) {
-            for (i, entry) in ips.iter().enumerate() {
-                if let Verdict::Invalid { reason, legacy } = classify(entry) {
-                    let help = match legacy {
-                        Some(ip) => format!("Write the address in canonical form: `{ip}`."),
-                        None => "Use a single routable unicast address.".to_string(),
-                    };
-                    out.push(
-                        Draft {
-                            object: obj,
-                            path: &format!("/spec/externalIPs/{i}"),
-                            at: At::Value,
-                            label: "rejected address",
-                            message: format!(
-                                "Service `{}` has external IP `{entry}`, which {reason}",
-                                obj.id.qualified_name()
-                            )
-                            .into(),
-                            help: &help,
-                        }
-                        .finding(&META),
-                    );
-                }
+        for claim in cx.claims {
+            // The API server validates its fields whatever the Service's type; an
+            // implementation reads only the addresses it is asked for.
+            let validated = matches!(claim.source, Source::ExternalIps | Source::StatusIngress);
+            if claim.inert.is_some() && !validated {
+                continue;
             }
+            let Reading::Rejected {
+                by,
+                error,
+                verbatim,
+                why,
+            } = claim.reading(cx.kubernetes)
+            else {
+                continue;
+            };
+            let obj = claim.object;
+            // `which Kubernetes 1.37 rejects (why): `error``, or `which MetalLB rejects: error; why`.
+            let reason = match (verbatim, why) {
+                (true, Some(w)) => format!(" ({w}): `{error}`"),
+                (true, None) => format!(": `{error}`"),
+                (false, Some(w)) => format!(": {error}; {w}"),
+                (false, None) => format!(": {error}"),
+            };
+            let help = match address_hint(&claim.entry) {
+                Some(h) => h,
+                None => "Use a single routable unicast address.".to_string(),
+            };
+            out.push(
+                Draft {
+                    object: obj,
+                    path: &claim.path,
+                    at: At::Value,
+                    label: "rejected address",
+                    message: format!(
+                        "{} `{}` has {} `{}`, which {by} rejects{reason}",
+                        obj.id.kind,
+                        obj.id.qualified_name(),
+                        claim.source.noun(),
+                        claim.entry
+                    )
+                    .into(),
+                    help: &help,
+                }
+                .finding(&META),
+            );
         }
     }
+}
+
+/// The fix for a rejected entry, when there is an obvious one.
+fn address_hint(entry: &str) -> Option<String> {
+    if let Some(p) = crate::address::parse(entry)
+        && p.form != crate::address::Form::Standard
+    {
+        return Some(format!(
+            "Write the address in standard form: `{}`.",
+            p.canonical()
+        ));
+    }
+    if crate::address::is_cidr(entry) {
+        return Some(
+            "List each address on its own; for a range, use a LoadBalancer Service whose implementation allocates from a pool.".into(),
+        );
+    }
+    let trimmed = entry.trim();
+    (trimmed != entry && crate::address::parse(trimmed).is_some())
+        .then(|| format!("Remove the spaces: `{trimmed}`."))
 }

@@ -11,17 +11,22 @@ use std::sync::{Arc, LazyLock};
 use crate::config::AllowEntry;
 use crate::finding::{Finding, Label, Message, RuleMeta, Severity};
 use crate::index::Index;
+use crate::kubernetes::Target;
+use crate::object::claims::Claim;
 use crate::object::{Object, Problem};
 use crate::profile::ProfileDecision;
 use crate::source::FileId;
 
 mod conflicting_external_ip;
+mod deprecated_external_ips;
+mod deprecated_load_balancer_ip;
 mod duplicate_key;
 mod external_ip_not_allowed;
 mod external_ips_in_cloud;
 mod ignored_external_ips;
 mod invalid_external_ip;
 mod invalid_manifest;
+mod non_standard_external_ip;
 mod service_without_network_policy;
 mod unused_suppression;
 
@@ -40,6 +45,9 @@ pub static ALL: &[&dyn Rule] = &[
     &invalid_external_ip::InvalidExternalIp,
     &conflicting_external_ip::ConflictingExternalIp,
     &ignored_external_ips::IgnoredExternalIps,
+    &deprecated_external_ips::DeprecatedExternalIps,
+    &non_standard_external_ip::NonStandardExternalIp,
+    &deprecated_load_balancer_ip::DeprecatedLoadBalancerIp,
     &invalid_manifest::InvalidManifest,
     &unused_suppression::UnusedSuppression,
     &duplicate_key::DuplicateKey,
@@ -57,12 +65,17 @@ pub fn find(code_or_name: &str) -> Option<&'static RuleMeta> {
 
 /// The rules that run, with their effective severity, in code order.
 #[derive(Debug, Clone, Default)]
-pub struct Enabled(Vec<(&'static RuleMeta, Severity)>);
+pub struct Enabled {
+    rules: Vec<(&'static RuleMeta, Severity)>,
+    /// Rules whose severity the user set: a rule's own choice of severity for a finding (EXT007
+    /// is an error once kube-proxy no longer programs externalIPs) gives way to it.
+    configured: Vec<&'static str>,
+}
 
 impl Enabled {
     #[must_use]
-    pub fn new(rules: Vec<(&'static RuleMeta, Severity)>) -> Self {
-        Enabled(rules)
+    pub fn new(rules: Vec<(&'static RuleMeta, Severity)>, configured: Vec<&'static str>) -> Self {
+        Enabled { rules, configured }
     }
 
     /// Whether `rule` runs.
@@ -74,7 +87,7 @@ impl Enabled {
     /// The severity `rule` runs at, if it runs.
     #[must_use]
     pub fn severity(&self, rule: &RuleMeta) -> Option<Severity> {
-        self.0
+        self.rules
             .iter()
             .find(|(m, _)| m.code == rule.code)
             .map(|&(_, s)| s)
@@ -82,13 +95,17 @@ impl Enabled {
 
     #[must_use]
     pub fn as_slice(&self) -> &[(&'static RuleMeta, Severity)] {
-        &self.0
+        &self.rules
     }
 }
 
 /// What a rule may read.
 pub struct RuleContext<'a> {
     pub objects: &'a [Object],
+    /// Every address the objects ask for.
+    pub claims: &'a [Claim<'a>],
+    /// The Kubernetes version and gates the cluster runs.
+    pub kubernetes: &'a Target,
     pub index: &'a Index<'a>,
     pub problems: &'a [Problem],
     pub profile: &'a ProfileDecision,
@@ -101,18 +118,23 @@ pub struct RuleContext<'a> {
     pub scope: &'a str,
 }
 
-/// Runs every enabled rule; each finding gets its rule's configured severity.
+/// Runs every enabled rule. Each finding gets its rule's configured severity, unless the rule
+/// chose another one for it and the user set none.
 #[must_use]
 pub fn check(cx: &RuleContext<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in ALL {
-        let Some(severity) = cx.enabled.severity(rule.meta()) else {
+        let meta = rule.meta();
+        let Some(severity) = cx.enabled.severity(meta) else {
             continue;
         };
+        let configured = cx.enabled.configured.contains(&meta.code);
         let from = findings.len();
         rule.check(cx, &mut findings);
         for f in &mut findings[from..] {
-            f.severity = severity;
+            if configured || f.severity == meta.default_severity {
+                f.severity = severity;
+            }
         }
     }
     findings

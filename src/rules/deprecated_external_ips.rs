@@ -1,0 +1,75 @@
+//! EXT007 deprecated-external-ips: a Service whose externalIPs kube-proxy would program, in a
+//! Kubernetes version that deprecates them (KEP-5707): a warning while kube-proxy still programs
+//! them, an error once it does not.
+
+use super::{At, Draft, Rule, RuleContext, services};
+use crate::finding::{Finding, RuleMeta, Severity};
+
+pub static META: RuleMeta = RuleMeta {
+    code: "EXT007",
+    name: "deprecated-external-ips",
+    summary: "Service sets spec.externalIPs, deprecated from Kubernetes 1.36; an error where kube-proxy no longer programs them",
+    default_severity: Severity::Warning,
+    docs: include_str!("../../rules/EXT007-deprecated-external-ips.md"),
+    security_severity: "4.0",
+    tags: &["kubernetes", "networking", "deprecation", "CVE-2020-8554"],
+};
+
+/// The API server's warning, verbatim (`pkg/api/service/warnings.go`, Kubernetes 1.36).
+pub const API_WARNING: &str =
+    "spec.externalIPs is deprecated and may no longer be implemented in some clusters";
+
+pub struct DeprecatedExternalIps;
+
+impl Rule for DeprecatedExternalIps {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let fate = cx.kubernetes.external_ips();
+        if !fate.deprecated && fate.programmed {
+            return;
+        }
+        for (obj, spec, ips) in services(cx) {
+            // Headless and ExternalName Services get the "is ignored" warnings instead (EXT006).
+            let headless = spec.type_.as_deref().unwrap_or("ClusterIP") == "ClusterIP"
+                && spec.cluster_ip.as_deref() == Some("None");
+            if ips.is_empty() || headless || spec.type_.as_deref() == Some("ExternalName") {
+                continue;
+            }
+            let name = obj.id.qualified_name();
+            let version = cx.kubernetes.version;
+            let message = match &fate.off {
+                None => {
+                    let until = fate.until.as_ref().map_or_else(String::new, |u| {
+                        format!("; kube-proxy programs them until {u}")
+                    });
+                    format!(
+                        "Service `{name}` sets externalIPs, deprecated in Kubernetes {version}: the API server warns on every create and update (`{API_WARNING}`){until}"
+                    )
+                }
+                Some(off) => format!(
+                    "Service `{name}` sets externalIPs, which kube-proxy {version} does not program ({off}): the Service is accepted and these addresses get no traffic"
+                ),
+            };
+            let mut f = Draft {
+                object: obj,
+                path: "/spec/externalIPs",
+                at: At::Key,
+                label: if fate.programmed {
+                    "deprecated"
+                } else {
+                    "not programmed by kube-proxy"
+                },
+                message: message.into(),
+                help: "Move the address to a `type: LoadBalancer` Service (with your load-balancer implementation's address annotation) or to a Gateway's `spec.addresses`.",
+            }
+            .finding(&META);
+            if !fate.programmed {
+                f.severity = Severity::Error;
+            }
+            out.push(f);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! EXT008 non-standard-external-ip: requested addresses the target cluster accepts, but not in
+//! their standard form: leading zeros and IPv4-mapped IPv6 where strict IP validation is off,
+//! and IPv6 not in RFC 5952 canonical form. The message quotes the API server's warning for the
+//! target version.
+
+use super::{At, Draft, Rule, RuleContext};
+use crate::finding::{Finding, RuleMeta, Severity};
+use crate::object::claims::Reading;
+
+pub static META: RuleMeta = RuleMeta {
+    code: "EXT008",
+    name: "non-standard-external-ip",
+    summary: "requested address accepted in a non-standard form: leading zeros or IPv4-mapped (before strict validation), IPv6 not in RFC 5952 form",
+    default_severity: Severity::Warning,
+    docs: include_str!("../../rules/EXT008-non-standard-external-ip.md"),
+    security_severity: "3.0",
+    tags: &["kubernetes", "networking", "correctness"],
+};
+
+pub struct NonStandardExternalIp;
+
+impl Rule for NonStandardExternalIp {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for claim in cx.claims {
+            let Reading::Accepted {
+                warning: Some(w), ..
+            } = claim.reading(cx.kubernetes)
+            else {
+                continue;
+            };
+            let obj = claim.object;
+            let said = w
+                .text
+                .as_ref()
+                .map_or_else(String::new, |t| format!(": `{t}`"));
+            out.push(
+                Draft {
+                    object: obj,
+                    path: &claim.path,
+                    at: At::Value,
+                    label: "non-standard form",
+                    message: format!(
+                        "{} `{}` has {} `{}`, which is not in standard form; {}{said}",
+                        obj.id.kind,
+                        obj.id.qualified_name(),
+                        claim.source.noun(),
+                        claim.entry,
+                        w.fate
+                    )
+                    .into(),
+                    help: &format!("Write `{}`.", w.canonical),
+                }
+                .finding(&META),
+            );
+        }
+    }
+}
