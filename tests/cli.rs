@@ -901,3 +901,98 @@ fn each_path_can_be_its_own_cluster() {
         "a.yaml"
     );
 }
+
+#[test]
+fn kubernetes_version_decides_strict_ip_validation_and_the_summary_says_which() {
+    let svc = b"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec:\n  ports: [{port: 80}]\n  externalIPs: [192.0.2.010]\n";
+    let dir = project(&[("svc.yaml", svc)]);
+    let codes = |args: &[&str]| {
+        let mut all = vec!["-f", "short", "--select", "EXT004,EXT007,EXT008"];
+        all.extend_from_slice(args);
+        let (out, _) = run_in(dir.path(), &all, None);
+        let found: Vec<String> = stdout(&out)
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1).map(String::from))
+            .collect();
+        (found, stderr(&out))
+    };
+    let (old, err) = codes(&["--kubernetes-version", "1.35"]);
+    assert_eq!(old, ["EXT008"], "1.35 accepts leading zeros with a warning");
+    assert!(
+        err.contains("kubernetes: 1.35 (set by --kubernetes-version)"),
+        "{err}"
+    );
+    let (new, err) = codes(&[]);
+    assert_eq!(
+        new,
+        ["EXT007", "EXT004"],
+        "1.37 rejects them, and warns about externalIPs"
+    );
+    assert!(
+        err.contains("kubernetes: 1.37 (default: the newest release extip-lint knows)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_gate_set_against_its_lock_or_before_it_exists_is_a_config_error() {
+    for (config, needle) in [
+        (
+            "kubernetes-version: \"1.43\"\nfeature-gates: {AllowServiceExternalIPs: true}\n",
+            "locked to false from Kubernetes 1.43 (planned)",
+        ),
+        (
+            "kubernetes-version: \"1.35\"\nfeature-gates: {AllowServiceExternalIPs: false}\n",
+            "does not exist in Kubernetes 1.35",
+        ),
+        (
+            "feature-gates: {AllowExternalIPs: false}\n",
+            "unknown feature gate `AllowExternalIPs`",
+        ),
+        (
+            "kubernetes-version: \"2.1\"\n",
+            "is not a Kubernetes version",
+        ),
+    ] {
+        let dir = project(&[(".extip-lint.yaml", config.as_bytes())]);
+        let (out, _) = run_in(dir.path(), &["."], None);
+        assert_eq!(out.status.code(), Some(2), "{config}");
+        // The diagnostic is wrapped to the terminal's width.
+        let err = stderr(&out)
+            .replace(['│', '\n'], " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(err.contains(needle), "{config}: {err}");
+    }
+    let dir = project(&[]);
+    let (out, _) = run_in(dir.path(), &["--kubernetes-version", "latest"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--kubernetes-version"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn external_ips_are_an_error_where_kube_proxy_no_longer_programs_them() {
+    let svc = b"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec:\n  ports: [{port: 80}]\n  externalIPs: [192.0.2.10]\n";
+    let dir = project(&[("svc.yaml", svc)]);
+    let line = |args: &[&str]| {
+        let mut all = vec!["-f", "short", "--select", "EXT007"];
+        all.extend_from_slice(args);
+        let (out, _) = run_in(dir.path(), &all, None);
+        (stdout(&out), out.status.code())
+    };
+    let (out, code) = line(&["--kubernetes-version", "1.36"]);
+    assert!(out.contains("EXT007 [warning]"), "{out}");
+    assert_eq!(code, Some(1), "warnings fail by default");
+    let (out, _) = line(&["--kubernetes-version", "1.40"]);
+    assert!(
+        out.contains("EXT007 [error]") && out.contains("is off by default from 1.40 (planned)"),
+        "{out}"
+    );
+    let (out, code) = line(&["--kubernetes-version", "1.35"]);
+    assert_eq!((out.as_str(), code), ("", Some(0)));
+}

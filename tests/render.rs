@@ -119,24 +119,34 @@ fn output_does_not_depend_on_the_order_of_paths() {
     }
 }
 
-#[test]
-fn readme_rule_table_is_current() {
+/// Replaces what README holds between `<!-- NAME:start -->` and `<!-- NAME:end -->` with
+/// `generated`, or fails when it differs (`UPDATE_README=1` writes it).
+fn readme_section_is_current(name: &str, generated: &str) {
     let readme = std::fs::read_to_string("README.md").expect("README");
-    let table = rules::markdown_table();
-    let start = "<!-- rules:start -->\n";
-    let end = "<!-- rules:end -->";
-    let (head, rest) = readme.split_once(start).expect("start marker");
-    let (_, tail) = rest.split_once(end).expect("end marker");
-    let expected = format!("{head}{start}{table}{end}{tail}");
+    let start = format!("<!-- {name}:start -->\n");
+    let end = format!("<!-- {name}:end -->");
+    let (head, rest) = readme.split_once(&start).expect("start marker");
+    let (_, tail) = rest.split_once(&end).expect("end marker");
+    let expected = format!("{head}{start}{generated}{end}{tail}");
     if readme != expected {
         if std::env::var_os("UPDATE_README").is_some() {
             std::fs::write("README.md", expected).expect("write README");
         } else {
             panic!(
-                "README rule table is stale; run `UPDATE_README=1 cargo test --test render readme`"
+                "README {name} section is stale; run `UPDATE_README=1 cargo test --test render readme`"
             );
         }
     }
+}
+
+#[test]
+fn readme_rule_table_is_current() {
+    readme_section_is_current("rules", &rules::markdown_table());
+}
+
+#[test]
+fn readme_timeline_is_current() {
+    readme_section_is_current("timeline", &extip_lint::kubernetes::markdown_timeline());
 }
 
 /// Compiles the JSON Schema at `path`.
@@ -175,6 +185,10 @@ fn shipped_config_schema_is_current() {
 fn convert(t: &extip_lint::yaml::Tree, n: extip_lint::yaml::NodeId) -> serde_json::Value {
     use extip_lint::yaml::NodeKind;
     match &t.node(t.resolve(n)).kind {
+        NodeKind::Scalar {
+            value,
+            style: extip_lint::yaml::scalar::Style::Plain,
+        } if value == "true" || value == "false" => serde_json::json!(value == "true"),
         NodeKind::Scalar { value, .. } => value
             .parse::<u64>()
             .map_or_else(|_| serde_json::json!(value), |v| serde_json::json!(v)),

@@ -46,6 +46,38 @@ impl Settings {
             self.namespace.0,
             self.describe(&self.namespace.1)
         );
+        let _ = writeln!(
+            out,
+            "kubernetes-version: \"{}\"  # {}",
+            self.kubernetes.0,
+            match self.kubernetes.1 {
+                ValueSource::Default => "default: the newest release extip-lint knows".to_string(),
+                ref s => self.describe(s),
+            }
+        );
+        let gates = |out: &mut String, indent: &str, gates: &[super::GateSetting]| {
+            if gates.is_empty() {
+                return;
+            }
+            let _ = writeln!(out, "{indent}feature-gates:");
+            for g in gates {
+                let _ = writeln!(
+                    out,
+                    "{indent}  {}: {}  # {}",
+                    g.gate.name(),
+                    g.on,
+                    self.describe(&g.source)
+                );
+            }
+        };
+        if self.feature_gates.is_empty() {
+            let _ = writeln!(
+                out,
+                "feature-gates: {{}}  # default: the version's defaults"
+            );
+        } else {
+            gates(&mut out, "", &self.feature_gates);
+        }
         let _ = writeln!(out, "external-ips:");
         if self.allow.is_empty() {
             let _ = writeln!(out, "  allow: []  # default: nothing is allowed");
@@ -66,6 +98,14 @@ impl Settings {
                 if let Some((ns, src)) = &c.namespace {
                     let _ = writeln!(out, "    namespace: {ns}  # {}", self.describe(src));
                 }
+                if let Some((v, src)) = &c.kubernetes {
+                    let _ = writeln!(
+                        out,
+                        "    kubernetes-version: \"{v}\"  # {}",
+                        self.describe(src)
+                    );
+                }
+                gates(&mut out, "    ", &c.feature_gates);
                 if let Some(allow) = &c.allow {
                     let _ = writeln!(out, "    external-ips:");
                     let _ = writeln!(out, "      allow:");
