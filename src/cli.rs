@@ -9,8 +9,9 @@ use clap::{Parser, ValueEnum};
 use crate::config::{self, Overrides};
 use crate::error::Error;
 use crate::finding::Severity;
+use crate::known::Known;
 use crate::render::{self, Format};
-use crate::rules;
+use crate::{git, rules, walk};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,6 +67,18 @@ pub struct Args {
     /// go together, and without them one run is one cluster.
     #[arg(long)]
     pub cluster_per_path: bool,
+    /// Report only findings that are not there at the git revision REV (`HEAD`, `origin/main`,
+    /// a commit): the same paths are linted as they are at REV, read through git, and findings
+    /// found there are left out (and counted).
+    #[arg(long, value_name = "REV")]
+    pub diff_base: Option<String>,
+    /// Leave out the findings recorded in FILE (written by `--write-baseline`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the current findings to FILE as a baseline, print nothing else, and exit 0 (2 on
+    /// errors).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
     /// Name standard input in reports.
     #[arg(long, value_name = "NAME")]
     pub stdin_filename: Option<String>,
@@ -202,14 +215,50 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         && matches!(args.format, Format::Human | Format::Short);
     let progress = crate::Progress::default();
     let done = std::sync::atomic::AtomicBool::new(false);
+    let mut known: Option<Known> = None;
+    if let Some(rev) = &args.diff_base {
+        let roots = [settings.paths.as_slice(), settings.context.as_slice()].concat();
+        let wanted = |p: &std::path::Path| walk::may_read(p) || roots.iter().any(|r| r == p);
+        let snapshot = git::snapshot(rev, &roots, &wanted)?;
+        known = Some(crate::known_at(&settings, snapshot));
+    }
+    if let Some(path) = &args.baseline {
+        let b = Known::read_baseline(path)?;
+        known = Some(match known {
+            Some(k) => k.merge(b),
+            None => b,
+        });
+    }
     let report = std::thread::scope(|scope| {
         if show_progress {
             scope.spawn(|| progress_line(&progress, &done));
         }
-        let report = crate::lint_with_progress(&settings, stdin, Some(&progress));
+        let report = crate::lint_against(&settings, stdin, Some(&progress), known.as_ref());
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         report
     });
+    if let Some(path) = &args.write_baseline {
+        let text = crate::known::baseline(report.findings.iter(), &report.files);
+        std::fs::write(path, &text).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut stderr = io::stderr().lock();
+        let n = render::active(&report).count();
+        let _ = writeln!(
+            stderr,
+            "wrote {n} finding{} to {}",
+            if n == 1 { "" } else { "s" },
+            path.display()
+        );
+        for e in &report.errors {
+            let _ = writeln!(stderr, "{:?}", miette::Report::msg(format!("error: {e}")));
+        }
+        return Ok(Outcome {
+            failed: false,
+            errors: !report.errors.is_empty(),
+        });
+    }
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,

@@ -51,7 +51,7 @@ pub fn assign(split: Split<'_>, inputs: &[Input]) -> Assignment {
             },
             Split::Config { clusters, base } => {
                 let rel = match input {
-                    Input::File { path, .. } => {
+                    Input::File { path, .. } | Input::Blob { path, .. } => {
                         display_name(path.strip_prefix(base).unwrap_or(path))
                     }
                     Input::Stdin { name, .. } => name.clone(),

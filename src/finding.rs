@@ -260,6 +260,62 @@ impl Finding {
     }
 }
 
+/// The cluster of the files no configured cluster holds.
+pub const DEFAULT_CLUSTER: &str = "default";
+
+/// FNV-1a 64 of the parts, each followed by a NUL, in hex: stable across releases and
+/// platforms (fingerprints must not change, or every user's alerts and baselines reopen).
+#[must_use]
+pub fn fnv1a(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// What a finding is about, independent of where it is written: `Service/shop/web`, the file
+/// for a finding about no object, prefixed by the cluster unless it is the default one.
+#[must_use]
+pub fn identity(cluster: Option<&str>, object: Option<&ObjectRef>, file_name: &str) -> String {
+    let mut identity = object.map_or_else(
+        || format!("file:{file_name}"),
+        |o| {
+            format!(
+                "{}/{}/{}",
+                o.kind,
+                o.namespace.as_deref().unwrap_or(""),
+                o.name
+            )
+        },
+    );
+    // The same object in two clusters is two things; the default cluster adds nothing, so
+    // fingerprints of runs without clusters stay as they were.
+    if let Some(c) = cluster.filter(|c| *c != DEFAULT_CLUSTER) {
+        identity = format!("{c}:{identity}");
+    }
+    identity
+}
+
+impl Finding {
+    /// The finding's fingerprint: rule, identity, and the field (or, without an object, the
+    /// message without places). It survives lines moving; SARIF `partialFingerprints`,
+    /// `--diff-base` and baselines all use it.
+    #[must_use]
+    pub fn fingerprint(&self, file_name: &str) -> String {
+        let identity = identity(self.cluster.as_deref(), self.object.as_deref(), file_name);
+        let what = if self.object.is_some() {
+            self.pointer.as_str()
+        } else {
+            self.message.text()
+        };
+        fnv1a(&[self.rule.code, &identity, what])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,8 +14,10 @@ pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod finding;
+pub mod git;
 pub mod index;
 pub mod inventory;
+pub mod known;
 pub mod kubernetes;
 pub mod load;
 pub mod object;
@@ -38,6 +40,7 @@ pub use report::{Report, Stats};
 
 use crate::cluster::Split;
 use crate::config::{AllowEntry, ClusterConfig, Profile, Settings, ValueSource};
+use crate::known::Known;
 use crate::load::LoadOptions;
 use crate::object::{ClassifyOptions, Object, Problem};
 use crate::report::{ClusterSummary, Inputs, Outcome};
@@ -57,9 +60,58 @@ pub fn lint_with_progress(
     stdin: Option<Vec<u8>>,
     progress: Option<&Progress>,
 ) -> Report {
-    let started = Instant::now();
+    lint_against(settings, stdin, progress, None)
+}
+
+/// `lint_with_progress`, leaving out what `known` holds (`--diff-base`, `--baseline`): the
+/// findings that were there before are counted, not reported, and EXT005 knows which claims are
+/// older.
+#[must_use]
+pub fn lint_against(
+    settings: &Settings,
+    stdin: Option<Vec<u8>>,
+    progress: Option<&Progress>,
+    known: Option<&Known>,
+) -> Report {
     let walked =
         walk::walk_with_context(&walk_options(settings), &settings.paths, &settings.context);
+    run(settings, walked, stdin, progress, known)
+}
+
+/// What the paths held at a git revision: lints `snapshot` (the same paths, read through git)
+/// with the same settings, and keeps its unsuppressed findings' fingerprints and its claims.
+#[must_use]
+pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Known {
+    let walked = walk::walk_snapshot(
+        &walk_options(settings),
+        &[settings.paths.as_slice(), settings.context.as_slice()].concat(),
+        settings.paths.len(),
+        snapshot.files,
+    );
+    let report = run(settings, walked, None, None, None);
+    let fingerprints = report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .map(|f| f.fingerprint(&report.files[f.primary.span.file.0 as usize].name))
+        .collect();
+    Known::from_run(
+        format!("at `{}`", snapshot.rev),
+        fingerprints,
+        report.claim_keys.into_iter().collect(),
+    )
+}
+
+fn run(
+    settings: &Settings,
+    walked: walk::Walked,
+    stdin: Option<Vec<u8>>,
+    progress: Option<&Progress>,
+    known: Option<&Known>,
+) -> Report {
+    let started = Instant::now();
+    let no_history = object::claims::History::default();
+    let history = known.map_or(&no_history, |k| &k.history);
     let split = if settings.cluster_per_path {
         Split::PerPath {
             paths: &settings.paths,
@@ -99,6 +151,7 @@ pub fn lint_with_progress(
         problems[assignment.of_input[p.span.file.0 as usize]].push(p);
     }
     let mut findings = Vec::new();
+    let mut claim_keys = Vec::new();
     let mut inventory = Vec::new();
     let mut clusters = Vec::new();
     for ((plan, objects), problems) in plans.iter().zip(&objects).zip(&problems) {
@@ -121,6 +174,12 @@ pub fn lint_with_progress(
                 .collect(),
         );
         let claims = object::claims::collect(objects);
+        claim_keys.extend(
+            claims
+                .iter()
+                .filter(|c| c.inert.is_none())
+                .map(|c| c.key(plan.name)),
+        );
         let cx = RuleContext {
             objects,
             claims: &claims,
@@ -132,6 +191,8 @@ pub fn lint_with_progress(
             config_file,
             enabled: &enabled,
             scope: &scope,
+            cluster: plan.name,
+            history,
         };
         let name: Arc<str> = Arc::from(plan.name);
         let from = findings.len();
@@ -168,6 +229,7 @@ pub fn lint_with_progress(
         enabled.severity(&EXT901),
         &enabled,
     );
+    let filtered = known.map(|k| known::filter(&mut findings, &inputs.files, k));
     report::assemble(
         inputs,
         Outcome {
@@ -176,6 +238,8 @@ pub fn lint_with_progress(
             rules: enabled.as_slice().to_vec(),
             inventory,
             max_findings_per_file: settings.limits.max_findings_per_file,
+            filtered,
+            claim_keys,
             elapsed: started.elapsed(),
         },
     )

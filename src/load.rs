@@ -69,9 +69,12 @@ fn load(
     opts: &LoadOptions,
     progress: Option<&Progress>,
 ) -> Loaded {
-    let (name, path) = match input {
-        Input::File { path, name, .. } => (name.clone(), Some(path.clone())),
-        Input::Stdin { name, .. } => (name.clone(), None),
+    let (name, path, blob) = match input {
+        Input::File { path, name, .. } => (name.clone(), Some(path.clone()), None),
+        Input::Stdin { name, .. } => (name.clone(), None, None),
+        Input::Blob {
+            path, name, bytes, ..
+        } => (name.clone(), Some(path.clone()), Some(bytes)),
     };
     let mut out = Loaded {
         source: SourceFile::new(
@@ -90,9 +93,10 @@ fn load(
         error: None,
     };
     let max = opts.max_file_size;
-    let bytes = match &path {
-        None => stdin.cloned().unwrap_or_default(),
-        Some(p) => match read_limited(p, max) {
+    let bytes = match (&path, blob) {
+        (_, Some(b)) => b.to_vec(),
+        (None, None) => stdin.cloned().unwrap_or_default(),
+        (Some(p), None) => match read_limited(p, max) {
             Ok(Some(b)) => b,
             Ok(None) => {
                 out.problems.push(file_problem(id, 0, format!("`{name}` is larger than {max} bytes (limit `max-file-size`); it was not read")));

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::finding::{Finding, Message, RuleMeta, Severity};
 use crate::inventory;
+use crate::known::Filtered;
 use crate::load::Loaded;
 use crate::object::{IgnoreAnnotation, Object, Problem};
 use crate::profile::{KubernetesDecision, ProfileDecision};
@@ -57,6 +58,10 @@ pub struct Report {
     pub rules: Vec<(&'static RuleMeta, Severity)>,
     /// The address inventory, when asked for (`--inventory`).
     pub inventory: Vec<inventory::Row>,
+    /// What `--diff-base` or `--baseline` left out.
+    pub filtered: Option<Filtered>,
+    /// `Claim::key` of every claim that takes effect (what a later run's EXT005 calls older).
+    pub claim_keys: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -166,6 +171,8 @@ pub struct Outcome {
     pub rules: Vec<(&'static RuleMeta, Severity)>,
     pub inventory: Vec<inventory::Row>,
     pub max_findings_per_file: usize,
+    pub filtered: Option<Filtered>,
+    pub claim_keys: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -198,6 +205,8 @@ pub fn assemble(inputs: Inputs, outcome: Outcome) -> Report {
         clusters: outcome.clusters,
         rules: outcome.rules,
         inventory: outcome.inventory,
+        filtered: outcome.filtered,
+        claim_keys: outcome.claim_keys,
         elapsed: outcome.elapsed,
     }
 }

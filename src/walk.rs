@@ -39,6 +39,13 @@ pub enum Input {
         name: String,
         root: usize,
     },
+    /// A file as it is at a git revision (`--diff-base`), named as it is named now.
+    Blob {
+        path: PathBuf,
+        name: String,
+        root: usize,
+        bytes: std::sync::Arc<[u8]>,
+    },
 }
 
 impl Input {
@@ -46,7 +53,9 @@ impl Input {
     #[must_use]
     pub fn root(&self) -> usize {
         match self {
-            Input::File { root, .. } | Input::Stdin { root, .. } => *root,
+            Input::File { root, .. } | Input::Stdin { root, .. } | Input::Blob { root, .. } => {
+                *root
+            }
         }
     }
 
@@ -54,7 +63,7 @@ impl Input {
     #[must_use]
     pub fn name(&self) -> &str {
         match self {
-            Input::File { name, .. } | Input::Stdin { name, .. } => name,
+            Input::File { name, .. } | Input::Stdin { name, .. } | Input::Blob { name, .. } => name,
         }
     }
 }
@@ -89,12 +98,13 @@ pub fn walk_with_context(opts: &WalkOptions, paths: &[PathBuf], context: &[PathB
         .iter()
         .filter_map(|i| match i {
             Input::File { path, .. } => std::fs::canonicalize(path).ok(),
+            Input::Blob { path, .. } => Some(path.clone()),
             Input::Stdin { .. } => None,
         })
         .collect();
     let mut more = walk(opts, context);
     for i in &mut more.inputs {
-        let (Input::File { root, .. } | Input::Stdin { root, .. }) = i;
+        let (Input::File { root, .. } | Input::Stdin { root, .. } | Input::Blob { root, .. }) = i;
         *root += paths.len();
     }
     walked.errors.extend(more.errors);
@@ -104,6 +114,7 @@ pub fn walk_with_context(opts: &WalkOptions, paths: &[PathBuf], context: &[PathB
             Input::File { path, .. } => {
                 std::fs::canonicalize(path).is_ok_and(|p| !named.contains(&p))
             }
+            Input::Blob { path, .. } => !named.contains(path),
             Input::Stdin { .. } => false,
         }));
     walked
@@ -141,7 +152,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
         };
         if meta.is_file() {
             // A file named explicitly is always read, whatever its extension.
-            if let Some(chart) = chart_of(root) {
+            if let Some(chart) = chart_of(root, &|p| p.is_file()) {
                 *charts.entry(chart).or_default() += 1;
                 continue;
             }
@@ -192,7 +203,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                     .or_default() += 1;
                 continue;
             }
-            if let Some(chart) = chart_of(path) {
+            if let Some(chart) = chart_of(path, &|p| p.is_file()) {
                 *charts.entry(chart).or_default() += 1;
                 continue;
             }
@@ -203,6 +214,74 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
             });
         }
     }
+    chart_notices(&mut out, charts);
+    out
+}
+
+/// Walks the files of a revision (`--diff-base`) as `walk_with_context` walks the working tree:
+/// the same extensions, hidden folders, include/exclude globs and chart templates; roots from
+/// `reported_roots` on are context. `.gitignore` is not applied: the files are the ones the
+/// revision tracks.
+#[must_use]
+pub fn walk_snapshot(
+    settings: &WalkOptions,
+    roots: &[PathBuf],
+    reported_roots: usize,
+    files: Vec<crate::git::BaseFile>,
+) -> Walked {
+    let mut out = Walked::default();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut charts: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    let known: std::collections::BTreeSet<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let mut files = files;
+    // The walk's order: each folder's entries by name.
+    files.sort_by(|a, b| {
+        (a.root, a.path.components().collect::<Vec<_>>())
+            .cmp(&(b.root, b.path.components().collect::<Vec<_>>()))
+    });
+    for f in files {
+        let root = &roots[f.root];
+        let explicit = f.path == *root;
+        if !explicit {
+            let below = f.path.strip_prefix(root).unwrap_or(&f.path);
+            let hidden = below.components().any(|c| {
+                c.as_os_str()
+                    .to_str()
+                    .is_some_and(|s| s.starts_with('.') && s != "." && s != "..")
+            });
+            if (hidden && !settings.no_ignore) || !has_extension(&f.path) {
+                continue;
+            }
+            if !selected(settings, &f.path) {
+                *out.skipped
+                    .entry("excluded by include/exclude".into())
+                    .or_default() += 1;
+                continue;
+            }
+        }
+        if let Some(chart) = chart_of(&f.path, &|p| known.contains(p)) {
+            *charts.entry(chart).or_default() += 1;
+            continue;
+        }
+        // A file under a path given and under a context path is a reported input only.
+        if !seen.insert(f.repo_path.clone()) {
+            continue;
+        }
+        if f.root < reported_roots {
+            out.reported += 1;
+        }
+        out.inputs.push(Input::Blob {
+            name: display_name(&f.path),
+            path: f.path,
+            root: f.root,
+            bytes: f.bytes.into(),
+        });
+    }
+    chart_notices(&mut out, charts);
+    out
+}
+
+fn chart_notices(out: &mut Walked, charts: BTreeMap<PathBuf, usize>) {
     for (chart, n) in charts {
         *out.skipped
             .entry("unrendered Helm template".into())
@@ -213,7 +292,13 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
             display_name(&chart)
         ));
     }
-    out
+}
+
+/// Whether a file found under a folder is one the walk reads: a manifest extension, or a
+/// chart's `Chart.yaml` (which tells chart templates apart).
+#[must_use]
+pub fn may_read(path: &Path) -> bool {
+    has_extension(path) || path.file_name().is_some_and(|n| n == "Chart.yaml")
 }
 
 fn has_extension(path: &Path) -> bool {
@@ -239,12 +324,12 @@ fn selected(settings: &WalkOptions, path: &Path) -> bool {
 
 /// The chart folder when `path` is a template of an unrendered chart: under `templates/` beside
 /// a `Chart.yaml`, or a `.tpl` file.
-fn chart_of(path: &Path) -> Option<PathBuf> {
+fn chart_of(path: &Path, is_file: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
     let is_tpl = path.extension().is_some_and(|e| e == "tpl");
     for dir in path.ancestors().skip(1) {
         if dir.file_name().is_some_and(|n| n == "templates")
             && let Some(chart) = dir.parent()
-            && chart.join("Chart.yaml").is_file()
+            && is_file(&chart.join("Chart.yaml"))
         {
             return Some(chart.to_path_buf());
         }

@@ -996,3 +996,133 @@ fn external_ips_are_an_error_where_kube_proxy_no_longer_programs_them() {
     let (out, code) = line(&["--kubernetes-version", "1.35"]);
     assert_eq!((out.as_str(), code), ("", Some(0)));
 }
+
+fn git_in(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+}
+
+/// A repository whose one commit has a Service with a disallowed address (an old finding).
+fn repository() -> tempfile::TempDir {
+    let dir = project(&[
+        (
+            ".extip-lint.yaml",
+            b"profile: on-prem\nrules: {EXT003: off, EXT007: off}\n",
+        ),
+        ("old.yaml", BAD_SERVICE.as_bytes()),
+        (
+            "broken.yaml",
+            b"apiVersion: v1\nkind: Service\nmetadata: {name: [x}\n",
+        ),
+    ]);
+    git_in(dir.path(), &["init", "-q"]);
+    git_in(dir.path(), &["add", "-A"]);
+    git_in(dir.path(), &["commit", "-q", "-m", "one"]);
+    dir
+}
+
+fn short_lines(dir: &Path, args: &[&str]) -> (Vec<String>, String, Option<i32>) {
+    let mut all = vec!["-f", "short"];
+    all.extend_from_slice(args);
+    let (out, _) = run_in(dir, &all, None);
+    let lines = stdout(&out).lines().map(String::from).collect();
+    (lines, stderr(&out), out.status.code())
+}
+
+#[test]
+fn diff_base_reports_only_what_is_new_through_added_deleted_and_renamed_files() {
+    let dir = repository();
+    let d = dir.path();
+    let (lines, err, code) = short_lines(d, &["--diff-base", "HEAD", "."]);
+    assert_eq!((lines.len(), code), (0, Some(0)), "{lines:?}");
+    assert!(
+        err.contains("findings already there at `HEAD` left out"),
+        "{err}"
+    );
+    // Renamed: the objects' findings and the file's own (a YAML error) carry over.
+    git_in(d, &["mv", "old.yaml", "renamed.yaml"]);
+    git_in(d, &["mv", "broken.yaml", "broken-too.yaml"]);
+    let (lines, _, code) = short_lines(d, &["--diff-base", "HEAD", "."]);
+    assert_eq!((lines.len(), code), (0, Some(0)), "{lines:?}");
+    // Added: its findings are new.
+    std::fs::write(
+        d.join("new.yaml"),
+        BAD_SERVICE.replace("name: web", "name: api"),
+    )
+    .expect("write");
+    let (lines, _, code) = short_lines(d, &["--diff-base", "HEAD", "."]);
+    assert!(
+        lines.iter().all(|l| l.starts_with("new.yaml:")) && !lines.is_empty(),
+        "{lines:?}"
+    );
+    assert_eq!(code, Some(1));
+    // Deleted: nothing of it is reported, nothing fails.
+    std::fs::remove_file(d.join("new.yaml")).expect("rm");
+    std::fs::remove_file(d.join("renamed.yaml")).expect("rm");
+    let (lines, _, code) = short_lines(d, &["--diff-base", "HEAD", "."]);
+    assert_eq!((lines.len(), code), (0, Some(0)), "{lines:?}");
+}
+
+#[test]
+fn diff_base_needs_a_repository_and_a_revision() {
+    let dir = repository();
+    let (_, err, code) = short_lines(dir.path(), &["--diff-base", "no-such-branch", "."]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown revision `no-such-branch`"), "{err}");
+    let plain = project(&[("svc.yaml", BAD_SERVICE.as_bytes())]);
+    let (_, err, code) = short_lines(plain.path(), &["--diff-base", "HEAD", "."]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("is not in a git repository"), "{err}");
+}
+
+#[test]
+fn a_baseline_accepts_what_exists_and_reports_entries_that_match_nothing() {
+    let dir = repository();
+    let d = dir.path();
+    let (lines, err, code) =
+        short_lines(d, &["--write-baseline", ".extip-lint-baseline.json", "."]);
+    assert_eq!((lines.len(), code), (0, Some(0)), "{lines:?} {err}");
+    assert!(
+        err.contains("wrote 2 findings to .extip-lint-baseline.json"),
+        "{err}"
+    );
+    let written: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(d.join(".extip-lint-baseline.json")).expect("written"),
+    )
+    .expect("json");
+    assert_eq!(
+        written["findings"][0]["rule"].as_str().map(str::len),
+        Some(6)
+    );
+    let (lines, err, code) = short_lines(d, &["--baseline", ".extip-lint-baseline.json", "."]);
+    assert_eq!((lines.len(), code), (0, Some(0)), "{lines:?}");
+    assert!(
+        err.contains("2 findings already there in the baseline"),
+        "{err}"
+    );
+    // The broken file is fixed: its entry is stale, and a new finding is reported.
+    std::fs::write(d.join("broken.yaml"), "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports: [{port: 80}]\n  externalIPs: [0.0.0.0]\n").expect("write");
+    let (lines, err, code) = short_lines(d, &["--baseline", ".extip-lint-baseline.json", "."]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("broken.yaml:6:17: EXT004"),
+        "{lines:?}"
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("1 baseline entry matches nothing now"),
+        "{err}"
+    );
+    std::fs::write(d.join("bad.json"), "{\"version\": 1}").expect("write");
+    let (_, err, code) = short_lines(d, &["--baseline", "bad.json", "."]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("is not a baseline"), "{err}");
+}

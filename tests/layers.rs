@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     // settings
     &["config"],
     // loading
+    &["git"],
     &["walk", "object"],
     &["load"],
     // cluster
@@ -25,6 +26,7 @@ const LAYERS: &[&[&str]] = &[
     &["rules"],
     // filter, report
     &["suppress"],
+    &["known"],
     &["inventory"],
     &["report"],
     // conduct
@@ -37,7 +39,12 @@ const LAYERS: &[&[&str]] = &[
 
 /// Edges the ranks above allow but the design forbids: the loading stages get their own
 /// options types and never see `Settings`.
-const FORBIDDEN: &[(&str, &str)] = &[("walk", "config"), ("object", "config"), ("load", "config")];
+const FORBIDDEN: &[(&str, &str)] = &[
+    ("walk", "config"),
+    ("git", "config"),
+    ("object", "config"),
+    ("load", "config"),
+];
 
 fn rank(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))

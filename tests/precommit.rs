@@ -1,11 +1,13 @@
 //! The shipped pre-commit hook, run by the real `pre-commit` tool (from `PyPI`) in a throwaway git
-//! repository. The hook's `entry` is taken from `.pre-commit-hooks.yaml`, with the binary built
-//! by cargo in place of the installed one (pre-commit's `language: rust` would rebuild it).
+//! repository, as users install it. The hook's `entry`, `pass_filenames` and `always_run` are
+//! taken from `.pre-commit-hooks.yaml`, with the binary built by cargo in place of the installed
+//! one (pre-commit's `language: rust` would rebuild it).
 
 mod common;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_extip-lint");
 
@@ -14,107 +16,198 @@ fn pre_commit() -> PathBuf {
     common::tools::tool("pre-commit")
 }
 
-fn git(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("PRE_COMMIT_HOME", dir.join(".cache-pre-commit"))
-        .output()
-        .expect("git runs")
+/// A field of the shipped hook.
+fn hook_field(hooks: &str, key: &str) -> Option<String> {
+    hooks
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")))
+        .map(str::to_string)
+}
+
+/// A git repository with the shipped hook installed.
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new() -> Self {
+        let hooks = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+        )
+        .expect("hooks file");
+        let entry = hook_field(&hooks, "entry")
+            .expect("entry")
+            .replacen("extip-lint", BIN, 1);
+        let mut hook = format!(
+            "repos:\n- repo: local\n  hooks:\n  - id: extip-lint\n    name: extip-lint\n    entry: {entry}\n    language: system\n"
+        );
+        for key in ["files", "pass_filenames", "always_run", "require_serial"] {
+            if let Some(v) = hook_field(&hooks, key) {
+                let _ = writeln!(hook, "    {key}: {v}");
+            }
+        }
+        let repo = Repo {
+            dir: tempfile::tempdir().expect("tmp"),
+        };
+        assert!(repo.git(&["init", "-q"]).status.success());
+        repo.write(".pre-commit-config.yaml", &hook);
+        repo.write(".gitignore", ".cache-pre-commit/\n");
+        let install = Command::new(pre_commit())
+            .arg("install")
+            .current_dir(repo.path())
+            .env("PRE_COMMIT_HOME", repo.path().join(".cache-pre-commit"))
+            .output()
+            .expect("pre-commit install");
+        assert!(
+            install.status.success(),
+            "{}",
+            String::from_utf8_lossy(&install.stderr)
+        );
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) -> Output {
+        Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("PRE_COMMIT_HOME", self.path().join(".cache-pre-commit"))
+            .output()
+            .expect("git runs")
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        let path = self.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// Stages everything and commits through the hook: whether it passed, and what it said.
+    fn commit(&self, message: &str) -> (bool, String) {
+        assert!(self.git(&["add", "-A"]).status.success());
+        let out = self.git(&["commit", "-q", "-m", message]);
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+
+    /// Throws away what the last (blocked) attempt changed.
+    fn undo(&self) {
+        assert!(
+            self.git(&["reset", "-q", "--hard", "HEAD"])
+                .status
+                .success()
+        );
+        assert!(
+            self.git(&["clean", "-q", "-fd", "-e", ".cache-pre-commit"])
+                .status
+                .success()
+        );
+    }
+}
+
+const CONFIG: &str = "profile: on-prem\nexternal-ips:\n  allow: [192.0.2.0/24]\n";
+
+const SHOP: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {app: web}\n  ports: [{port: 443}]\n  externalIPs: [192.0.2.10]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: web:1}]}\n";
+
+const DENY: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny, namespace: shop}\nspec:\n  podSelector: {}\n";
+
+/// An existing repository adopting the hook: the owner's Service (whose deprecated externalIPs
+/// are an old finding) behind a default-deny policy in another file.
+fn adopted() -> Repo {
+    let repo = Repo::new();
+    repo.write(".extip-lint.yaml", CONFIG);
+    repo.write("shop.yaml", SHOP);
+    repo.write("policies/default-deny.yaml", DENY);
+    assert!(repo.git(&["add", "-A"]).status.success());
+    // What is there already was committed before the hook.
+    let first = repo.git(&["commit", "-q", "--no-verify", "-m", "existing manifests"]);
+    assert!(first.status.success());
+    repo
 }
 
 #[test]
-fn hook_sees_policies_in_unchanged_files_and_blocks_bad_addresses() {
-    let pre_commit = pre_commit();
-    let hooks = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
-    )
-    .expect("hooks file");
-    let entry = hooks
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("entry: "))
-        .expect("entry")
-        .replacen("extip-lint", BIN, 1);
-    let files = hooks
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("files: "))
-        .expect("files");
-    let dir = tempfile::tempdir().expect("tmp");
-    let d = dir.path();
-    assert!(git(d, &["init", "-q"]).status.success());
-    std::fs::write(
-        d.join(".pre-commit-config.yaml"),
-        format!("repos:\n- repo: local\n  hooks:\n  - id: extip-lint\n    name: extip-lint\n    entry: {entry}\n    language: system\n    files: '{files}'\n    require_serial: true\n"),
-    )
-    .expect("config");
-    std::fs::write(d.join(".gitignore"), ".cache-pre-commit/\n").expect("gitignore");
-    std::fs::create_dir(d.join("policies")).expect("mkdir");
-    std::fs::write(
-        d.join("policies/default-deny.yaml"),
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny, namespace: shop}\nspec:\n  podSelector: {}\n",
-    )
-    .expect("policy");
-    let install = Command::new(&pre_commit)
-        .arg("install")
-        .current_dir(d)
-        .env("PRE_COMMIT_HOME", d.join(".cache-pre-commit"))
-        .output()
-        .expect("pre-commit install");
-    assert!(
-        install.status.success(),
-        "{}",
-        String::from_utf8_lossy(&install.stderr)
+fn a_new_claim_on_an_existing_address_is_blocked_on_the_new_claim() {
+    let repo = adopted();
+    repo.write(
+        "sandbox/debug.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: debug, namespace: sandbox}\nspec:\n  ports: [{port: 443}]\n  externalIPs: [192.0.2.10]\n",
     );
-    assert!(git(d, &["add", "-A"]).status.success());
-    let first = git(d, &["commit", "-q", "-m", "policy"]);
+    let (passed, out) = repo.commit("debug service");
+    assert!(!passed, "the hijack was committed:\n{out}");
     assert!(
-        first.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&first.stdout),
-        String::from_utf8_lossy(&first.stderr)
+        out.contains("sandbox/debug.yaml:6:17: EXT005")
+            && out.contains("which Service `shop/web` already claimed at `HEAD`"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("shop.yaml"),
+        "the owner's file is not blamed:\n{out}"
     );
 
-    std::fs::write(
-        d.join("web.yaml"),
-        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n",
-    )
-    .expect("service");
-    git(d, &["add", "web.yaml"]);
-    let ok = git(
-        d,
-        &[
-            "commit",
-            "-q",
-            "-m",
-            "service covered by a policy in another file",
-        ],
+    // With the hijack gone, the owner's unrelated edit passes.
+    repo.undo();
+    repo.write(
+        "shop.yaml",
+        &SHOP.replace(
+            "name: web, namespace: shop}\nspec:\n  selector",
+            "name: web, namespace: shop, labels: {team: shop}}\nspec:\n  selector",
+        ),
     );
-    assert!(
-        ok.status.success(),
-        "a covered Service was blocked:\n{}{}",
-        String::from_utf8_lossy(&ok.stdout),
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    let (passed, out) = repo.commit("label the Service");
+    assert!(passed, "an unrelated edit was blocked:\n{out}");
+}
 
-    std::fs::write(
-        d.join("edge.yaml"),
-        "apiVersion: v1\nkind: Service\nmetadata: {name: edge, namespace: shop}\nspec:\n  selector: {app: edge}\n  ports: [{port: 443}]\n  externalIPs: [198.51.100.7]\n",
-    )
-    .expect("service");
-    git(d, &["add", "edge.yaml"]);
-    let blocked = git(d, &["commit", "-q", "-m", "disallowed external IP"]);
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&blocked.stdout),
-        String::from_utf8_lossy(&blocked.stderr)
+#[test]
+fn deleting_or_narrowing_the_policy_is_blocked() {
+    let repo = adopted();
+    std::fs::remove_file(repo.path().join("policies/default-deny.yaml")).expect("rm");
+    let (passed, out) = repo.commit("drop the policy");
+    assert!(!passed, "deleting the policy was committed:\n{out}");
+    assert!(out.contains("shop.yaml:5:3: EXT003"), "{out}");
+
+    repo.undo();
+    repo.write(
+        "policies/default-deny.yaml",
+        &DENY.replace(
+            "podSelector: {}",
+            "podSelector: {matchLabels: {app: nothing}}",
+        ),
     );
-    assert!(
-        !blocked.status.success(),
-        "a disallowed external IP was committed:\n{output}"
+    let (passed, out) = repo.commit("narrow the policy");
+    assert!(!passed, "narrowing the policy was committed:\n{out}");
+    assert!(out.contains("shop.yaml:5:3: EXT003"), "{out}");
+}
+
+#[test]
+fn a_comment_in_a_file_with_old_findings_passes() {
+    let repo = adopted();
+    repo.write("shop.yaml", &format!("# Owned by the shop team.\n{SHOP}"));
+    let (passed, out) = repo.commit("comment");
+    assert!(passed, "a comment was blocked:\n{out}");
+}
+
+#[test]
+fn the_first_commit_checks_everything() {
+    let repo = Repo::new();
+    repo.write(".extip-lint.yaml", CONFIG);
+    repo.write(
+        "edge.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: edge, namespace: shop}\nspec:\n  ports: [{port: 443}]\n  externalIPs: [198.51.100.7]\n",
     );
-    assert!(output.contains("edge.yaml:7:17: EXT002"), "{output}");
+    let (passed, out) = repo.commit("first");
+    assert!(!passed, "a disallowed external IP was committed:\n{out}");
+    assert!(out.contains("edge.yaml:6:17: EXT002"), "{out}");
 }

@@ -290,6 +290,8 @@ fn action_run_step_writes_valid_sarif() {
         .env("INPUT_PROFILE", "")
         .env("INPUT_FAIL_ON", "never")
         .env("INPUT_SARIF", &sarif)
+        .env("INPUT_DIFF_BASE", "")
+        .env("INPUT_BASELINE", "")
         .status()
         .expect("bash runs");
     assert!(status.success());

@@ -94,8 +94,7 @@ pub struct AllowEntry {
     pub source: ValueSource,
 }
 
-/// The cluster of the files no configured cluster holds.
-pub const DEFAULT_CLUSTER: &str = "default";
+pub use crate::finding::DEFAULT_CLUSTER;
 
 /// A cluster of the `clusters:` config: the files it holds and what it sets differently.
 #[derive(Debug, Clone, Default)]

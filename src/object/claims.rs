@@ -3,7 +3,7 @@
 //! of it for a target Kubernetes version. EXT002, EXT004, EXT005, EXT008 and the inventory all
 //! read claims, so a new address source is one entry here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{Service, ServiceSpec};
@@ -185,6 +185,33 @@ pub struct Claim<'a> {
     /// whole value.
     pub list_error: Option<String>,
     pub sharing: Sharing,
+}
+
+/// Which claims are older than the run: the ones that exist at `--diff-base` or are in the
+/// baseline. Only then is one claim of a conflict older than another.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// Where the claims were seen, as a phrase: ``at `HEAD` ``; `None` without history.
+    pub label: Option<String>,
+    /// `Claim::key` of each older claim.
+    pub keys: HashSet<String>,
+}
+
+impl Claim<'_> {
+    /// The claim's identity across runs: its cluster, object and field, not its line.
+    #[must_use]
+    pub fn key(&self, cluster: &str) -> String {
+        claim_key(
+            &crate::finding::identity(Some(cluster), Some(&self.object.id), ""),
+            &self.object.pointer_to(&self.path),
+        )
+    }
+}
+
+/// A claim's key from a finding's identity and pointer (as baselines record them).
+#[must_use]
+pub fn claim_key(identity: &str, pointer: &str) -> String {
+    format!("{identity}|{pointer}")
 }
 
 /// What the field's reader makes of a claim in a target version.

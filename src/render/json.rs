@@ -81,6 +81,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             "warnings": warnings,
             "notes": notes,
             "suppressed": suppressed,
+            "preExisting": report.filtered.as_ref().map(|f| f.left_out),
+            "staleBaselineEntries": report.filtered.as_ref().map(|f| f.stale),
         },
     });
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;

@@ -223,8 +223,13 @@ pub fn summary(report: &Report) -> String {
     if s.other_documents > 0 {
         let _ = write!(
             out,
-            "; {} not Kubernetes objects, ignored",
-            plural(s.other_documents, "document")
+            "; {} not {}, ignored",
+            plural(s.other_documents, "document"),
+            if s.other_documents == 1 {
+                "a Kubernetes object"
+            } else {
+                "Kubernetes objects"
+            }
         );
     }
     let _ = writeln!(out);
@@ -267,6 +272,27 @@ pub fn summary(report: &Report) -> String {
                 text(report, &c.profile.reason),
                 c.kubernetes.target.version,
                 text(report, &c.kubernetes.reason)
+            );
+        }
+    }
+    if let Some(f) = &report.filtered {
+        let _ = writeln!(
+            out,
+            "{} already there {} left out",
+            plural(f.left_out, "finding"),
+            f.label
+        );
+        if f.stale > 0 {
+            let _ = writeln!(
+                out,
+                "{} baseline entr{} nothing now; rewrite the baseline with --write-baseline to drop {}",
+                f.stale,
+                if f.stale == 1 {
+                    "y matches"
+                } else {
+                    "ies match"
+                },
+                if f.stale == 1 { "it" } else { "them" }
             );
         }
     }

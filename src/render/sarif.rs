@@ -38,17 +38,6 @@ fn uri(path: &str) -> String {
 }
 
 /// FNV-1a, 64 bits: stable across platforms and releases, unlike `DefaultHasher`.
-fn fnv1a(parts: &[&str]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.bytes().chain(std::iter::once(0)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
-}
-
 // The log is serialized straight into the output: results one at a time, so a report with
 // many findings never exists as one JSON tree in memory. serde_json writes fields in the order
 // declared; they are declared in alphabetical order, as in the rest of the document.
@@ -182,31 +171,6 @@ fn physical(report: &Report, f: &Finding, span: crate::source::Span, origin: boo
 /// One SARIF result.
 fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
     let file = &report.files[f.primary.span.file.0 as usize];
-    let mut identity = f.object.as_ref().map_or_else(
-        || format!("file:{}", file.name),
-        |o| {
-            format!(
-                "{}/{}/{}",
-                o.kind,
-                o.namespace.as_deref().unwrap_or(""),
-                o.name
-            )
-        },
-    );
-    // The same object in two clusters is two alerts; the default cluster adds nothing, so
-    // fingerprints of runs without clusters stay as they were.
-    if let Some(c) = f
-        .cluster
-        .as_deref()
-        .filter(|c| *c != crate::config::DEFAULT_CLUSTER)
-    {
-        identity = format!("{c}:{identity}");
-    }
-    let what = if f.object.is_some() {
-        f.pointer.as_str()
-    } else {
-        f.message.text()
-    };
     let mut message = format!("{}\n{}", super::text(report, &f.message), f.help);
     for n in &f.notes {
         message.push_str("\nnote: ");
@@ -227,7 +191,7 @@ fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
         }],
         message: Text { text: message },
         partial_fingerprints: Fingerprints {
-            v1: fnv1a(&[f.rule.code, &identity, what]),
+            v1: f.fingerprint(&file.name),
         },
         properties: ResultProperties {
             cluster: f.cluster.as_deref(),
@@ -331,6 +295,7 @@ mod tests {
     /// parts are joined would reopen every user's alerts, so the values are pinned.
     #[test]
     fn fingerprints_are_pinned_across_releases() {
+        use crate::finding::fnv1a;
         assert_eq!(fnv1a(&[]), "cbf29ce484222325", "FNV-1a 64 offset basis");
         assert_eq!(
             fnv1a(&["EXT002", "Service/shop/web", "/spec/externalIPs/1"]),

@@ -26,95 +26,197 @@ pub struct ConflictingExternalIp;
 /// Earlier allocated claims on one address compared with each new one, at most.
 const COMPARED: usize = 16;
 
+/// Other claims a finding points at, at most.
+const PARTNERS: usize = 8;
+
+/// One claim in conflict: why, and with whom.
+#[derive(Default)]
+struct Conflict {
+    /// `on 443/TCP, 80/TCP`, or why the address cannot be shared.
+    ports: Vec<String>,
+    why: Option<String>,
+    /// An older claim it conflicts with (history says so).
+    older: Option<usize>,
+    /// Other claims it conflicts with, older ones first.
+    partners: Vec<usize>,
+    /// Reported: it is not older than every claim it conflicts with.
+    reported: bool,
+}
+
 impl Rule for ConflictingExternalIp {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        // The first claim is the one of the smallest object identity, so the result does not
-        // depend on the order files were given in.
-        let mut claims: Vec<(&Claim<'_>, IpAddr)> = cx
+        // In order of object identity, so the result does not depend on the order of files.
+        let mut claims: Vec<(&Claim<'_>, IpAddr, bool)> = cx
             .claims
             .iter()
             .filter(|c| c.inert.is_none())
             .filter_map(|c| match c.reading(cx.kubernetes) {
-                Reading::Accepted { ip, .. } => Some((c, ip)),
+                Reading::Accepted { ip, .. } => {
+                    Some((c, ip, cx.history.keys.contains(&c.key(cx.cluster))))
+                }
                 Reading::Rejected { .. } => None,
             })
             .collect();
         claims.sort_by(|a, b| {
             (&a.0.object.id, a.0.object.span).cmp(&(&b.0.object.id, b.0.object.span))
         });
-        let mut on_port: BTreeMap<(IpAddr, i32, &str), &Claim<'_>> = BTreeMap::new();
-        let mut allocated: BTreeMap<IpAddr, Vec<&Claim<'_>>> = BTreeMap::new();
-        let mut reported: Vec<(&Object, IpAddr)> = Vec::new();
-        for &(claim, ip) in &claims {
-            let obj = claim.object;
-            let mut clash: Option<(&Claim<'_>, String)> = None;
-            let mut shared = Vec::new();
+        let mut conflicts: BTreeMap<usize, Conflict> = BTreeMap::new();
+        // Claims on one address, port and protocol: each object once.
+        let mut on_port: BTreeMap<(IpAddr, i32, &str), Vec<usize>> = BTreeMap::new();
+        for (i, (claim, ip, _)) in claims.iter().enumerate() {
             for (port, proto) in &claim.ports {
-                match on_port.get(&(ip, *port, proto.as_str())) {
-                    Some(&other) if other.object.id != obj.id => {
-                        shared.push(format!("{port}/{proto}"));
-                        clash.get_or_insert((other, String::new()));
-                    }
-                    Some(_) => {}
-                    None => {
-                        on_port.insert((ip, *port, proto.as_str()), claim);
-                    }
-                }
-            }
-            if let Some((_, why)) = &mut clash {
-                *why = format!("on {}", shared.join(", "));
-            } else if claim.source.class() == Class::Allocated {
-                let earlier = allocated.entry(ip).or_default();
-                clash = earlier
+                let group = on_port.entry((*ip, *port, proto.as_str())).or_default();
+                if !group
                     .iter()
-                    .filter(|o| o.object.id != obj.id)
-                    .find_map(|o| unshareable(o, claim).map(|why| (*o, why)));
-                if earlier.len() < COMPARED {
-                    earlier.push(claim);
+                    .any(|&j| claims[j].0.object.id == claim.object.id)
+                {
+                    group.push(i);
                 }
             }
-            let Some((other, why)) = clash else { continue };
-            if reported
-                .iter()
-                .any(|(o, i)| std::ptr::eq(*o, obj) && *i == ip)
+        }
+        for ((_, port, proto), group) in &on_port {
+            if group.len() < 2 {
+                continue;
+            }
+            // Older claims first: a sample of the others that holds an older one if any.
+            let mut ordered = group.clone();
+            ordered.sort_by_key(|&j| !claims[j].2);
+            for &i in group {
+                let others: Vec<usize> = ordered
+                    .iter()
+                    .copied()
+                    .filter(|&j| j != i)
+                    .take(PARTNERS)
+                    .collect();
+                let c = conflicts.entry(i).or_default();
+                c.ports.push(format!("{port}/{proto}"));
+                relate(c, i, &others, &claims);
+            }
+        }
+        // Allocated addresses two Services cannot share, on different ports.
+        let mut allocated: BTreeMap<IpAddr, Vec<usize>> = BTreeMap::new();
+        for (i, (claim, ip, _)) in claims.iter().enumerate() {
+            if claim.source.class() != Class::Allocated {
+                continue;
+            }
+            let earlier = allocated.entry(*ip).or_default();
+            for &j in earlier.iter() {
+                let other = claims[j].0;
+                if other.object.id == claim.object.id || shares_a_port(other, claim) {
+                    continue;
+                }
+                if let Some(why) = unshareable(other, claim) {
+                    for (a, b) in [(i, j), (j, i)] {
+                        let c = conflicts.entry(a).or_default();
+                        c.why.get_or_insert_with(|| why.clone());
+                        relate(c, a, &[b], &claims);
+                    }
+                }
+            }
+            if earlier.len() < COMPARED {
+                earlier.push(i);
+            }
+        }
+        let mut reported: Vec<(&Object, IpAddr)> = Vec::new();
+        for (i, c) in &conflicts {
+            let (claim, ip, _) = claims[*i];
+            let obj = claim.object;
+            if !c.reported
+                || reported
+                    .iter()
+                    .any(|(o, a)| std::ptr::eq(*o, obj) && *a == ip)
             {
                 continue;
             }
             reported.push((obj, ip));
-            let theirs = if other.source == claim.source {
-                String::new()
-            } else {
-                format!(" as its {}", other.source.noun())
-            };
-            let mut f = Draft {
-                object: obj,
-                path: &claim.path,
-                at: At::Value,
-                label: "claimed twice",
-                message: format!(
-                    "{} `{}` claims {} `{}` {why}, which {} `{}` already claims{theirs}",
-                    obj.id.kind,
-                    obj.id.qualified_name(),
-                    claim.source.noun(),
-                    claim.entry,
-                    other.object.id.kind,
-                    other.object.id.qualified_name(),
-                )
-                .into(),
-                help: "Give each Service its own address, merge the Services, or give both the same sharing key if the implementation may share the address; remove claims on addresses you do not own.",
-            }
-            .finding(&META);
-            f.related.push(Label::new(
-                other.object.value_span(&other.path),
-                format!("first claimed here as `{}`", other.entry),
-            ));
-            out.push(f);
+            out.push(finding(cx, &claims, *i, c));
         }
     }
+}
+
+/// Records that claim `i` conflicts with `others`: older ones come first, and `i` is reported
+/// unless it is older and every other is newer.
+fn relate(c: &mut Conflict, i: usize, others: &[usize], claims: &[(&Claim<'_>, IpAddr, bool)]) {
+    let old = |j: usize| claims[j].2;
+    for &j in others {
+        if old(j) && !old(i) && c.older.is_none() {
+            c.older = Some(j);
+        }
+        c.reported |= !old(i) || old(j);
+        if !c.partners.contains(&j) && c.partners.len() < PARTNERS {
+            c.partners.push(j);
+        }
+    }
+    c.partners.sort_by_key(|&j| !old(j));
+}
+
+fn shares_a_port(a: &Claim<'_>, b: &Claim<'_>) -> bool {
+    a.ports.iter().any(|p| b.ports.contains(p))
+}
+
+fn finding(
+    cx: &RuleContext<'_>,
+    claims: &[(&Claim<'_>, IpAddr, bool)],
+    i: usize,
+    c: &Conflict,
+) -> Finding {
+    let (claim, _, _) = claims[i];
+    let obj = claim.object;
+    let named = |j: usize| {
+        let o = claims[j].0.object;
+        format!("{} `{}`", o.id.kind, o.id.qualified_name())
+    };
+    let how = if c.ports.is_empty() {
+        c.why.clone().unwrap_or_default()
+    } else {
+        format!("on {}", c.ports.join(", "))
+    };
+    let what = format!("{} `{}`", claim.source.noun(), claim.entry);
+    let label = cx.history.label.as_deref().unwrap_or("before");
+    let message = if let Some(j) = c.older {
+        format!(
+            "{} `{}` claims {what} {how}, which {} already claimed {label}",
+            obj.id.kind,
+            obj.id.qualified_name(),
+            named(j),
+        )
+    } else {
+        let mut others: Vec<String> = c.partners.iter().take(3).map(|&j| named(j)).collect();
+        if c.partners.len() > 3 {
+            others.push(format!("{} more", c.partners.len() - 3));
+        }
+        let all = if c.partners.len() == 1 { "both" } else { "all" };
+        format!(
+            "{} `{}` and {} {all} claim {what} {how}",
+            obj.id.kind,
+            obj.id.qualified_name(),
+            others.join(", ")
+        )
+    };
+    let mut f = Draft {
+        object: obj,
+        path: &claim.path,
+        at: At::Value,
+        label: "claimed more than once",
+        message: message.into(),
+        help: "Give each Service its own address, merge the Services, or give both the same sharing key if the implementation may share the address; remove claims on addresses you do not own.",
+    }
+    .finding(&META);
+    for &j in &c.partners {
+        let (other, _, old) = claims[j];
+        let text = if old && cx.history.label.is_some() {
+            format!("claimed {label} as `{}`", other.entry)
+        } else {
+            format!("also claimed here as `{}`", other.entry)
+        };
+        f.related
+            .push(Label::new(other.object.value_span(&other.path), text));
+    }
+    f
 }
 
 /// Why an allocator cannot give the address of `first` to `later` as well (their ports differ),

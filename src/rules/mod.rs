@@ -12,7 +12,7 @@ use crate::config::AllowEntry;
 use crate::finding::{Finding, Label, Message, RuleMeta, Severity};
 use crate::index::Index;
 use crate::kubernetes::Target;
-use crate::object::claims::Claim;
+use crate::object::claims::{Claim, History};
 use crate::object::{Object, Problem};
 use crate::profile::ProfileDecision;
 use crate::source::FileId;
@@ -116,6 +116,10 @@ pub struct RuleContext<'a> {
     /// Where the objects come from, for messages: "the input", or "cluster" and its name when the run
     /// checks several clusters.
     pub scope: &'a str,
+    /// The cluster's name.
+    pub cluster: &'a str,
+    /// Which claims are older than the run (EXT005).
+    pub history: &'a History,
 }
 
 /// Runs every enabled rule. Each finding gets its rule's configured severity, unless the rule
