@@ -39,6 +39,9 @@ pub struct Namespace<'a> {
     applying: Vec<&'a Object>,
     /// The namespace's labels: its `Namespace` object's, and the name labels Kubernetes adds.
     labels: BTreeMap<String, String>,
+    /// Clusterwide policies whose namespace selector leaves this namespace out only because
+    /// the input has no `Namespace` object for it (its labels are unknown).
+    excluded_unknown: Vec<&'a Object>,
 }
 
 #[derive(Debug)]
@@ -153,6 +156,23 @@ pub fn build(objects: &[Object]) -> Index<'_> {
                 policy(p).is_some_and(|p| p.applies_in(name, &ns.labels)) && seen.insert(&p.id)
             })
             .collect();
+        if !namespace_labels.contains_key(name) {
+            ns.excluded_unknown = cluster_policies
+                .iter()
+                .map(|&i| &objects[i])
+                .filter(|p| !seen.contains(&p.id))
+                .filter(|p| {
+                    policy(p).is_some_and(|p| {
+                        let by_labels = match p {
+                            Policy::Calico(c) => c.namespace_selector.is_some(),
+                            Policy::Cluster(_) => true,
+                            _ => false,
+                        };
+                        by_labels && !p.applies_in(name, &ns.labels)
+                    })
+                })
+                .collect();
+        }
         ns.policies = Policies::new(all);
     }
     Index {
@@ -205,6 +225,14 @@ impl<'a> Index<'a> {
                 };
                 (p, verdict)
             })
+            .chain(n.excluded_unknown.iter().map(|&p| {
+                (
+                    p,
+                    Err(format!(
+                        "its namespace selector does not select namespace `{ns}` by the labels the input shows, but there is no Namespace manifest for `{ns}` in the input, so only its name label is known"
+                    )),
+                )
+            }))
             .collect()
     }
 
@@ -390,6 +418,7 @@ mod tests {
         let opts = ClassifyOptions {
             default_namespace: "shop".into(),
             alias_budget: 10_000,
+            kubernetes: crate::kubernetes::Target::default(),
         };
         docs.iter()
             .flat_map(|d| classify(FileId(0), d, &opts).objects)

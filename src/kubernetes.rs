@@ -248,6 +248,60 @@ pub static TIMELINE: &[Milestone] = &[
     },
 ];
 
+/// An API version of a kind that Kubernetes stopped serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemovedApi {
+    pub api_version: &'static str,
+    pub kinds: &'static [&'static str],
+    pub removed: Version,
+    pub instead: &'static str,
+}
+
+/// The removed API versions of the kinds extip-lint reads (Kubernetes deprecated API
+/// migration guide, <https://kubernetes.io/docs/reference/using-api/deprecation-guide/>).
+pub static REMOVED_APIS: &[RemovedApi] = &[
+    RemovedApi {
+        api_version: "extensions/v1beta1",
+        kinds: &["Deployment", "DaemonSet", "ReplicaSet"],
+        removed: v(16),
+        instead: "apps/v1",
+    },
+    RemovedApi {
+        api_version: "extensions/v1beta1",
+        kinds: &["NetworkPolicy"],
+        removed: v(16),
+        instead: "networking.k8s.io/v1",
+    },
+    RemovedApi {
+        api_version: "apps/v1beta1",
+        kinds: &["Deployment", "StatefulSet", "ReplicaSet"],
+        removed: v(16),
+        instead: "apps/v1",
+    },
+    RemovedApi {
+        api_version: "apps/v1beta2",
+        kinds: &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"],
+        removed: v(16),
+        instead: "apps/v1",
+    },
+    RemovedApi {
+        api_version: "batch/v1beta1",
+        kinds: &["CronJob"],
+        removed: v(25),
+        instead: "batch/v1",
+    },
+];
+
+impl Target {
+    /// The removal of `kind` in `api_version`, if this version no longer serves it.
+    #[must_use]
+    pub fn removed(&self, api_version: &str, kind: &str) -> Option<&'static RemovedApi> {
+        REMOVED_APIS.iter().find(|r| {
+            r.api_version == api_version && r.kinds.contains(&kind) && r.removed <= self.version
+        })
+    }
+}
+
 /// The newest milestone at or before `version` that `pick` accepts.
 fn latest<T>(
     version: Version,

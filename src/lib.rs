@@ -274,6 +274,7 @@ impl<'a> Plan<'a> {
                 classify: ClassifyOptions {
                     default_namespace: namespace.0.clone(),
                     alias_budget: settings.limits.max_alias_expansion,
+                    kubernetes: settings.target(config).0,
                 },
             },
         }

@@ -190,10 +190,23 @@ impl Policy {
                 cluster_wide,
                 rules,
             } => {
+                // The labels Cilium gives an endpoint besides the pod's own.
                 let mut with_ns = pods.labels.clone();
                 with_ns
                     .known
                     .insert(CILIUM_NAMESPACE_KEY.into(), pods.namespace.to_string());
+                with_ns.known.insert(
+                    "io.cilium.k8s.policy.serviceaccount".into(),
+                    pods.service_account.to_string(),
+                );
+                with_ns
+                    .known
+                    .insert("io.cilium.k8s.policy.cluster".into(), "default".into());
+                for (k, v) in pods.namespace_labels {
+                    with_ns
+                        .known
+                        .insert(format!("io.cilium.k8s.namespace.labels.{k}"), v.clone());
+                }
                 let mut why = Vec::new();
                 for rule in rules {
                     let sel = cilium_selector(&rule.selector, *cluster_wide);

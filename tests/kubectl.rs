@@ -144,6 +144,7 @@ fn compare_objects(case: &Path, theirs: &[Value], fatal_at: Option<usize>) -> Re
         classify: ClassifyOptions {
             default_namespace: "default".into(),
             alias_budget: 1_000_000,
+            kubernetes: extip_lint::kubernetes::Target::default(),
         },
     };
     let input = Input::File {

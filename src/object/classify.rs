@@ -191,6 +191,24 @@ fn object(
         id: &id,
         problems: &mut out.problems,
     };
+    // An API version the cluster no longer serves: kubectl cannot map the kind at all.
+    if let Some(r) = opts.kubernetes.removed(api_version, kind) {
+        let (n, _, _) = tree.lookup(node, &["apiVersion"]);
+        let v = tree.node(n);
+        out.problems.push(Problem {
+            kind: ProblemKind::Invalid,
+            span: Span::new(file, v.start, v.end),
+            origin: origin.clone(),
+            message: format!(
+                "{id} uses `apiVersion: {api_version}`, which Kubernetes {} does not serve (removed in {}; kubectl fails with `no matches for kind \"{kind}\" in version \"{api_version}\"`); it is not counted",
+                opts.kubernetes.version, r.removed
+            ),
+            object: Some(Arc::clone(&id)),
+            pointer: format!("{pointer}/apiVersion"),
+            help: Some(format!("Use `apiVersion: {}`.", r.instead)),
+        });
+        return;
+    }
     // Only what rules may point at: cloud evidence (`apiVersion`, annotations), suppression
     // annotations, and below the views that rules read.
     let mut subtrees: Vec<&str> = vec!["/apiVersion", "/metadata/annotations"];
@@ -213,6 +231,16 @@ fn object(
                 let mut valid = true;
                 for (path, sel) in policy::selectors(&np) {
                     valid &= cx.valid_selector(Some(sel), &path);
+                }
+                let types = np.spec.as_ref().and_then(|s| s.policy_types.as_ref());
+                for (i, t) in types.into_iter().flatten().enumerate() {
+                    if t != "Ingress" && t != "Egress" {
+                        cx.problem_at(
+                            &format!("/spec/policyTypes/{i}"),
+                            &format!("has policyTypes entry `{t}`, which the API server rejects (`Unsupported value`: it takes \"Ingress\" and \"Egress\"); the policy is not counted"),
+                        );
+                        valid = false;
+                    }
                 }
                 metadata = Some(std::mem::take(&mut np.metadata));
                 valid.then(|| View::Policy(Policy::Kubernetes(Box::new(np))))
@@ -565,6 +593,7 @@ mod tests {
         let opts = ClassifyOptions {
             default_namespace: "default".into(),
             alias_budget: 10_000,
+            kubernetes: crate::kubernetes::Target::default(),
         };
         let mut all = Classified::default();
         for d in &docs {

@@ -108,6 +108,8 @@ pub struct Problem {
 pub struct ClassifyOptions {
     pub default_namespace: String,
     pub alias_budget: usize,
+    /// The cluster's Kubernetes version and gates (which API versions it serves).
+    pub kubernetes: crate::kubernetes::Target,
 }
 
 /// An `extip-lint.io/ignore` annotation, recorded for every object whether or not it is valid,

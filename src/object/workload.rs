@@ -145,7 +145,9 @@ impl Workload {
                 replicas,
             } => {
                 unknown(&mut base, &["controller-revision-hash"]);
-                if *replicas > MAX_PODS || name.is_empty() {
+                // Scaled to zero (an autoscaler or an operator scales it up), or too many to
+                // tell apart: one set whose pod labels vary.
+                if *replicas == 0 || *replicas > MAX_PODS || name.is_empty() {
                     varying(&mut base, &[POD_NAME, POD_INDEX]);
                     return one(base);
                 }
@@ -257,7 +259,8 @@ impl Workload {
                     POD_INDEX => ordinal(value)?,
                     _ => return None,
                 };
-                (i >= *start && i - start < *replicas).then(|| {
+                // With zero replicas any ordinal may come to run.
+                (i >= *start && (*replicas == 0 || i - start < *replicas)).then(|| {
                     vec![
                         (POD_NAME, format!("{name}-{i}")),
                         (POD_INDEX, i.to_string()),
@@ -341,11 +344,23 @@ pub(super) fn read(cx: &mut Decoder<'_>, kind: &str, path: &str) -> Option<Workl
             _ => None,
         })
         .unwrap_or_else(|| "default".into());
+    // The pod spec is not decoded; its one field read here is checked as the API server would.
+    let host_network = match at("hostNetwork") {
+        None | Some(Typed::Null) => false,
+        Some(Typed::Bool(b)) => b,
+        Some(_) => {
+            cx.problem_at(
+                &format!("{spec}/hostNetwork"),
+                "cannot be decoded at `hostNetwork`: expected a boolean (`true` or `false`, unquoted); the API server rejects it and it is not counted",
+            );
+            return None;
+        }
+    };
     Some(Workload {
         labels,
         pointer: path.to_string(),
         controller,
-        host_network: matches!(at("hostNetwork"), Some(Typed::Bool(true))),
+        host_network,
         service_account,
     })
 }

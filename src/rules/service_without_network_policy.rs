@@ -47,7 +47,7 @@ impl Rule for ServiceWithoutNetworkPolicy {
                     continue;
                 }
                 let explained = cx.index.explain(ns_name, uncovered[0]);
-                out.push(finding(
+                let mut f = finding(
                     obj,
                     ns_name,
                     sel,
@@ -55,7 +55,27 @@ impl Rule for ServiceWithoutNetworkPolicy {
                     &explained,
                     pods.len(),
                     cx.scope,
-                ));
+                );
+                // Policies the API server rejects are not in the index; say they were seen.
+                let mut rejected: Vec<String> = cx
+                    .problems
+                    .iter()
+                    .filter_map(|p| p.object.as_deref())
+                    .filter(|o| {
+                        o.kind.ends_with("Policy")
+                            && o.namespace.as_deref().is_none_or(|n| n == ns_name)
+                    })
+                    .map(|o| format!("{} `{}`", o.kind_label(), o.qualified_name()))
+                    .collect();
+                rejected.sort();
+                rejected.dedup();
+                if !rejected.is_empty() {
+                    f.notes.push(format!(
+                        "not counted because the API server rejects them (EXT900): {}",
+                        rejected.join(", ")
+                    ));
+                }
+                out.push(f);
             }
         }
     }
