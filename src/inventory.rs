@@ -87,9 +87,7 @@ pub fn rows(i: &Inputs<'_>) -> Vec<Row> {
             _ => "ok".to_string(),
         };
         let kubernetes = match claim.source {
-            Source::ExternalIps if claim.inert.is_none() => {
-                i.kubernetes.external_ips().words(i.kubernetes.version)
-            }
+            Source::ExternalIps if claim.inert.is_none() => i.kubernetes.external_ips().words(),
             Source::LoadBalancerIp => "spec.loadBalancerIP is deprecated since 1.24".to_string(),
             _ => String::new(),
         };

@@ -456,28 +456,62 @@ impl Target {
 /// What a target's kube-proxy does with `spec.externalIPs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalIpsFate {
+    pub version: Version,
     /// kube-proxy programs them.
     pub programmed: bool,
-    /// The API server warns that they are deprecated.
-    pub deprecated: bool,
-    /// While programmed: the release that stops, ` (planned)` marked: `1.40 (planned)`.
-    pub until: Option<String>,
-    /// When not programmed: why, `` `AllowServiceExternalIPs` is off by default from 1.40 (planned) ``.
-    pub off: Option<String>,
+    /// The release that deprecated them, if the target has it.
+    pub deprecated_since: Option<Version>,
+    /// The gate is set in the config (rather than the release's default).
+    pub set: bool,
+    /// The next default change: the release whose default turns kube-proxy off, when the target
+    /// is before it, or the one that did, with whether it is planned.
+    pub default_off: Option<(Version, Status)>,
 }
 
 impl ExternalIpsFate {
-    /// The facts in a phrase: `deprecated in 1.37; kube-proxy programs them until 1.40 (planned)`.
+    /// `1.40, planned` inside parentheses, `1.40 (planned)` outside, or `1.40`.
+    fn off_release(&self, in_parentheses: bool) -> String {
+        self.default_off
+            .map_or_else(String::new, |(v, st)| match (st, in_parentheses) {
+                (Status::Planned, true) => format!("{v}, planned"),
+                (Status::Planned, false) => format!("{v} (planned)"),
+                (Status::Released, _) => v.to_string(),
+            })
+    }
+
+    /// Why kube-proxy does or does not program them, as a clause.
     #[must_use]
-    pub fn words(&self, version: Version) -> String {
-        let until = self
-            .until
-            .as_ref()
-            .map_or_else(String::new, |u| format!(" until {u}"));
-        match (&self.off, self.deprecated) {
-            (Some(off), _) => format!("kube-proxy {version} does not program them ({off})"),
-            (None, true) => format!("deprecated in {version}; kube-proxy programs them{until}"),
-            (None, false) => format!("kube-proxy {version} programs them; deprecated from 1.36"),
+    pub fn kube_proxy(&self) -> String {
+        let v = self.version;
+        match (self.programmed, self.set, self.default_off) {
+            (true, true, Some((off, _))) if off <= v => format!(
+                "kube-proxy {v} programs them only because the config sets `AllowServiceExternalIPs: true` (off by default from {})",
+                self.off_release(true)
+            ),
+            (true, true, _) => format!(
+                "kube-proxy {v} programs them (the config sets `AllowServiceExternalIPs: true`)"
+            ),
+            (true, false, Some(_)) => format!(
+                "kube-proxy {v} programs them; by default it stops from {}",
+                self.off_release(false)
+            ),
+            (true, false, None) => format!("kube-proxy {v} programs them"),
+            (false, true, _) => format!(
+                "kube-proxy {v} does not program them (the config sets `AllowServiceExternalIPs: false`)"
+            ),
+            (false, false, _) => format!(
+                "kube-proxy {v} does not program them (`AllowServiceExternalIPs` is off by default from {})",
+                self.off_release(true)
+            ),
+        }
+    }
+
+    /// The facts in a phrase, for the inventory.
+    #[must_use]
+    pub fn words(&self) -> String {
+        match self.deprecated_since {
+            Some(since) => format!("deprecated since {since}; {}", self.kube_proxy()),
+            None => format!("{}; deprecated from 1.36", self.kube_proxy()),
         }
     }
 }
@@ -488,35 +522,32 @@ impl Target {
     pub fn external_ips(&self) -> ExternalIpsFate {
         let gate = self.gate(Gate::AllowServiceExternalIPs);
         let version = self.version;
-        let until = (gate.on && gate.setting != GateSetting::Set)
-            .then(|| {
-                TIMELINE.iter().find(|m| {
-                    m.since > version
-                        && matches!(
-                            m.change,
-                            Change::Gate {
-                                gate: Gate::AllowServiceExternalIPs,
-                                default: false,
-                                ..
-                            }
-                        )
-                })
-            })
-            .flatten()
-            .map(|m| format!("{}{}", m.since, planned_mark(m)));
-        let off = (!gate.on).then(|| match gate.setting {
-            GateSetting::Default(m) => format!(
-                "`AllowServiceExternalIPs` is off by default from {}{}",
-                m.since,
-                planned_mark(m)
-            ),
-            _ => "`AllowServiceExternalIPs: false` in the config".into(),
-        });
+        let off = |m: &&Milestone| {
+            matches!(
+                m.change,
+                Change::Gate {
+                    gate: Gate::AllowServiceExternalIPs,
+                    default: false,
+                    ..
+                }
+            )
+        };
+        // The release that turned (or turns) the default off: the latest at or before the
+        // target, else the first after it.
+        let default_off = TIMELINE
+            .iter()
+            .filter(off)
+            .filter(|m| m.since <= version)
+            .next_back()
+            .or_else(|| TIMELINE.iter().filter(off).find(|m| m.since > version))
+            .map(|m| (m.since, m.status));
         ExternalIpsFate {
+            version,
             programmed: gate.on,
-            deprecated: self.since(Change::ExternalIpsDeprecated).is_some(),
-            until,
-            off,
+            deprecated_since: self.since(Change::ExternalIpsDeprecated).map(|m| m.since),
+            set: gate.setting == GateSetting::Set,
+            default_off: default_off
+                .filter(|_| version.minor >= 36 || gate.setting == GateSetting::Set),
         }
     }
 }

@@ -541,7 +541,7 @@ fn inventory_lists_every_claimed_address() {
     assert_eq!(
         stdout(&out),
         "cluster,address,source,kind,service,ports,allowed by,profile verdict,kubernetes,network policy,owner,location\n\
-         default,192.0.2.7,spec.externalIPs,Service,shop/web,443/TCP 53/UDP,192.0.2.0/24,ok,deprecated in 1.37; kube-proxy programs them until 1.40 (planned),covered by NetworkPolicy shop/deny,payments,svc.yaml:12\n\
+         default,192.0.2.7,spec.externalIPs,Service,shop/web,443/TCP 53/UDP,192.0.2.0/24,ok,deprecated since 1.36; kube-proxy 1.37 programs them; by default it stops from 1.40 (planned),covered by NetworkPolicy shop/deny,payments,svc.yaml:12\n\
          default,203.0.113.9,spec.loadBalancerIP,Service,shop/web,443/TCP 53/UDP,none,ok,spec.loadBalancerIP is deprecated since 1.24,covered by NetworkPolicy shop/deny,payments,svc.yaml:10\n\
          default,203.0.113.10,status.loadBalancer.ingress,Service,shop/web,443/TCP 53/UDP,none,ok,,covered by NetworkPolicy shop/deny,payments,svc.yaml:15\n"
     );
@@ -654,7 +654,7 @@ fn inventory_in_every_format_with_ipv6_and_an_owner() {
     assert_eq!(
         stdout(&md).lines().nth(3),
         Some(
-            "| default | 2001:db8::7 | spec.externalIPs | Service | edge/dual | 443/TCP | 2001:db8::/32 | ok | deprecated in 1.37; kube-proxy programs them until 1.40 (planned) | n/a (no selector) | netops | svc.yaml:10 |"
+            "| default | 2001:db8::7 | spec.externalIPs | Service | edge/dual | 443/TCP | 2001:db8::/32 | ok | deprecated since 1.36; kube-proxy 1.37 programs them; by default it stops from 1.40 (planned) | n/a (no selector) | netops | svc.yaml:10 |"
         )
     );
     let (json, _) = run_in(dir.path(), &args("json"), None);
@@ -990,7 +990,7 @@ fn external_ips_are_an_error_where_kube_proxy_no_longer_programs_them() {
     assert_eq!(code, Some(1), "warnings fail by default");
     let (out, _) = line(&["--kubernetes-version", "1.40"]);
     assert!(
-        out.contains("EXT007 [error]") && out.contains("is off by default from 1.40 (planned)"),
+        out.contains("EXT007 [error]") && out.contains("is off by default from 1.40, planned"),
         "{out}"
     );
     let (out, code) = line(&["--kubernetes-version", "1.35"]);

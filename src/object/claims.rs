@@ -236,10 +236,12 @@ pub enum Reading {
 /// A non-standard form that is accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
+    /// Who accepts it and how: `Kubernetes 1.35 accepts it with a warning`.
+    pub accepted: String,
     /// The API server's warning for this version, verbatim, when it warns.
     pub text: Option<String>,
-    /// What happens to it, for people: `accepted with a warning`, `1.36 rejects it`.
-    pub fate: String,
+    /// What a later release does with it, when that differs.
+    pub later: Option<String>,
     pub canonical: String,
 }
 
@@ -314,11 +316,9 @@ impl Claim<'_> {
             },
             Source::LoadBalancerIp => Reading::Rejected {
                 by: "every load-balancer implementation".into(),
-                error: "it is not an IP address".into(),
+                error: why.unwrap_or_else(|| "it is not an IP address".into()),
                 verbatim: false,
-                why: Some(why.unwrap_or_else(|| {
-                    "the API server stores the field without validating it".into()
-                })),
+                why: Some("the API server stores the field without validating it".into()),
             },
             Source::Annotation(a) => Reading::Rejected {
                 by: a.implementation.into(),
@@ -368,37 +368,43 @@ impl Claim<'_> {
                     )),
                 };
                 let version = target.version;
-                let fate = if text.is_some() {
+                let accepted = if text.is_some() {
                     format!("Kubernetes {version} accepts it with a warning")
                 } else {
                     format!("Kubernetes {version} accepts it without a warning")
                 };
-                let fate = match (form, self.source) {
-                    (Form::NonCanonical, _) | (_, Source::LoadBalancerIp) => fate,
-                    _ if target.gate(Gate::StrictIPCIDRValidation).on => fate,
-                    _ => format!(
-                        "{fate}; with strict IP validation (on by default from 1.36) the API server rejects it"
-                    ),
-                };
+                let rejected_later = !matches!(form, Form::NonCanonical)
+                    && self.source != Source::LoadBalancerIp
+                    && !target.gate(Gate::StrictIPCIDRValidation).on;
                 Some(Warning {
+                    accepted,
                     text,
-                    fate,
+                    later: rejected_later.then(|| {
+                        "with strict IP validation (on by default from 1.36) the API server rejects it"
+                            .into()
+                    }),
                     canonical,
                 })
             }
             form => {
-                let reader = match self.source {
-                    Source::Annotation(a) => a.implementation,
-                    _ => "the Gateway implementation",
-                };
-                let how = match form {
-                    Form::LeadingZeros => "reads the octets as decimal",
-                    Form::Ipv4Mapped => "may read it as an IPv6 address",
-                    _ => "accepts it",
+                let accepted = match (self.source, form) {
+                    (Source::Annotation(a), Form::Ipv4Mapped) if a.parser == Parser::GoNet => {
+                        format!("{} reads it as `{canonical}`", a.implementation)
+                    }
+                    (Source::Annotation(a), Form::Ipv4Mapped) => format!(
+                        "{} reads it as an IPv6 address, not as `{canonical}`",
+                        a.implementation
+                    ),
+                    (Source::Annotation(a), _) => format!("{} accepts it", a.implementation),
+                    (_, Form::LeadingZeros) => {
+                        "the Gateway CRD accepts it, but a Gateway implementation written in Go refuses leading zeros".into()
+                    }
+                    _ => "the Gateway CRD accepts it".into(),
                 };
                 Some(Warning {
+                    accepted,
                     text: None,
-                    fate: format!("{reader} {how}; it is not the address's standard form"),
+                    later: None,
                     canonical,
                 })
             }
@@ -526,7 +532,8 @@ fn service<'a>(obj: &'a Object, svc: &Service, out: &mut Vec<Claim<'a>>) {
         });
         if all_or_nothing && let Some(bad) = bad {
             for c in &mut out[from..] {
-                if c.entry != bad && c.inert.is_none() {
+                let accepted = matches!(c.reading(&target), Reading::Accepted { .. });
+                if accepted && c.inert.is_none() {
                     c.inert = Some(format!(
                         "{} refuses the whole annotation for its entry `{bad}`",
                         a.implementation

@@ -170,16 +170,20 @@ fn finding(
         let o = claims[j].0.object;
         format!("{} `{}`", o.id.kind, o.id.qualified_name())
     };
-    let how = if c.ports.is_empty() {
-        c.why.clone().unwrap_or_default()
+    // On shared ports the ports say it all; otherwise why the address cannot be shared.
+    let (on, why) = if c.ports.is_empty() {
+        (
+            String::new(),
+            format!(", {}", c.why.clone().unwrap_or_default()),
+        )
     } else {
-        format!("on {}", c.ports.join(", "))
+        (format!(" on {}", c.ports.join(", ")), String::new())
     };
     let what = format!("{} `{}`", claim.source.noun(), claim.entry);
     let label = cx.history.label.as_deref().unwrap_or("before");
     let message = if let Some(j) = c.older {
         format!(
-            "{} `{}` claims {what} {how}, which {} already claimed {label}",
+            "{} `{}` claims {what}{on}, which {} already claimed {label}{why}",
             obj.id.kind,
             obj.id.qualified_name(),
             named(j),
@@ -189,12 +193,16 @@ fn finding(
         if c.partners.len() > 3 {
             others.push(format!("{} more", c.partners.len() - 3));
         }
-        let all = if c.partners.len() == 1 { "both" } else { "all" };
+        let others = match others.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        let verb = if c.partners.len() == 1 { "does" } else { "do" };
         format!(
-            "{} `{}` and {} {all} claim {what} {how}",
+            "{} `{}` claims {what}{on}, as {verb} {others}{why}",
             obj.id.kind,
             obj.id.qualified_name(),
-            others.join(", ")
         )
     };
     let mut f = Draft {
@@ -208,10 +216,15 @@ fn finding(
     .finding(&META);
     for &j in &c.partners {
         let (other, _, old) = claims[j];
-        let text = if old && cx.history.label.is_some() {
-            format!("claimed {label} as `{}`", other.entry)
+        let spelled = if other.entry == claim.entry {
+            String::new()
         } else {
-            format!("also claimed here as `{}`", other.entry)
+            format!(" as `{}`", other.entry)
+        };
+        let text = if old && cx.history.label.is_some() {
+            format!("claimed {label}{spelled}")
+        } else {
+            format!("also claimed here{spelled}")
         };
         f.related
             .push(Label::new(other.object.value_span(&other.path), text));
@@ -264,8 +277,16 @@ fn unshareable(first: &Claim<'_>, later: &Claim<'_>) -> Option<String> {
                 "with the same `lbipam.cilium.io/sharing-key` `{x}`, but both use port {p}, and Cilium tells ports apart by number only"
             ))
         } else if ns(first) != ns(later) && !(admits(a, &ns(later)) && admits(b, &ns(first))) {
+            let refusing = if admits(a, &ns(later)) { later } else { first };
+            let other_ns = if std::ptr::eq(refusing, first) {
+                ns(later)
+            } else {
+                ns(first)
+            };
             Some(format!(
-                "with the same `lbipam.cilium.io/sharing-key` `{x}`, but from another namespace, which neither `lbipam.cilium.io/sharing-cross-namespace` admits"
+                "with the same `lbipam.cilium.io/sharing-key` `{x}`, but across namespaces, and {} `{}` does not admit namespace `{other_ns}` in `lbipam.cilium.io/sharing-cross-namespace`",
+                refusing.object.id.kind,
+                refusing.object.id.qualified_name()
             ))
         } else if a.local_selector.is_some() != b.local_selector.is_some()
             || a.local_selector
@@ -279,8 +300,33 @@ fn unshareable(first: &Claim<'_>, later: &Claim<'_>) -> Option<String> {
             None
         };
     }
-    Some(
-        "without the same sharing key (`metallb.io/allow-shared-ip`, `lbipam.cilium.io/sharing-key`) on both, so the load-balancer implementation gives the address to one of them only"
-            .into(),
-    )
+    let uses = |name: &str, key: fn(&crate::object::claims::Sharing) -> &Option<String>| {
+        [first, later]
+            .iter()
+            .any(|c| implementation(c) == Some(name) || key(&c.sharing).is_some())
+    };
+    let mut keys = Vec::new();
+    let mut who = Vec::new();
+    for (name, key, field) in [
+        (
+            "MetalLB",
+            (|s: &crate::object::claims::Sharing| &s.metallb) as fn(&_) -> &_,
+            "metallb.io/allow-shared-ip",
+        ),
+        ("Cilium", |s| &s.cilium, "lbipam.cilium.io/sharing-key"),
+    ] {
+        if !uses(name, key) {
+            continue;
+        }
+        who.push(name);
+        keys.push(match (key(a), key(b)) {
+            (Some(x), Some(y)) => format!("`{field}` differs (`{x}`, `{y}`)"),
+            _ => format!("not both carry `{field}`"),
+        });
+    }
+    Some(format!(
+        "on other ports, but {}, so {} gives the address to one of them only",
+        keys.join(" and "),
+        who.join(" or ")
+    ))
 }

@@ -28,7 +28,7 @@ impl Rule for DeprecatedExternalIps {
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let fate = cx.kubernetes.external_ips();
-        if !fate.deprecated && fate.programmed {
+        if fate.deprecated_since.is_none() && fate.programmed {
             return;
         }
         for (obj, spec, ips) in services(cx) {
@@ -39,18 +39,14 @@ impl Rule for DeprecatedExternalIps {
                 continue;
             }
             let name = obj.id.qualified_name();
-            let version = cx.kubernetes.version;
-            let message = match &fate.off {
-                None => {
-                    let until = fate.until.as_ref().map_or_else(String::new, |u| {
-                        format!("; kube-proxy programs them until {u}")
-                    });
-                    format!(
-                        "Service `{name}` sets externalIPs, deprecated in Kubernetes {version}: the API server warns on every create and update (`{API_WARNING}`){until}"
-                    )
-                }
-                Some(off) => format!(
-                    "Service `{name}` sets externalIPs, which kube-proxy {version} does not program ({off}): the Service is accepted and these addresses get no traffic"
+            let message = match (fate.programmed, fate.deprecated_since) {
+                (true, Some(since)) => format!(
+                    "Service `{name}` sets externalIPs, deprecated since Kubernetes {since}: the API server warns on every create and update (`{API_WARNING}`); {}",
+                    fate.kube_proxy()
+                ),
+                _ => format!(
+                    "Service `{name}` sets externalIPs, but {}: the Service is accepted and these addresses get no traffic",
+                    fate.kube_proxy()
                 ),
             };
             let mut f = Draft {

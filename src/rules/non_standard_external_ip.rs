@@ -36,7 +36,11 @@ impl Rule for NonStandardExternalIp {
             let said = w
                 .text
                 .as_ref()
-                .map_or_else(String::new, |t| format!(": `{t}`"));
+                .map_or_else(String::new, |t| format!(" (`{t}`)"));
+            let later = w
+                .later
+                .as_ref()
+                .map_or_else(String::new, |l| format!("; {l}"));
             out.push(
                 Draft {
                     object: obj,
@@ -44,12 +48,12 @@ impl Rule for NonStandardExternalIp {
                     at: At::Value,
                     label: "non-standard form",
                     message: format!(
-                        "{} `{}` has {} `{}`, which is not in standard form; {}{said}",
+                        "{} `{}` has {} `{}`, not in standard form: {}{said}{later}",
                         obj.id.kind,
                         obj.id.qualified_name(),
                         claim.source.noun(),
                         claim.entry,
-                        w.fate
+                        w.accepted
                     )
                     .into(),
                     help: &format!("Write `{}`.", w.canonical),
