@@ -537,8 +537,7 @@ impl Target {
         let default_off = TIMELINE
             .iter()
             .filter(off)
-            .filter(|m| m.since <= version)
-            .next_back()
+            .rfind(|m| m.since <= version)
             .or_else(|| TIMELINE.iter().filter(off).find(|m| m.since > version))
             .map(|m| (m.since, m.status));
         ExternalIpsFate {
