@@ -75,6 +75,19 @@ pub struct Args {
     /// Leave out the findings recorded in FILE (written by `--write-baseline`).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Render every Helm chart (`helm template`) and Kustomize root (`kustomize build`) found,
+    /// with your helm and kustomize (or kubectl), offline, and lint what they give; findings
+    /// point at the template or patch line. Also `render: true` in the config.
+    #[arg(long)]
+    pub render: bool,
+    /// The chart folder Helm output (on standard input or in a file) was rendered from: its
+    /// `# Source:` lines then name the chart's files, and findings point at template lines.
+    #[arg(long, value_name = "DIR")]
+    pub chart_dir: Option<PathBuf>,
+    /// Succeed when the paths hold no Kubernetes object (by default that fails, exit 2: a run
+    /// that checked nothing should not pass unnoticed).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Write the current findings to FILE as a baseline, print nothing else, and exit 0 (2 on
     /// errors).
     #[arg(long, value_name = "FILE")]
@@ -167,11 +180,11 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         write_ignoring_pipe(&mut stdout, meta.docs.as_bytes())?;
         return Ok(ok);
     }
-    let config_path = match &args.config {
-        Some(p) => Some(p.clone()),
-        None => std::env::current_dir()
-            .ok()
-            .and_then(|d| config::discover(&d)),
+    let config_path = if let Some(p) = &args.config {
+        Some(p.clone())
+    } else {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        config::discover_for(&args.paths, &cwd)?
     };
     let overrides = Overrides {
         profile: args.profile.clone(),
@@ -180,6 +193,8 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         allow_cidr: args.allow_cidr.clone(),
         select: args.select.clone(),
         ignore: args.ignore.clone(),
+        render: args.render,
+        chart_dir: args.chart_dir.clone(),
     };
     let (mut settings, warnings) =
         config::load(config_path.as_deref(), &overrides, &rules::CATALOG)?;
@@ -304,6 +319,26 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let _ = stderr.write_all(render::summary(&report).as_bytes());
     for e in &report.errors {
         let _ = writeln!(stderr, "{:?}", miette::Report::msg(format!("error: {e}")));
+    }
+    // A run that checked nothing fails, saying why.
+    if report.stats.objects() == 0
+        && report.findings.is_empty()
+        && report.filtered.as_ref().is_none_or(|f| f.left_out == 0)
+        && report.errors.is_empty()
+        && !args.allow_empty
+    {
+        let _ = writeln!(
+            stderr,
+            "{:?}",
+            miette::Report::msg(format!(
+                "error: checked nothing: no Kubernetes object in the paths given ({}); pass --allow-empty if that is expected",
+                render::empty_reason(&report)
+            ))
+        );
+        return Ok(Outcome {
+            failed: false,
+            errors: true,
+        });
     }
     let threshold = match args.fail_on {
         FailOn::Error => Some(Severity::Error),

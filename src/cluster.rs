@@ -43,18 +43,32 @@ pub enum Split<'a> {
 pub fn assign(split: Split<'_>, inputs: &[Input]) -> Assignment {
     let names: Vec<(String, Option<usize>)> = inputs
         .iter()
-        .map(|input| match split {
-            Split::PerPath { paths } => match paths.get(input.root()) {
+        .map(|input| match (split, input) {
+            // A rendered chart or kustomization is a cluster of its own, named after its folder,
+            // unless the config's clusters take its `Chart.yaml` or kustomization file.
+            (Split::Config { clusters, base }, Input::Rendered(r)) => {
+                let rel = crate::source::relative_to(&r.file, base);
+                clusters
+                    .iter()
+                    .position(|c| c.paths.is_match(&rel))
+                    .map_or((display_name(&r.dir), None), |i| {
+                        (clusters[i].name.clone(), Some(i))
+                    })
+            }
+            (Split::PerPath { .. }, Input::Rendered(r)) => (display_name(&r.dir), None),
+            (Split::PerPath { paths }, _) => match paths.get(input.root()) {
                 Some(p) if p.as_os_str() == "-" => (input.name().to_string(), None),
                 Some(p) => (display_name(p), None),
                 None => (DEFAULT_CLUSTER.to_string(), None),
             },
-            Split::Config { clusters, base } => {
+            (Split::Config { clusters: [], .. }, _) => (DEFAULT_CLUSTER.to_string(), None),
+            (Split::Config { clusters, base }, _) => {
                 let rel = match input {
                     Input::File { path, .. } | Input::Blob { path, .. } => {
-                        display_name(path.strip_prefix(base).unwrap_or(path))
+                        crate::source::relative_to(path, base)
                     }
                     Input::Stdin { name, .. } => name.clone(),
+                    Input::Rendered(r) => r.label.clone(),
                 };
                 clusters
                     .iter()

@@ -13,12 +13,14 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod expand;
 pub mod finding;
 pub mod git;
 pub mod index;
 pub mod inventory;
 pub mod known;
 pub mod kubernetes;
+pub mod kustomize;
 pub mod load;
 pub mod object;
 pub mod policy;
@@ -28,6 +30,7 @@ pub mod report;
 pub mod rules;
 pub mod selector;
 pub mod source;
+pub mod srcmap;
 pub mod suppress;
 pub mod walk;
 pub mod yaml;
@@ -73,9 +76,25 @@ pub fn lint_against(
     progress: Option<&Progress>,
     known: Option<&Known>,
 ) -> Report {
-    let walked =
+    let mut walked =
         walk::walk_with_context(&walk_options(settings), &settings.paths, &settings.context);
+    if settings.render.enabled {
+        expand::render_all(&mut walked, &render_options(settings));
+    }
     run(settings, walked, stdin, progress, known)
+}
+
+fn render_options(settings: &Settings) -> expand::RenderOptions {
+    expand::RenderOptions {
+        release: settings
+            .render
+            .release
+            .clone()
+            .unwrap_or_else(|| "release-name".into()),
+        namespace: settings.namespace.0.clone(),
+        kube_version: format!("v{}.0", settings.kubernetes.0),
+        values: settings.render.values.clone(),
+    }
 }
 
 /// What the paths held at a git revision: lints `snapshot` (the same paths, read through git)
@@ -222,6 +241,9 @@ fn run(
                 .count(),
         });
     }
+    // Findings about rendered objects point at their template or patch.
+    inputs.sources_start_here();
+    srcmap::map(&mut findings, &mut inputs.files);
     suppress::apply(
         &inputs.files,
         &inputs.ignores,
@@ -269,6 +291,7 @@ impl<'a> Plan<'a> {
                 .and_then(|c| c.allow.as_deref())
                 .unwrap_or(&settings.allow),
             load: LoadOptions {
+                chart_dir: settings.render.chart_dir.clone(),
                 max_file_size: settings.limits.max_file_size,
                 build: settings.limits.build(),
                 classify: ClassifyOptions {
@@ -288,6 +311,7 @@ fn walk_options(settings: &Settings) -> WalkOptions {
         exclude: settings.exclude.clone(),
         glob_base: settings.glob_base.clone(),
         stdin_filename: settings.stdin_filename.clone(),
+        render: settings.render.enabled,
     }
 }
 

@@ -20,6 +20,8 @@ use crate::yaml::{self, BuildLimits, TreeError};
 /// What loading needs to know.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
+    /// `--chart-dir`: Helm output in the inputs was rendered from this chart.
+    pub chart_dir: Option<std::path::PathBuf>,
     pub max_file_size: u64,
     pub build: BuildLimits,
     pub classify: ClassifyOptions,
@@ -55,6 +57,46 @@ pub struct Loaded {
     pub error: Option<Error>,
 }
 
+/// A renderer that failed: a problem at the start of its `Chart.yaml` or kustomization file,
+/// which is the file reported.
+fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str) -> Loaded {
+    let name = crate::source::display_name(&r.file);
+    let text = std::fs::read_to_string(&r.file).unwrap_or_default();
+    let mut problem = file_problem(
+        id,
+        0,
+        format!(
+            "`{}` failed, so nothing of it was checked: {}",
+            r.label,
+            if error.is_empty() {
+                "no message"
+            } else {
+                error
+            }
+        ),
+    );
+    problem.help = Some(match r.tool {
+        source::Tool::Helm => "Run the same `helm template` yourself to see the failure; extip-lint renders offline, with the chart's own values and those named under `helm.values`.".into(),
+        source::Tool::Kustomize => "Run `kustomize build` on the folder yourself to see the failure; extip-lint enables no plugins, exec functions or Helm charts.".into(),
+    });
+    Loaded {
+        source: SourceFile::new(
+            id,
+            name,
+            Some(r.file.clone()),
+            Arc::from(text),
+            Encoding::Utf8,
+        ),
+        objects: Vec::new(),
+        problems: vec![problem],
+        ignores: Vec::new(),
+        documents: 0,
+        other_documents: 0,
+        notices: Vec::new(),
+        error: None,
+    }
+}
+
 /// Files and bytes read so far, for a progress line on long runs.
 #[derive(Debug, Default)]
 pub struct Progress {
@@ -69,12 +111,18 @@ fn load(
     opts: &LoadOptions,
     progress: Option<&Progress>,
 ) -> Loaded {
+    if let Input::Rendered(r) = input
+        && let Some(error) = &r.error
+    {
+        return render_failure(id, r, error);
+    }
     let (name, path, blob) = match input {
         Input::File { path, name, .. } => (name.clone(), Some(path.clone()), None),
         Input::Stdin { name, .. } => (name.clone(), None, None),
         Input::Blob {
             path, name, bytes, ..
         } => (name.clone(), Some(path.clone()), Some(bytes)),
+        Input::Rendered(r) => (r.label.clone(), None, Some(&r.bytes)),
     };
     let mut out = Loaded {
         source: SourceFile::new(
@@ -142,6 +190,26 @@ fn load(
     let text: Arc<str> = Arc::from(text);
     out.source = SourceFile::new(id, name.clone(), path.clone(), Arc::clone(&text), encoding)
         .with_replaced(bad);
+    match input {
+        Input::Rendered(r) => {
+            out.source.virtual_file = true;
+            out.source.rendering = Some(source::Rendering {
+                tool: r.tool,
+                base: r.base.clone(),
+                source: Some(r.file.clone()),
+            });
+        }
+        // Helm output named with `--chart-dir`: its `# Source:` lines name the chart's files.
+        _ => {
+            if let Some(dir) = &opts.chart_dir {
+                out.source.rendering = Some(source::Rendering {
+                    tool: source::Tool::Helm,
+                    base: dir.clone(),
+                    source: None,
+                });
+            }
+        }
+    }
     if let Some(&first) = out.source.replaced().first() {
         let n = out.source.replaced().len();
         let mut m = Message::from(format!(

@@ -93,6 +93,8 @@ pub struct Inputs {
     /// added last, is reported on too).
     reported: usize,
     config: Option<FileId>,
+    /// Files from this id on are the sources rendered objects were mapped to: reported on.
+    sources_from: Option<usize>,
 }
 
 impl Inputs {
@@ -150,7 +152,14 @@ impl Inputs {
     }
 
     fn is_reported(&self, file: FileId) -> bool {
-        (file.0 as usize) < self.reported || Some(file) == self.config
+        (file.0 as usize) < self.reported
+            || Some(file) == self.config
+            || self.sources_from.is_some_and(|s| file.0 as usize >= s)
+    }
+
+    /// Marks the files added from now on as sources of rendered objects (reported on).
+    pub fn sources_start_here(&mut self) {
+        self.sources_from = Some(self.files.len());
     }
 }
 

@@ -34,6 +34,9 @@ pub struct Origin {
     pub path: String,
     /// For Helm output: byte offset of the first line after the `# Source:` comment.
     pub offset: Option<usize>,
+    /// For Kustomize output: the kustomization files whose patches changed the object
+    /// (`configuredIn` of its patch transformers), in the order applied.
+    pub patched_in: Vec<String>,
 }
 
 /// Turns a path into the name reports show: relative to the working directory when it is
@@ -54,11 +57,60 @@ pub fn display_name(path: &Path) -> String {
     s.to_string()
 }
 
+/// `path` relative to `base` (a folder), with `/` separators: as given when `path` starts with
+/// `base`, else compared as absolute paths (so `..` and absolute arguments match globs relative
+/// to a config file); `path`'s display name when it is not below `base` at all.
+#[must_use]
+pub fn relative_to(path: &Path, base: &Path) -> String {
+    let slashes = |p: &Path| p.to_string_lossy().replace('\\', "/");
+    if let Ok(r) = path.strip_prefix(base)
+        && !base.as_os_str().is_empty()
+        && base != Path::new(".")
+    {
+        return slashes(r);
+    }
+    // A file that does not exist (any more) is placed by its folder.
+    let absolute = |p: &Path| {
+        std::fs::canonicalize(p).ok().or_else(|| {
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+        })
+    };
+    if let (Some(p), Some(b)) = (absolute(path), absolute(base))
+        && let Ok(r) = p.strip_prefix(&b)
+    {
+        return slashes(r);
+    }
+    display_name(path)
+}
+
 /// A line and column, both 1-based; the column counts Unicode code points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Position {
     pub line: usize,
     pub column: usize,
+}
+
+/// Which renderer made an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Helm,
+    Kustomize,
+}
+
+/// Where a rendered input's objects come from: the renderer, and the folder its source paths
+/// are relative to (the chart's folder for `# Source:` lines, the build folder for Kustomize's
+/// origin annotations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendering {
+    pub tool: Tool,
+    pub base: PathBuf,
+    /// The chart's `Chart.yaml` or the kustomization file: where a finding points when its
+    /// source cannot be found.
+    pub source: Option<PathBuf>,
 }
 
 /// One input: a file on disk or standard input, with its text.
@@ -76,6 +128,10 @@ pub struct SourceFile {
     /// Offsets in the text of each U+FFFD that replaced an invalid byte (UTF-8) or unit (UTF-16).
     replaced: Box<[usize]>,
     lines: OnceLock<Vec<usize>>,
+    /// For rendered output: what rendered it, so findings can be mapped to their source.
+    pub rendering: Option<Rendering>,
+    /// Not a file on disk: rendered output, shown but never a location code scanning places.
+    pub virtual_file: bool,
 }
 
 impl SourceFile {
@@ -95,6 +151,8 @@ impl SourceFile {
             encoding,
             replaced: Box::new([]),
             lines: OnceLock::new(),
+            rendering: None,
+            virtual_file: false,
         }
     }
 

@@ -11,6 +11,8 @@ use globset::GlobSet;
 use ignore::WalkBuilder;
 
 use crate::error::Error;
+use crate::kustomize;
+pub use crate::source::Tool;
 use crate::source::display_name;
 
 /// What walking needs to know.
@@ -24,6 +26,9 @@ pub struct WalkOptions {
     pub glob_base: PathBuf,
     /// The name of standard input in reports.
     pub stdin_filename: Option<String>,
+    /// `--render`: charts and kustomizations are rendered, so the files they are built from are
+    /// not read on their own.
+    pub render: bool,
 }
 
 /// One input to read.
@@ -39,6 +44,8 @@ pub enum Input {
         name: String,
         root: usize,
     },
+    /// What a chart or kustomization renders to (`--render`).
+    Rendered(Box<Rendered>),
     /// A file as it is at a git revision (`--diff-base`), named as it is named now.
     Blob {
         path: PathBuf,
@@ -46,6 +53,24 @@ pub enum Input {
         root: usize,
         bytes: std::sync::Arc<[u8]>,
     },
+}
+
+/// The output of one renderer run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub tool: Tool,
+    /// `helm template charts/web`: the name reports give the output.
+    pub label: String,
+    /// The chart's or kustomization's folder.
+    pub dir: PathBuf,
+    /// `Chart.yaml` or the kustomization file: where a failure is reported.
+    pub file: PathBuf,
+    /// The folder the output's source paths are relative to.
+    pub base: PathBuf,
+    pub root: usize,
+    pub bytes: std::sync::Arc<[u8]>,
+    /// The renderer failed, saying this.
+    pub error: Option<String>,
 }
 
 impl Input {
@@ -56,6 +81,7 @@ impl Input {
             Input::File { root, .. } | Input::Stdin { root, .. } | Input::Blob { root, .. } => {
                 *root
             }
+            Input::Rendered(r) => r.root,
         }
     }
 
@@ -64,6 +90,7 @@ impl Input {
     pub fn name(&self) -> &str {
         match self {
             Input::File { name, .. } | Input::Stdin { name, .. } | Input::Blob { name, .. } => name,
+            Input::Rendered(r) => &r.label,
         }
     }
 }
@@ -80,6 +107,12 @@ pub struct Walked {
     pub notices: Vec<String>,
     /// Paths that do not exist or cannot be walked; reported at the end, exit 2.
     pub errors: Vec<Error>,
+    /// Charts found (folders with a `Chart.yaml` that are not another chart's dependency), with
+    /// the index of the path they were found under.
+    pub charts: Vec<(PathBuf, usize)>,
+    /// Kustomization roots found (kustomizations no other one uses), with the index of the path
+    /// they were found under.
+    pub kustomizations: Vec<(PathBuf, usize)>,
 }
 
 const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
@@ -99,13 +132,17 @@ pub fn walk_with_context(opts: &WalkOptions, paths: &[PathBuf], context: &[PathB
         .filter_map(|i| match i {
             Input::File { path, .. } => std::fs::canonicalize(path).ok(),
             Input::Blob { path, .. } => Some(path.clone()),
-            Input::Stdin { .. } => None,
+            Input::Stdin { .. } | Input::Rendered(_) => None,
         })
         .collect();
     let mut more = walk(opts, context);
     for i in &mut more.inputs {
-        let (Input::File { root, .. } | Input::Stdin { root, .. } | Input::Blob { root, .. }) = i;
-        *root += paths.len();
+        match i {
+            Input::File { root, .. } | Input::Stdin { root, .. } | Input::Blob { root, .. } => {
+                *root += paths.len();
+            }
+            Input::Rendered(r) => r.root += paths.len(),
+        }
     }
     walked.errors.extend(more.errors);
     walked
@@ -115,7 +152,7 @@ pub fn walk_with_context(opts: &WalkOptions, paths: &[PathBuf], context: &[PathB
                 std::fs::canonicalize(path).is_ok_and(|p| !named.contains(&p))
             }
             Input::Blob { path, .. } => !named.contains(path),
-            Input::Stdin { .. } => false,
+            Input::Stdin { .. } | Input::Rendered(_) => false,
         }));
     walked
 }
@@ -125,6 +162,8 @@ pub fn walk_with_context(opts: &WalkOptions, paths: &[PathBuf], context: &[PathB
 pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     let mut out = Walked::default();
     let mut charts: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut found_kustomizations: Vec<(PathBuf, usize)> = Vec::new();
     for (index, root) in roots.iter().enumerate() {
         if root.as_os_str() == "-" {
             out.inputs.push(Input::Stdin {
@@ -151,11 +190,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
             }
         };
         if meta.is_file() {
-            // A file named explicitly is always read, whatever its extension.
-            if let Some(chart) = chart_of(root, &|p| p.is_file()) {
-                *charts.entry(chart).or_default() += 1;
-                continue;
-            }
+            // A file named explicitly is always read, whatever its name or place.
             out.inputs.push(Input::File {
                 path: root.clone(),
                 name: display_name(root),
@@ -186,6 +221,23 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                 continue;
             };
             let path = entry.path();
+            seen.insert(path.to_path_buf());
+            if ft.is_file() && kustomize::is_kustomization(path) {
+                found_kustomizations.push((path.to_path_buf(), index));
+                continue;
+            }
+            if ft.is_file() && path.file_name().is_some_and(|n| n == "Chart.yaml") {
+                let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+                // A chart under another chart's `charts/` is a dependency, rendered with it.
+                let dependency = dir.parent().is_some_and(|p| {
+                    p.file_name().is_some_and(|n| n == "charts")
+                        && p.parent().is_some_and(|c| c.join("Chart.yaml").is_file())
+                });
+                if !dependency {
+                    out.charts.push((dir, index));
+                }
+                continue;
+            }
             if ft.is_symlink() {
                 if has_extension(path) {
                     *out.skipped
@@ -214,8 +266,157 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
             });
         }
     }
-    chart_notices(&mut out, charts);
+    if settings.render {
+        // Every file of a chart (templates, values, dependencies) is helm's to read.
+        let chart_dirs: Vec<PathBuf> = out.charts.iter().map(|(d, _)| d.clone()).collect();
+        let before = out.inputs.len();
+        out.inputs.retain(|i| match i {
+            Input::File { path, .. } => !chart_dirs.iter().any(|d| path.starts_with(d)),
+            _ => true,
+        });
+        let n: usize = charts.values().sum::<usize>() + before - out.inputs.len();
+        if n > 0 {
+            *out.skipped
+                .entry("chart files (rendered with helm template)".into())
+                .or_default() += n;
+        }
+    } else {
+        chart_notices(&mut out, charts);
+    }
+    kustomizations(&mut out, found_kustomizations, settings.render);
+    if !settings.no_ignore {
+        count_hidden_and_ignored(roots, &seen, &mut out);
+    }
     out
+}
+
+/// Reads the kustomizations found: the roots (those no other kustomization uses) are kept for
+/// rendering, and the files kustomize reads as patches, generator inputs and so on are not read
+/// as manifests of their own (with `--render`, neither are the resources it builds from).
+fn kustomizations(out: &mut Walked, found: Vec<(PathBuf, usize)>, render: bool) {
+    if found.is_empty() {
+        return;
+    }
+    let mut read: BTreeMap<PathBuf, kustomize::Kustomization> = BTreeMap::new();
+    let mut stack: Vec<PathBuf> = found.iter().map(|(p, _)| p.clone()).collect();
+    while let Some(file) = stack.pop() {
+        let key = kustomize::normalize(&file);
+        if read.contains_key(&key) {
+            continue;
+        }
+        let k = match kustomize::read(&file) {
+            Ok(k) => k,
+            Err(e) => {
+                out.notices.push(format!(
+                    "cannot read kustomization `{}`: {e}",
+                    display_name(&file)
+                ));
+                continue;
+            }
+        };
+        for u in &k.uses {
+            if let Some(f) = kustomize::file_in(u) {
+                stack.push(f);
+            }
+        }
+        read.insert(key, k);
+    }
+    let used_dirs: std::collections::BTreeSet<PathBuf> = read
+        .values()
+        .flat_map(|k| k.uses.iter().map(|u| kustomize::normalize(u)))
+        .collect();
+    let mut not_objects: std::collections::BTreeSet<PathBuf> = read
+        .values()
+        .flat_map(|k| k.inputs.iter().cloned())
+        .collect();
+    if render {
+        // Resources are read through `kustomize build`.
+        not_objects.extend(
+            read.values()
+                .flat_map(|k| k.uses.iter().cloned())
+                .filter(|u| !u.is_dir()),
+        );
+    }
+    for (file, root) in found {
+        let dir = kustomize::normalize(file.parent().unwrap_or(Path::new(".")));
+        if !used_dirs.contains(&dir) {
+            out.kustomizations
+                .push((file.parent().unwrap_or(Path::new(".")).to_path_buf(), root));
+        }
+    }
+    let mut dropped = 0;
+    out.inputs.retain(|i| match i {
+        Input::File { path, .. } if not_objects.contains(&kustomize::normalize(path)) => {
+            dropped += 1;
+            false
+        }
+        _ => true,
+    });
+    if dropped > 0 {
+        let why = if render {
+            "read by kustomize (resources, patches, generator inputs)"
+        } else {
+            "kustomize patches and generator inputs, not manifests of their own"
+        };
+        *out.skipped.entry(why.into()).or_default() += dropped;
+    }
+    if !render && !out.kustomizations.is_empty() {
+        let roots: Vec<String> = out
+            .kustomizations
+            .iter()
+            .map(|(d, _)| display_name(d))
+            .collect();
+        out.notices.push(format!(
+            "found {} kustomization root{} ({}); their files are linted as written, without the overlays: pass --render (or `render: true`) to lint what `kustomize build` gives",
+            roots.len(),
+            if roots.len() == 1 { "" } else { "s" },
+            roots.join(", ")
+        ));
+    }
+}
+
+/// Counts the manifest files under folder `roots` that the walk left out because they are in
+/// hidden folders (or hidden themselves) or ignored by `.gitignore`, so the summary can say so.
+fn count_hidden_and_ignored(
+    roots: &[PathBuf],
+    seen: &std::collections::HashSet<PathBuf>,
+    out: &mut Walked,
+) {
+    for root in roots.iter().filter(|r| r.is_dir()) {
+        let mut builder = WalkBuilder::new(root);
+        builder
+            .follow_links(false)
+            .standard_filters(false)
+            .filter_entry(|e| e.file_name() != ".git");
+        for entry in builder.build().flatten() {
+            let path = entry.path();
+            if !entry.file_type().is_some_and(|t| t.is_file())
+                || !has_extension(path)
+                || seen.contains(path)
+            {
+                continue;
+            }
+            let below = path.strip_prefix(root).unwrap_or(path);
+            let hidden = |c: std::path::Component<'_>| {
+                c.as_os_str()
+                    .to_str()
+                    .is_some_and(|s| s.starts_with('.') && s != "." && s != "..")
+            };
+            // Hidden files themselves are tool settings (`.pre-commit-config.yaml`,
+            // `.gitlab-ci.yml`), not manifests kept out of sight.
+            let name = below.file_name().map(std::path::Component::Normal);
+            if name.is_some_and(hidden) {
+                continue;
+            }
+            let in_hidden_folder = below.parent().is_some_and(|p| p.components().any(hidden));
+            let why = if in_hidden_folder {
+                "in hidden folders (read with --no-ignore)"
+            } else {
+                "ignored by .gitignore (read with --no-ignore)"
+            };
+            *out.skipped.entry(why.into()).or_default() += 1;
+        }
+    }
 }
 
 /// Walks the files of a revision (`--diff-base`) as `walk_with_context` walks the working tree:
@@ -309,8 +510,10 @@ fn has_extension(path: &Path) -> bool {
 
 /// Applies the config's include/exclude globs, relative to the config file's folder.
 fn selected(settings: &WalkOptions, path: &Path) -> bool {
-    let rel = path.strip_prefix(&settings.glob_base).unwrap_or(path);
-    let rel = display_name(rel);
+    if settings.include.is_none() && settings.exclude.is_none() {
+        return true;
+    }
+    let rel = crate::source::relative_to(path, &settings.glob_base);
     if let Some(ex) = &settings.exclude
         && ex.is_match(&rel)
     {

@@ -1,5 +1,7 @@
 //! Runs the real binary: formats, exit codes, standard input, config errors, hostile input.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -214,16 +216,51 @@ fn missing_path_exits_2_after_reporting_the_rest() {
 }
 
 #[test]
-fn stdin_with_helm_source_uses_the_template_path() {
+fn helm_output_on_stdin_points_at_the_stream_or_with_chart_dir_at_the_template() {
+    let template = "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  ports: [{port: 80}]\n  {{- with .Values.externalIPs }}\n  externalIPs:\n    {{- toYaml . | nindent 4 }}\n  {{- end }}\n";
+    let dir = project(&[
+        (
+            "charts/shop/Chart.yaml",
+            b"apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+        ),
+        ("charts/shop/templates/svc.yaml", template.as_bytes()),
+    ]);
     let helm = format!("---\n# Source: shop/templates/svc.yaml\n{BAD_SERVICE}");
-    let dir = project(&[]);
+    // Without the chart: the stream's own name and line, never a path that does not exist.
     let (out, _) = run_in(
         dir.path(),
-        &["-f", "short", "--select", "EXT004", "-"],
+        &[
+            "-f",
+            "short",
+            "--select",
+            "EXT004",
+            "--stdin-filename",
+            "rendered.yaml",
+            "-",
+        ],
         Some(helm.as_bytes()),
     );
     assert!(
-        stdout(&out).starts_with("shop/templates/svc.yaml:8:5: EXT004"),
+        stdout(&out).starts_with("rendered.yaml:10:5: EXT004"),
+        "{}",
+        stdout(&out)
+    );
+    // With it: the template's line that writes `externalIPs`.
+    let (out, _) = run_in(
+        dir.path(),
+        &[
+            "-f",
+            "short",
+            "--select",
+            "EXT004",
+            "--chart-dir",
+            "charts/shop",
+            "-",
+        ],
+        Some(helm.as_bytes()),
+    );
+    assert!(
+        stdout(&out).starts_with("charts/shop/templates/svc.yaml:8:3: EXT004"),
         "{}",
         stdout(&out)
     );
@@ -386,7 +423,7 @@ fn host_bits_are_a_warning_pointing_at_the_entry() {
         ".extip-lint.yaml",
         b"external-ips:\n  allow:\n    - 192.0.2.1/24\n",
     )]);
-    let (out, _) = run_in(dir.path(), &[], None);
+    let (out, _) = run_in(dir.path(), &["--allow-empty"], None);
     let err = stderr(&out);
     assert!(
         err.contains("`192.0.2.1/24` has host bits set; it is read as `192.0.2.0/24`"),
@@ -1125,4 +1162,92 @@ fn a_baseline_accepts_what_exists_and_reports_entries_that_match_nothing() {
     let (_, err, code) = short_lines(d, &["--baseline", "bad.json", "."]);
     assert_eq!(code, Some(2));
     assert!(err.contains("is not a baseline"), "{err}");
+}
+
+/// README's first command, run as written: its findings are the ones the example files'
+/// `# expect:` markers describe.
+#[test]
+fn readme_first_command_reports_what_the_examples_say() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run --release -- "))
+        .expect("the first command");
+    let args: Vec<&str> = line
+        .trim_start_matches("cargo run --release -- ")
+        .split_whitespace()
+        .collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut all = vec!["-f", "short"];
+    all.extend(&args);
+    let (out, _) = run_in(root, &all, None);
+    let mut got: Vec<(String, usize, String)> = stdout(&out)
+        .lines()
+        .filter_map(|l| {
+            let (place, rest) = l.split_once(": ")?;
+            let mut p = place.split(':');
+            let (file, line) = (p.next()?.to_string(), p.next()?.parse().ok()?);
+            Some((file, line, rest.split_whitespace().next()?.to_string()))
+        })
+        .collect();
+    got.sort();
+    let mut expected = Vec::new();
+    for arg in &args {
+        for entry in std::fs::read_dir(root.join(arg)).expect("examples") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let rel = path.strip_prefix(root).expect("inside").to_path_buf();
+                for (_, l, _, code) in common::expectations(&path) {
+                    expected.push((rel.to_string_lossy().replace('\\', "/"), l, code));
+                }
+            }
+        }
+    }
+    expected.sort();
+    assert_eq!(got, expected, "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_run_that_checks_nothing_fails_and_says_why() {
+    for (files, needle) in [
+        (vec![], "no manifest file found"),
+        (
+            vec![("values.yaml", &b"replicas: 2\n"[..])],
+            "1 document not a Kubernetes object",
+        ),
+        (
+            vec![("empty.yaml", &b""[..])],
+            "1 file read, 0 documents in it",
+        ),
+        (
+            vec![(".hidden/svc.yaml", BAD_SERVICE.as_bytes())],
+            "1 skipped: in hidden folders",
+        ),
+        (
+            vec![
+                (
+                    "chart/Chart.yaml",
+                    &b"apiVersion: v2\nname: c\nversion: 0.1.0\n"[..],
+                ),
+                ("chart/templates/svc.yaml", BAD_SERVICE.as_bytes()),
+            ],
+            "unrendered Helm template",
+        ),
+    ] {
+        let dir = project(&files);
+        let (out, _) = run_in(dir.path(), &["."], None);
+        let err = stderr(&out).replace(['│', '\n'], " ");
+        let err = err.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(out.status.code(), Some(2), "{files:?}: {err}");
+        assert!(
+            err.contains("checked nothing") && err.contains(needle),
+            "{err}"
+        );
+        let (out, _) = run_in(dir.path(), &["--allow-empty", "."], None);
+        assert_eq!(out.status.code(), Some(0), "{files:?}");
+    }
+    let (out, _) = run_in(Path::new("."), &["-"], Some(b""));
+    assert_eq!(out.status.code(), Some(2), "empty standard input");
 }

@@ -139,6 +139,7 @@ fn compare(kubectl: &Path, case: &Path) -> Result<(), Failed> {
 /// (an unknown field, a wrong type), and every object here is one kubectl reads.
 fn compare_objects(case: &Path, theirs: &[Value], fatal_at: Option<usize>) -> Result<(), Failed> {
     let opts = LoadOptions {
+        chart_dir: None,
         max_file_size: 1 << 30,
         build: BuildLimits { max_depth: 256 },
         classify: ClassifyOptions {

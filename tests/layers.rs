@@ -11,20 +11,22 @@ const LAYERS: &[&[&str]] = &[
     &["finding", "kubernetes"],
     // readers
     &["yaml", "address", "selector"],
-    &["calico"],
+    &["calico", "kustomize"],
     &["policy"],
     // settings
     &["config"],
     // loading
     &["git"],
     &["walk", "object"],
+    &["expand"],
     &["load"],
     // cluster
     &["index", "cluster"],
     &["profile"],
     // check
     &["rules"],
-    // filter, report
+    // map, filter, report
+    &["srcmap"],
     &["suppress"],
     &["known"],
     &["inventory"],
@@ -42,6 +44,7 @@ const LAYERS: &[&[&str]] = &[
 const FORBIDDEN: &[(&str, &str)] = &[
     ("walk", "config"),
     ("git", "config"),
+    ("expand", "config"),
     ("object", "config"),
     ("load", "config"),
 ];

@@ -346,6 +346,8 @@ pub(super) fn read(
         "limits",
         "inventory",
         "clusters",
+        "render",
+        "helm",
     ];
     for (key, k, v) in r.mapping(doc.root, "the config")? {
         match key.as_str() {
@@ -381,6 +383,39 @@ pub(super) fn read(
                         })?)
                     };
                     settings.rules.insert(rule.code, (sev, r.source(v)));
+                }
+            }
+            "render" => match r.string(v, "render")?.as_str() {
+                "true" => settings.render.enabled = true,
+                "false" => settings.render.enabled = false,
+                other => {
+                    return Err(r.err(
+                        v,
+                        format!("`render` must be true or false, not `{other}`"),
+                        "not a boolean",
+                        None,
+                    ));
+                }
+            },
+            "helm" => {
+                for (key, k, v) in r.mapping(v, "helm")? {
+                    match key.as_str() {
+                        "release" => settings.render.release = Some(r.string(v, "release")?),
+                        "values" => {
+                            for (chart, _, files) in r.mapping(v, "helm.values")? {
+                                let files = r
+                                    .strings(files, "helm.values")?
+                                    .into_iter()
+                                    .map(|(f, _)| settings.glob_base.join(f))
+                                    .collect();
+                                settings
+                                    .render
+                                    .values
+                                    .push((settings.glob_base.join(chart), files));
+                            }
+                        }
+                        _ => return Err(unknown_key(&r, &key, k, &["release", "values"])),
+                    }
                 }
             }
             "inventory" => {

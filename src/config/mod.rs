@@ -120,6 +120,18 @@ pub struct GateSetting {
     pub source: ValueSource,
 }
 
+/// `--render`: charts and kustomizations rendered with the user's helm and kustomize.
+#[derive(Debug, Clone, Default)]
+pub struct RenderSettings {
+    pub enabled: bool,
+    /// `helm template`'s release name (`release-name` by default, as helm names it).
+    pub release: Option<String>,
+    /// Values files by chart folder, both relative to the config file's folder.
+    pub values: Vec<(PathBuf, Vec<PathBuf>)>,
+    /// `--chart-dir`: the chart Helm output on standard input (or in files) was rendered from.
+    pub chart_dir: Option<PathBuf>,
+}
+
 /// Resource limits (issue: hostile input).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -190,6 +202,7 @@ pub struct Settings {
     pub clusters: Vec<ClusterConfig>,
     /// Each path given on the command line is a cluster of its own (`--cluster-per-path`).
     pub cluster_per_path: bool,
+    pub render: RenderSettings,
 }
 
 impl Settings {
@@ -221,6 +234,7 @@ impl Settings {
             inventory: false,
             clusters: Vec::new(),
             cluster_per_path: false,
+            render: RenderSettings::default(),
             catalog,
         }
     }
@@ -313,14 +327,55 @@ pub struct Overrides {
     pub allow_cidr: Vec<String>,
     pub select: Vec<String>,
     pub ignore: Vec<String>,
+    pub render: bool,
+    pub chart_dir: Option<PathBuf>,
 }
 
-/// Finds the config file: `explicit`, else `.extip-lint.yaml` in `cwd` or its nearest ancestor.
+/// The nearest `.extip-lint.yaml` in `dir` or its ancestors.
 #[must_use]
-pub fn discover(cwd: &Path) -> Option<PathBuf> {
-    cwd.ancestors()
+pub fn discover(dir: &Path) -> Option<PathBuf> {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    dir.ancestors()
         .map(|d| d.join(CONFIG_FILE_NAME))
         .find(|p| p.is_file())
+}
+
+/// The config of a run: the nearest `.extip-lint.yaml` above each path linted (standard input:
+/// above `cwd`). Paths whose nearest configs differ cannot share one run: that is an error
+/// naming both, since which settings a file gets would otherwise depend on the other paths
+/// given.
+pub fn discover_for(paths: &[PathBuf], cwd: &Path) -> Result<Option<PathBuf>, Error> {
+    let mut found: Option<(Option<PathBuf>, &Path)> = None;
+    for p in paths {
+        let start = if p.as_os_str() == "-" {
+            cwd.to_path_buf()
+        } else if p.is_dir() {
+            cwd.join(p)
+        } else {
+            cwd.join(p)
+                .parent()
+                .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf)
+        };
+        let config = discover(&start);
+        match &found {
+            None => found = Some((config, p)),
+            Some((c, _)) if *c == config => {}
+            Some((c, other)) => {
+                let name = |c: &Option<PathBuf>| {
+                    c.as_deref()
+                        .map_or_else(|| "none".to_string(), crate::source::display_name)
+                };
+                return Err(Error::Usage(format!(
+                    "`{}` and `{}` have different nearest config files ({} and {}); lint them in separate runs, or choose one with --config",
+                    crate::source::display_name(other),
+                    crate::source::display_name(p),
+                    name(c),
+                    name(&config)
+                )));
+            }
+        }
+    }
+    Ok(found.and_then(|(c, _)| c))
 }
 
 /// Reads the config file (if any) and applies the overrides. Warnings (accepted but suspicious

@@ -15,6 +15,12 @@ pub(super) fn apply(settings: &mut Settings, o: &Overrides) -> Result<(), Error>
             Version::parse(v).map_err(|m| Error::Usage(format!("--kubernetes-version: {m}")))?;
         settings.kubernetes = (version, ValueSource::Flag("--kubernetes-version"));
     }
+    if o.render {
+        settings.render.enabled = true;
+    }
+    if let Some(dir) = &o.chart_dir {
+        settings.render.chart_dir = Some(dir.clone());
+    }
     if let Some(ns) = &o.namespace {
         settings.namespace = (ns.clone(), ValueSource::Flag("--namespace"));
     }

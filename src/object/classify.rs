@@ -425,6 +425,7 @@ fn origin(doc: &Document, tree: &Tree, node: NodeId) -> Option<Origin> {
             tool: "helm",
             path: path.clone(),
             offset: Some(*offset),
+            patched_in: Vec::new(),
         });
     }
     let (n, _, depth) = tree.lookup(
@@ -435,10 +436,41 @@ fn origin(doc: &Document, tree: &Tree, node: NodeId) -> Option<Origin> {
     let path = origin
         .lines()
         .find_map(|l| l.trim().strip_prefix("path:"))?;
+    // `alpha.config.kubernetes.io/transformations`: a YAML list of `{configuredIn,
+    // configuredBy: {kind}}`; the patch transformers name the kustomizations with patches.
+    let (t, _, depth) = tree.lookup(
+        node,
+        &[
+            "metadata",
+            "annotations",
+            "alpha.config.kubernetes.io/transformations",
+        ],
+    );
+    let mut patched_in = Vec::new();
+    if depth == 3
+        && let Some(text) = tree.scalar(t)
+    {
+        let (docs, _) = crate::yaml::parse(text, crate::yaml::BuildLimits { max_depth: 16 });
+        if let Some(d) = docs.first() {
+            let dt = &d.tree;
+            for &item in dt.items(d.root) {
+                let kind = dt.lookup(item, &["configuredBy", "kind"]);
+                let is_patch =
+                    kind.2 == 2 && dt.scalar(kind.0).is_some_and(|k| k.starts_with("Patch"));
+                if let (true, Some((_, v))) = (is_patch, dt.get(item, "configuredIn"))
+                    && let Some(k) = dt.scalar(v)
+                    && !patched_in.iter().any(|p| p == k)
+                {
+                    patched_in.push(k.to_string());
+                }
+            }
+        }
+    }
     Some(Origin {
         tool: "kustomize",
         path: path.trim().to_string(),
         offset: None,
+        patched_in,
     })
 }
 

@@ -98,33 +98,18 @@ pub struct Location {
     pub rendered_from: Option<String>,
 }
 
-/// Resolves a span. For standard input holding Helm output, the template path becomes the file
-/// name and lines count from the template's first line.
+/// Resolves a span. An object rendered from a template that could not be mapped to its source
+/// (`srcmap`) says where it was rendered from.
 #[must_use]
 pub fn locate(report: &Report, span: Span, origin: Option<&Origin>) -> Location {
     let file = &report.files[span.file.0 as usize];
-    let mut start = file.position(span.start);
-    let mut end = file.position(span.end);
-    let mut path = file.name.clone();
-    let mut rendered_from = None;
-    if let Some(o) = origin {
-        match (file.is_stdin(), o.offset) {
-            (true, Some(offset)) if offset <= span.start => {
-                let base = file.position(offset).line - 1;
-                start.line -= base;
-                end.line -= base;
-                path.clone_from(&o.path);
-            }
-            _ => rendered_from = Some(format!("{}: {}", o.tool, o.path)),
-        }
-    }
     Location {
-        path,
-        start,
-        end,
+        path: file.name.clone(),
+        start: file.position(span.start),
+        end: file.position(span.end),
         byte_start: file.stored_offset(span.start),
         byte_end: file.stored_offset(span.end),
-        rendered_from,
+        rendered_from: origin.map(|o| format!("{}: {}", o.tool, o.path)),
     }
 }
 
@@ -168,6 +153,37 @@ pub fn counts(report: &Report) -> (usize, usize, usize, usize) {
 
 fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Why a run found no object, for the error: what was read and what was skipped.
+#[must_use]
+pub fn empty_reason(report: &Report) -> String {
+    let s = &report.stats;
+    let mut parts = vec![if s.files == 0 {
+        "no manifest file found".to_string()
+    } else {
+        format!(
+            "{} read, {} in {}",
+            plural(s.files, "file"),
+            plural(s.documents, "document"),
+            if s.files == 1 { "it" } else { "them" }
+        )
+    }];
+    if s.other_documents > 0 {
+        parts.push(format!(
+            "{} not {}",
+            plural(s.other_documents, "document"),
+            if s.other_documents == 1 {
+                "a Kubernetes object"
+            } else {
+                "Kubernetes objects"
+            }
+        ));
+    }
+    for (why, n) in &s.skipped {
+        parts.push(format!("{n} skipped: {why}"));
+    }
+    parts.join("; ")
 }
 
 /// A cluster's Kubernetes decision in JSON and SARIF: the version, every gate's state, and why.

@@ -144,6 +144,10 @@ struct Fingerprints {
 struct ResultProperties<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     cluster: Option<&'a str>,
+    /// Where rendered output (which is no file in the repository) holds the finding:
+    /// `helm template charts/web:18:5`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    rendered: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -195,10 +199,20 @@ fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
         },
         properties: ResultProperties {
             cluster: f.cluster.as_deref(),
+            rendered: f
+                .related
+                .iter()
+                .filter(|l| report.files[l.span.file.0 as usize].virtual_file)
+                .map(|l| {
+                    let at = locate(report, l.span, None);
+                    format!("{}:{}:{}", at.path, at.start.line, at.start.column)
+                })
+                .collect(),
         },
         related_locations: f
             .related
             .iter()
+            .filter(|l| !report.files[l.span.file.0 as usize].virtual_file)
             .enumerate()
             .map(|(i, l)| Related {
                 id: i + 1,

@@ -71,7 +71,8 @@ pub fn expectations(path: &Path) -> Vec<Hit> {
             continue;
         };
         for item in rest.trim().trim_end_matches('\r').split(',') {
-            let item = item.trim();
+            // A marker may carry words after its code: `# expect: EXT007 (deprecated)`.
+            let item = item.split_whitespace().next().unwrap_or_default();
             let (code, col) = item.split_once('@').unwrap_or((item, "0"));
             out.push((
                 name.clone(),

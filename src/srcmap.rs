@@ -1,0 +1,441 @@
+//! Map stage: findings about rendered objects -> the source lines that produced them. A Helm
+//! object's `# Source:` names its template in the chart; a Kustomize object's origin annotation
+//! names its resource file, and its transformer annotations the kustomizations whose patches
+//! changed it. The line is the one that writes the finding's field, found by following the
+//! field's keys through the source text by indentation (templates are not YAML); when the keys
+//! cannot be followed, the finding points at the source's first line and says so. The rendered
+//! place stays as a related label.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::finding::{Finding, Label};
+use crate::kustomize;
+use crate::source::{Encoding, FileId, Rendering, SourceFile, Span, Tool, display_name};
+use crate::yaml::pointer::segments;
+
+/// Source files read for mapping, by path, so each is read and added once.
+struct Sources<'a> {
+    files: &'a mut Vec<SourceFile>,
+    by_path: HashMap<PathBuf, Option<FileId>>,
+}
+
+impl Sources<'_> {
+    /// The file at `path` (added to the run's files when first needed), if it can be read.
+    fn get(&mut self, path: &Path) -> Option<FileId> {
+        let key = kustomize::normalize(path);
+        if let Some(id) = self.by_path.get(&key) {
+            return *id;
+        }
+        let id = std::fs::read_to_string(path).ok().map(|text| {
+            let id = FileId(self.files.len() as u32);
+            self.files.push(SourceFile::new(
+                id,
+                display_name(&key),
+                Some(key.clone()),
+                Arc::from(text),
+                Encoding::Utf8,
+            ));
+            id
+        });
+        self.by_path.insert(key, id);
+        id
+    }
+
+    fn text(&self, id: FileId) -> Arc<str> {
+        Arc::clone(&self.files[id.0 as usize].text)
+    }
+}
+
+/// Points every finding about a rendered object at its source, when the source can be found.
+pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
+    let mut sources = Sources {
+        files,
+        by_path: HashMap::new(),
+    };
+    for f in findings {
+        let file = &sources.files[f.primary.span.file.0 as usize];
+        let Some(rendering) = file.rendering.clone() else {
+            continue;
+        };
+        let rendered_name = file.name.clone();
+        let Some(origin) = f.origin.clone() else {
+            // Rendered output with no source named (a generated object, a renderer failure
+            // already on its file): the chart or kustomization itself.
+            if file.virtual_file
+                && let Some(id) = rendering.source.as_deref().and_then(|p| sources.get(p))
+            {
+                let rendered = f.primary.span;
+                f.primary.span = Span::new(id, 0, 0);
+                f.related.push(Label::new(
+                    rendered,
+                    format!("rendered here, by {rendered_name}"),
+                ));
+                f.notes.push(format!(
+                    "{rendered_name} names no source file for this object; this points at {}",
+                    sources.files[id.0 as usize].name
+                ));
+            }
+            continue;
+        };
+        let keys: Vec<String> = segments(&f.pointer)
+            .into_iter()
+            .map(std::borrow::Cow::into_owned)
+            .collect();
+        let found = match rendering.tool {
+            Tool::Helm => helm_source(&rendering, &origin.path)
+                .and_then(|p| sources.get(&p))
+                .map(|id| {
+                    let text = sources.text(id);
+                    (id, find_keys(&text, 0, text.len(), &keys))
+                }),
+            Tool::Kustomize => kustomize_source(&mut sources, &rendering, &origin, f, &keys),
+        };
+        let Some((id, place)) = found else { continue };
+        let rendered = f.primary.span;
+        let (span, exact) = match place {
+            Some((start, end, exact)) => (Span::new(id, start, end), exact),
+            None => (Span::new(id, 0, 0), false),
+        };
+        f.primary.span = span;
+        f.related.push(Label::new(
+            rendered,
+            format!("rendered here, by {rendered_name}"),
+        ));
+        if !exact {
+            f.notes.push(format!(
+                "the line that writes `{}` was not found in {}; this is the nearest the source shows",
+                crate::yaml::pointer::field_path(
+                    &keys
+                        .iter()
+                        .map(|k| k.parse().map_or_else(
+                            |_| crate::yaml::pointer::Segment::Key(k.clone()),
+                            crate::yaml::pointer::Segment::Index
+                        ))
+                        .collect::<Vec<_>>()
+                ),
+                sources.files[id.0 as usize].name
+            ));
+        }
+        f.origin = None;
+    }
+}
+
+/// The template of a `# Source:` path (`chart/templates/svc.yaml`, or
+/// `chart/charts/dep/templates/svc.yaml` for a dependency) in the chart folder.
+fn helm_source(rendering: &Rendering, source: &str) -> Option<PathBuf> {
+    let (_, rest) = source.split_once('/')?;
+    Some(rendering.base.join(rest))
+}
+
+/// A source file, and the span in it with whether it is exact (`None`: not found).
+type Place = (FileId, Option<(usize, usize, bool)>);
+
+/// The patch or resource file that writes the finding's field.
+fn kustomize_source(
+    sources: &mut Sources<'_>,
+    rendering: &Rendering,
+    origin: &crate::source::Origin,
+    f: &Finding,
+    keys: &[String],
+) -> Option<Place> {
+    let (kind, name) = f
+        .object
+        .as_deref()
+        .map(|o| (o.kind.as_str(), o.name.as_str()))
+        .unwrap_or_default();
+    // The last patch applied that writes the field wins.
+    for k_file in origin.patched_in.iter().rev() {
+        let path = kustomize::normalize(&rendering.base.join(k_file));
+        let Ok(k) = kustomize::read(&path) else {
+            continue;
+        };
+        for patch in k.patches.iter().rev() {
+            if patch.target_kind.as_deref().is_some_and(|t| t != kind)
+                || patch.target_name.as_deref().is_some_and(|t| t != name)
+            {
+                continue;
+            }
+            let (id, start, end) = match (&patch.file, &patch.inline) {
+                (Some(file), _) => {
+                    let Some(id) = sources.get(file) else {
+                        continue;
+                    };
+                    let len = sources.text(id).len();
+                    (id, 0, len)
+                }
+                (None, Some((_, at))) => {
+                    let Some(id) = sources.get(&path) else {
+                        continue;
+                    };
+                    let len = sources.text(id).len();
+                    // An inline patch is the value of its `patch:` key: from there to the
+                    // next entry of the list.
+                    let text = sources.text(id);
+                    let end = next_entry(&text, *at).unwrap_or(len);
+                    (id, *at, end)
+                }
+                (None, None) => continue,
+            };
+            let text = sources.text(id);
+            if let Some(place) = find_json_patch(&text[start..end], keys) {
+                return Some((id, Some((start + place.0, start + place.1, true))));
+            }
+            if let Some((doc_start, doc_end)) = document_of(&text, start, end, kind, name)
+                && let Some((s, e)) = found_but_indices(&text, doc_start, doc_end, keys)
+            {
+                return Some((id, Some((s, e, true))));
+            }
+        }
+    }
+    let path = kustomize::normalize(&rendering.base.join(&origin.path));
+    let id = sources.get(&path)?;
+    let text = sources.text(id);
+    let (start, end) = document_of(&text, 0, text.len(), kind, name).unwrap_or((0, text.len()));
+    Some((id, find_keys(&text, start, end, keys)))
+}
+
+/// Where the next list entry at the indentation of the one holding `at` starts.
+fn next_entry(text: &str, at: usize) -> Option<usize> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let key_indent = indent(&text[line_start..]);
+    let mut pos = text[at..].find('\n').map(|i| at + i + 1)?;
+    while pos < text.len() {
+        let line = &text[pos..text[pos..].find('\n').map_or(text.len(), |i| pos + i)];
+        if !line.trim().is_empty() && indent(line) < key_indent {
+            return Some(pos);
+        }
+        if line.trim_start().starts_with("- ") && indent(line) < key_indent + 2 {
+            return Some(pos);
+        }
+        pos += line.len() + 1;
+    }
+    None
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// The YAML document (between `---` lines) of `text[start..end]` that names `kind` and `name`,
+/// if the text has several.
+fn document_of(
+    text: &str,
+    start: usize,
+    end: usize,
+    kind: &str,
+    name: &str,
+) -> Option<(usize, usize)> {
+    let mut docs = Vec::new();
+    let mut doc_start = start;
+    let mut pos = start;
+    while pos < end {
+        let line_end = text[pos..end].find('\n').map_or(end, |i| pos + i);
+        if text[pos..line_end].starts_with("---") {
+            docs.push((doc_start, pos));
+            doc_start = line_end + 1;
+        }
+        pos = line_end + 1;
+    }
+    docs.push((doc_start.min(end), end));
+    if docs.len() == 1 {
+        return Some(docs[0]);
+    }
+    let names = |d: &str, key: &str, value: &str| {
+        d.lines().any(|l| {
+            let t = l.trim();
+            t.strip_prefix(key)
+                .and_then(|r| r.strip_prefix(':'))
+                .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == value)
+        })
+    };
+    docs.into_iter()
+        .find(|&(s, e)| names(&text[s..e], "kind", kind) && names(&text[s..e], "name", name))
+}
+
+/// A JSON 6902 patch operation whose `path` is the field or one of its parents: the span of
+/// the path's value.
+fn find_json_patch(text: &str, keys: &[String]) -> Option<(usize, usize)> {
+    for n in (1..=keys.len()).rev() {
+        let pointer = format!("/{}", keys[..n].join("/"));
+        for (at, _) in text.match_indices(&pointer) {
+            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let before = text[line_start..at].trim_start().trim_start_matches("- ");
+            let after = &text[at + pointer.len()..];
+            let ends = after.is_empty()
+                || after.starts_with(['\n', '\r', '"', '\'', ' ', ','])
+                || after.starts_with("/-");
+            if before.starts_with("path:") && ends {
+                return Some((at, at + pointer.len()));
+            }
+        }
+    }
+    None
+}
+
+/// Follows `keys` through `text[start..end]` by indentation: each key on a line deeper than its
+/// parent's, list items by their `- ` at one indentation (or in a flow list on the key's line).
+/// Lines of template actions (`{{ }}`) and comments are passed over. The span of the deepest
+/// step found, and whether all were, or all but list indices at the end (`Some(false)` then
+/// means only those were missing).
+#[must_use]
+pub fn find_keys(
+    text: &str,
+    start: usize,
+    end: usize,
+    keys: &[String],
+) -> Option<(usize, usize, bool)> {
+    let (s, e, matched) = follow(text, start, end, keys)?;
+    Some((s, e, matched == keys.len()))
+}
+
+/// Whether `keys` were followed up to, at most, list indices at their end.
+fn found_but_indices(
+    text: &str,
+    start: usize,
+    end: usize,
+    keys: &[String],
+) -> Option<(usize, usize)> {
+    let (s, e, matched) = follow(text, start, end, keys)?;
+    keys[matched..]
+        .iter()
+        .all(|k| k.parse::<usize>().is_ok())
+        .then_some((s, e))
+}
+
+/// `find_keys`, with how many steps were followed.
+fn follow(text: &str, start: usize, end: usize, keys: &[String]) -> Option<(usize, usize, usize)> {
+    let mut pos = start;
+    let mut parent_indent: Option<usize> = None;
+    let mut found: Option<(usize, usize)> = None;
+    for (depth, key) in keys.iter().enumerate() {
+        let index = key.parse::<usize>().ok();
+        let mut hit = None;
+        let mut items = 0;
+        let mut item_indent: Option<usize> = None;
+        let mut p = pos;
+        while p < end {
+            let line_end = text[p..end].find('\n').map_or(end, |i| p + i);
+            let line = &text[p..line_end];
+            let trimmed = line.trim_start();
+            let ind = line.len() - trimmed.len();
+            let skip = trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("{{");
+            if !skip
+                && depth > 0
+                && parent_indent.is_some_and(|pi| ind <= pi)
+                && !trimmed.starts_with("- ")
+            {
+                break;
+            }
+            if !skip {
+                if let Some(i) = index {
+                    let item = trimmed.starts_with("- ") || trimmed == "-";
+                    if item && item_indent.is_none_or(|ii| ii == ind) {
+                        item_indent = Some(ind);
+                        if items == i {
+                            let s = p + ind + 2;
+                            let value_end = p + line.trim_end().len();
+                            hit = Some((s.min(value_end), value_end, ind + 1, line_end));
+                            break;
+                        }
+                        items += 1;
+                    } else if !item && item_indent.is_some_and(|ii| ind <= ii) {
+                        break;
+                    }
+                } else {
+                    let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+                    let offset = trimmed.len() - body.len();
+                    let quoted = format!("\"{key}\":");
+                    let plain = format!("{key}:");
+                    if body.starts_with(&plain) || body.starts_with(&quoted) {
+                        let s = p + ind + offset;
+                        let len = if body.starts_with(&quoted) {
+                            key.len() + 2
+                        } else {
+                            key.len()
+                        };
+                        hit = Some((s, s + len, ind + offset, line_end));
+                        break;
+                    }
+                }
+            }
+            p = line_end + 1;
+        }
+        // A flow list on the parent key's line: `externalIPs: [192.0.2.1, 192.0.2.2]`.
+        if hit.is_none()
+            && let (Some(i), Some((ks, _))) = (index, found)
+        {
+            let line_end = text[ks..end].find('\n').map_or(end, |n| ks + n);
+            let line = &text[ks..line_end];
+            if let (Some(open), Some(close)) = (line.find('['), line.rfind(']')) {
+                let mut at = ks + open + 1;
+                for (n, item) in line[open + 1..close].split(',').enumerate() {
+                    if n == i {
+                        let lead = item.len() - item.trim_start().len();
+                        let s = at + lead;
+                        hit = Some((s, s + item.trim().len(), 0, line_end));
+                        break;
+                    }
+                    at += item.len() + 1;
+                }
+            }
+        }
+        let Some((s, e, ind, line_end)) = hit else {
+            return found.map(|(s, e)| (s, e, depth));
+        };
+        found = Some((s, e));
+        parent_indent = Some(ind);
+        pos = (line_end + 1).min(end);
+    }
+    found.map(|(s, e)| (s, e, keys.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(p: &str) -> Vec<String> {
+        p.split('/')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
+    fn at(text: &str, p: &str) -> Option<(String, bool)> {
+        find_keys(text, 0, text.len(), &keys(p))
+            .map(|(s, e, exact)| (text[s..e].to_string(), exact))
+    }
+
+    #[test]
+    fn keys_are_followed_through_a_template() {
+        let t = "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ include \"x.fullname\" . }}\nspec:\n  {{- if .Values.ips }}\n  externalIPs:\n    {{- toYaml .Values.ips | nindent 4 }}\n  {{- end }}\n  ports:\n    - port: 80\n      name: http\n    - port: 443\n";
+        assert_eq!(
+            at(t, "/spec/externalIPs"),
+            Some(("externalIPs".into(), true))
+        );
+        assert_eq!(
+            at(t, "/spec/externalIPs/0"),
+            Some(("externalIPs".into(), false))
+        );
+        assert_eq!(at(t, "/spec/ports/1"), Some(("port: 443".into(), true)));
+        assert_eq!(at(t, "/spec/ports/0/name"), Some(("name".into(), true)));
+        assert_eq!(at(t, "/metadata/labels"), Some(("metadata".into(), false)));
+        assert_eq!(at(t, "/status"), None);
+    }
+
+    #[test]
+    fn a_key_is_not_taken_from_another_block() {
+        let t = "spec:\n  selector:\n    app: x\nstatus:\n  loadBalancer: {}\n  externalIPs: []\n";
+        assert_eq!(at(t, "/spec/externalIPs"), Some(("spec".into(), false)));
+    }
+
+    #[test]
+    fn json_patches_are_found_by_path() {
+        let t = "- op: add\n  path: /spec/loadBalancerIP\n  value: 192.0.2.9\n- op: add\n  path: /spec/externalIPs/-\n  value: 192.0.2.1\n";
+        let k = keys("/spec/externalIPs/0");
+        let (s, e) = find_json_patch(t, &k).expect("found");
+        assert_eq!(&t[s..e], "/spec/externalIPs");
+        assert!(find_json_patch(t, &keys("/spec/ports")).is_none());
+    }
+}
