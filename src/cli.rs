@@ -233,9 +233,12 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let mut known: Option<Known> = None;
     if let Some(rev) = &args.diff_base {
         let roots = [settings.paths.as_slice(), settings.context.as_slice()].concat();
-        let wanted = |p: &std::path::Path| walk::may_read(p) || roots.iter().any(|r| r == p);
+        // Renderers read whole charts and kustomizations; otherwise manifests are enough.
+        let render = settings.render.enabled;
+        let wanted =
+            |p: &std::path::Path| render || walk::may_read(p) || roots.iter().any(|r| r == p);
         let snapshot = git::snapshot(rev, &roots, &wanted)?;
-        known = Some(crate::known_at(&settings, snapshot));
+        known = Some(crate::known_at(&settings, snapshot)?);
     }
     if let Some(path) = &args.baseline {
         let b = Known::read_baseline(path)?;

@@ -34,6 +34,10 @@ pub struct Snapshot {
     /// The commit it names.
     pub commit: String,
     pub files: Vec<BaseFile>,
+    /// Each path given, from the top of the repository (`None` for standard input).
+    pub roots: Vec<Option<PathBuf>>,
+    /// The top of the repository.
+    pub top: PathBuf,
 }
 
 fn git(dir: &Path) -> Command {
@@ -106,6 +110,8 @@ pub fn snapshot(
                 rev: rev.to_string(),
                 commit: String::new(),
                 files: Vec::new(),
+                roots: vec![None; roots.len()],
+                top,
             });
         }
         Err(_) => {
@@ -145,11 +151,17 @@ pub fn snapshot(
             }
         })
         .collect();
+    let mut root_rels = vec![None; roots.len()];
+    for (i, rel) in &rels {
+        root_rels[*i] = Some(rel.clone());
+    }
     if specs.is_empty() {
         return Ok(Snapshot {
             rev: rev.to_string(),
             commit,
             files: Vec::new(),
+            roots: root_rels,
+            top,
         });
     }
     let renames = renames(&top, &commit, &specs)?;
@@ -198,7 +210,76 @@ pub fn snapshot(
                 bytes,
             })
             .collect(),
+        roots: root_rels,
+        top,
     })
+}
+
+/// A snapshot written out under a temporary folder, for renderers that read folders; removed
+/// when dropped.
+#[derive(Debug)]
+pub struct Checkout {
+    pub dir: PathBuf,
+    /// The top of the repository it stands for.
+    pub top: PathBuf,
+    /// Each path given, in the checkout (`None` for standard input or a path the revision lacks).
+    pub roots: Vec<Option<PathBuf>>,
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Checkout {
+    /// Where `path` (a folder in the working tree, like the config's) is in the checkout, if it
+    /// is in the repository.
+    #[must_use]
+    pub fn place(&self, path: &Path) -> Option<PathBuf> {
+        // A file deleted since is placed by its folder.
+        let abs = std::fs::canonicalize(path).ok().or_else(|| {
+            Some(
+                std::fs::canonicalize(path.parent()?)
+                    .ok()?
+                    .join(path.file_name()?),
+            )
+        })?;
+        Some(self.dir.join(abs.strip_prefix(&self.top).ok()?))
+    }
+}
+
+impl Snapshot {
+    /// Writes the snapshot's files under a new temporary folder, at their repository paths.
+    pub fn check_out(&self) -> Result<Checkout, Error> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "extip-lint-base-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let failed =
+            |e: std::io::Error| usage(format!("cannot write the files of `{}`: {e}", self.rev));
+        std::fs::create_dir_all(&dir).map_err(failed)?;
+        let checkout = Checkout {
+            roots: self
+                .roots
+                .iter()
+                .map(|r| r.as_ref().map(|r| dir.join(r)))
+                .collect(),
+            dir,
+            top: self.top.clone(),
+        };
+        for f in &self.files {
+            let path = checkout.dir.join(&f.repo_path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(failed)?;
+            }
+            std::fs::write(&path, &f.bytes).map_err(failed)?;
+        }
+        Ok(checkout)
+    }
 }
 
 /// Whether the repository has no commit yet (`HEAD` names a branch that does not exist).

@@ -35,6 +35,7 @@ pub mod suppress;
 pub mod walk;
 pub mod yaml;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -99,15 +100,87 @@ fn render_options(settings: &Settings) -> expand::RenderOptions {
 
 /// What the paths held at a git revision: lints `snapshot` (the same paths, read through git)
 /// with the same settings, and keeps its unsuppressed findings' fingerprints and its claims.
-#[must_use]
-pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Known {
-    let walked = walk::walk_snapshot(
-        &walk_options(settings),
-        &[settings.paths.as_slice(), settings.context.as_slice()].concat(),
-        settings.paths.len(),
-        snapshot.files,
-    );
+/// With `--render`, the revision's files are written to a temporary folder for the renderers.
+pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Result<Known, error::Error> {
+    let roots = [settings.paths.as_slice(), settings.context.as_slice()].concat();
+    let label = format!("at `{}`", snapshot.rev);
+    let walked = if settings.render.enabled {
+        let checkout = snapshot.check_out()?;
+        let placed: Vec<PathBuf> = checkout
+            .roots
+            .iter()
+            .map(|r| {
+                r.clone()
+                    .unwrap_or_else(|| checkout.dir.join("-not-at-the-revision-"))
+            })
+            .collect();
+        let mut opts = walk_options(settings);
+        if let Some(base) = checkout.place(&settings.glob_base) {
+            opts.glob_base = base;
+        }
+        let n = settings.paths.len();
+        let mut walked = walk::walk_with_context(&opts, &placed[..n], &placed[n..]);
+        // Values files as the revision has them.
+        let mut render = render_options(settings);
+        for (chart, files) in &mut render.values {
+            if let Some(c) = checkout.place(chart) {
+                *chart = c;
+            }
+            for f in files.iter_mut() {
+                if let Some(p) = checkout.place(f) {
+                    *f = p;
+                }
+            }
+        }
+        expand::render_all(&mut walked, &render);
+        walked.errors.clear();
+        // Named as the working tree names them, so clusters and fingerprints match.
+        let now = |root: usize, p: &Path| -> PathBuf {
+            p.strip_prefix(&placed[root])
+                .map_or_else(|_| p.to_path_buf(), |rest| roots[root].join(rest))
+        };
+        walked.inputs = walked
+            .inputs
+            .into_iter()
+            .filter_map(|input| match input {
+                walk::Input::File { path, root, .. } => {
+                    let bytes = std::fs::read(&path).ok()?;
+                    let user = now(root, &path);
+                    Some(walk::Input::Blob {
+                        name: source::display_name(&user),
+                        path: user,
+                        root,
+                        bytes: bytes.into(),
+                    })
+                }
+                walk::Input::Rendered(mut r) => {
+                    r.dir = now(r.root, &r.dir);
+                    r.file = now(r.root, &r.file);
+                    if let Some((tool, _)) = r.label.rsplit_once(' ') {
+                        r.label = format!("{tool} {}", source::display_name(&r.dir));
+                    }
+                    Some(walk::Input::Rendered(r))
+                }
+                other => Some(other),
+            })
+            .collect();
+        // The checkout must outlive the run: sources are mapped by reading it.
+        let report = run(settings, walked, None, None, None);
+        drop(checkout);
+        return Ok(known_from(&report, label));
+    } else {
+        walk::walk_snapshot(
+            &walk_options(settings),
+            &roots,
+            settings.paths.len(),
+            snapshot.files,
+        )
+    };
     let report = run(settings, walked, None, None, None);
+    Ok(known_from(&report, label))
+}
+
+fn known_from(report: &Report, label: String) -> Known {
     let fingerprints = report
         .findings
         .iter()
@@ -115,9 +188,9 @@ pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Known {
         .map(|f| f.fingerprint(&report.files[f.primary.span.file.0 as usize].name))
         .collect();
     Known::from_run(
-        format!("at `{}`", snapshot.rev),
+        label,
         fingerprints,
-        report.claim_keys.into_iter().collect(),
+        report.claim_keys.iter().cloned().collect(),
     )
 }
 

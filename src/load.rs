@@ -68,11 +68,7 @@ fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str) -> Loaded 
         format!(
             "`{}` failed, so nothing of it was checked: {}",
             r.label,
-            if error.is_empty() {
-                "no message"
-            } else {
-                error
-            }
+            short_error(error)
         ),
     );
     problem.help = Some(match r.tool {
@@ -95,6 +91,24 @@ fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str) -> Loaded 
         notices: Vec::new(),
         error: None,
     }
+}
+
+/// A renderer's error for a message: renderers nest their causes, so a long message keeps its
+/// end, where the cause is.
+fn short_error(error: &str) -> String {
+    const MAX: usize = 400;
+    let error = error.split_whitespace().collect::<Vec<_>>().join(" ");
+    if error.is_empty() {
+        return "no message".into();
+    }
+    if error.len() <= MAX {
+        return error;
+    }
+    let mut cut = error.len() - MAX;
+    while !error.is_char_boundary(cut) {
+        cut += 1;
+    }
+    format!("…{}", &error[cut..])
 }
 
 /// Files and bytes read so far, for a progress line on long runs.

@@ -192,7 +192,10 @@ fn kustomize_source(
     let path = kustomize::normalize(&rendering.base.join(&origin.path));
     let id = sources.get(&path)?;
     let text = sources.text(id);
-    let (start, end) = document_of(&text, 0, text.len(), kind, name).unwrap_or((0, text.len()));
+    // A resource file's object: by kind and name (a name prefix or suffix an overlay adds is
+    // not in the file, so a single document is taken as it is).
+    let whole = (0, text.len());
+    let (start, end) = document_of(&text, 0, text.len(), kind, name).unwrap_or(whole);
     Some((id, find_keys(&text, start, end, keys)))
 }
 
@@ -218,8 +221,7 @@ fn indent(line: &str) -> usize {
     line.len() - line.trim_start_matches(' ').len()
 }
 
-/// The YAML document (between `---` lines) of `text[start..end]` that names `kind` and `name`,
-/// if the text has several.
+/// The YAML document (between `---` lines) of `text[start..end]` that names `kind` and `name`.
 fn document_of(
     text: &str,
     start: usize,
@@ -239,9 +241,6 @@ fn document_of(
         pos = line_end + 1;
     }
     docs.push((doc_start.min(end), end));
-    if docs.len() == 1 {
-        return Some(docs[0]);
-    }
     let names = |d: &str, key: &str, value: &str| {
         d.lines().any(|l| {
             let t = l.trim();

@@ -71,9 +71,18 @@ impl Repo {
     }
 
     fn git(&self, args: &[&str]) -> Output {
+        // The renderers `render: true` uses, as a user has them on PATH.
+        let mut path: Vec<PathBuf> = ["helm", "kubectl"]
+            .iter()
+            .map(|t| common::tools::tool(t).parent().expect("dir").to_path_buf())
+            .collect();
+        path.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
         Command::new("git")
             .args(args)
             .current_dir(self.path())
+            .env("PATH", std::env::join_paths(path).expect("PATH"))
             .env("GIT_AUTHOR_NAME", "t")
             .env("GIT_AUTHOR_EMAIL", "t@example.com")
             .env("GIT_COMMITTER_NAME", "t")
@@ -210,4 +219,73 @@ fn the_first_commit_checks_everything() {
     let (passed, out) = repo.commit("first");
     assert!(!passed, "a disallowed external IP was committed:\n{out}");
     assert!(out.contains("edge.yaml:6:17: EXT002"), "{out}");
+}
+
+/// A repository holding a copy of `testdata/render/NAME`, committed before the hook.
+fn rendered_repository(name: &str) -> Repo {
+    let repo = Repo::new();
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/render")
+        .join(name);
+    let mut stack = vec![from.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(&from).expect("below");
+                repo.write(
+                    &rel.to_string_lossy(),
+                    &std::fs::read_to_string(&p).expect("text"),
+                );
+            }
+        }
+    }
+    assert!(repo.git(&["add", "-A"]).status.success());
+    let first = repo.git(&["commit", "-q", "--no-verify", "-m", "existing charts"]);
+    assert!(first.status.success());
+    repo
+}
+
+#[test]
+fn a_chart_repository_blocks_a_bad_values_change_and_passes_a_good_one() {
+    let repo = rendered_repository("chart-repo");
+    let values = "charts/shop/values-prod.yaml";
+    let text = std::fs::read_to_string(repo.path().join(values)).expect("values");
+    repo.write(values, &format!("{text}  - 198.51.100.99\n"));
+    let (passed, out) = repo.commit("one more address");
+    assert!(!passed, "a disallowed address was committed:\n{out}");
+    assert!(
+        out.contains("charts/shop/templates/service.yaml:13:3: EXT002")
+            && out.contains("198.51.100.99")
+            && !out.contains("`198.51.100.7`"),
+        "only the new address is reported, on the template line:\n{out}"
+    );
+    repo.undo();
+    let chart = "charts/shop/Chart.yaml";
+    let text = std::fs::read_to_string(repo.path().join(chart)).expect("chart");
+    repo.write(chart, &text.replace("version: 1.0.0", "version: 1.0.1"));
+    let (passed, out) = repo.commit("release 1.0.1");
+    assert!(passed, "a version bump was blocked:\n{out}");
+}
+
+#[test]
+fn a_kustomize_repository_blocks_a_bad_patch_and_passes_a_good_change() {
+    let repo = rendered_repository("kustomize-repo");
+    let patch = "overlays/staging/external-ips.yaml";
+    let text = std::fs::read_to_string(repo.path().join(patch)).expect("patch");
+    repo.write(patch, &format!("{text}    - 198.51.100.20\n"));
+    let (passed, out) = repo.commit("staging address");
+    assert!(!passed, "a disallowed address was committed:\n{out}");
+    assert!(
+        out.contains("overlays/staging/external-ips.yaml:8:7: EXT002"),
+        "the finding is on the patch line:\n{out}"
+    );
+    repo.undo();
+    let deployment = "base/deployment.yaml";
+    let text = std::fs::read_to_string(repo.path().join(deployment)).expect("deployment");
+    repo.write(deployment, &text.replace("image: web:1", "image: web:2"));
+    let (passed, out) = repo.commit("web 2");
+    assert!(passed, "an image bump was blocked:\n{out}");
 }

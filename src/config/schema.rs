@@ -72,6 +72,19 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
                     },
                 },
             },
+            "render": {"description": "Render every Helm chart (helm template) and Kustomize root (kustomize build) found, offline, and lint the output (also --render).", "type": "boolean"},
+            "helm": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "release": {"description": "Release name for helm template (default: release-name).", "type": "string"},
+                    "values": {
+                        "description": "Values files by chart folder, both relative to this file.",
+                        "type": "object",
+                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
             "include": {"description": "Globs of files to read, relative to this file.", "type": "array", "items": {"type": "string"}},
             "exclude": {"description": "Globs of files to skip, relative to this file.", "type": "array", "items": {"type": "string"}},
             "rules": {

@@ -1,0 +1,190 @@
+//! `--render` with the real helm and kubectl (kustomize built in), installed by
+//! `scripts/install-test-tools.sh`: charts and kustomizations under `testdata/render/` are
+//! rendered, and every finding points at the template, patch or resource line its `# expect:`
+//! marker is on, in the short, GitHub and SARIF output alike.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_extip-lint");
+
+/// `PATH` with the installed helm and kubectl first.
+fn path_with_tools() -> String {
+    let helm = common::tools::tool("helm");
+    let kubectl = common::tools::tool("kubectl");
+    let mut dirs: Vec<PathBuf> = vec![
+        helm.parent().expect("dir").to_path_buf(),
+        kubectl.parent().expect("dir").to_path_buf(),
+    ];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(dirs)
+        .expect("PATH")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", path_with_tools())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs")
+}
+
+fn repo(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/render")
+        .join(name)
+}
+
+/// Every `# expect:` marker under `dir`, as `(file, line, code)` relative to `dir`.
+fn markers(dir: &Path) -> BTreeSet<(String, usize, String)> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                let rel = p
+                    .strip_prefix(dir)
+                    .expect("below")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                for (_, line, _, code) in common::expectations(&p) {
+                    out.insert((rel.clone(), line, code));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn short_hits(out: &Output) -> BTreeSet<(String, usize, String)> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (place, rest) = l.split_once(": ")?;
+            let mut p = place.split(':');
+            Some((
+                p.next()?.to_string(),
+                p.next()?.parse().ok()?,
+                rest.split_whitespace().next()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+fn check(name: &str) {
+    let dir = repo(name);
+    let expected = markers(&dir);
+    assert!(!expected.is_empty());
+    let out = run(&dir, &["-f", "short", "."]);
+    assert_eq!(
+        short_hits(&out),
+        expected,
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // GitHub annotations and SARIF point at the same source lines.
+    let out = run(&dir, &["-f", "github", "."]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (file, line, code) in &expected {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(&format!("file={file},line={line},"))
+                    && l.contains(code.as_str())),
+            "no annotation for {file}:{line} {code}:\n{text}"
+        );
+    }
+    let out = run(&dir, &["-f", "sarif", "."]);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    let mut placed = BTreeSet::new();
+    for r in sarif["runs"][0]["results"].as_array().expect("results") {
+        let loc = &r["locations"][0]["physicalLocation"];
+        let uri = loc["artifactLocation"]["uri"].as_str().expect("uri");
+        assert!(
+            dir.join(uri).is_file(),
+            "SARIF points at `{uri}`, which is no file"
+        );
+        placed.insert((
+            uri.to_string(),
+            usize::try_from(loc["region"]["startLine"].as_u64().expect("line")).expect("line"),
+            r["ruleId"].as_str().expect("rule").to_string(),
+        ));
+        // The rendered place is carried along, not as a location.
+        assert!(r["properties"]["rendered"][0].is_string(), "{r}");
+    }
+    assert_eq!(placed, expected);
+}
+
+#[test]
+fn chart_findings_point_at_template_lines() {
+    check("chart-repo");
+    let out = run(&repo("chart-repo"), &["-f", "short", "."]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "chart `charts/unvendored` was not rendered: its dependencies are not vendored"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn kustomize_findings_point_at_patch_and_resource_lines() {
+    check("kustomize-repo");
+    let out = run(&repo("kustomize-repo"), &["-f", "short", "."]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("overlays/prod: 1 file") && err.contains("overlays/staging: 1 file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn without_render_charts_and_kustomizations_are_counted_not_linted() {
+    let out = run(
+        &repo("kustomize-repo"),
+        &["-f", "short", "--config", "/dev/null", "."],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("found 2 kustomization roots (overlays/prod, overlays/staging)")
+            && err.contains("pass --render"),
+        "{err}"
+    );
+    // Patches are not objects: no second `web` Service from a patch file.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("external-ips.yaml"), "{text}");
+}
+
+#[test]
+fn a_renderer_that_fails_is_a_finding_on_its_chart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("c/templates")).expect("mkdir");
+    std::fs::write(
+        d.join("c/Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    )
+    .expect("write");
+    std::fs::write(d.join("c/templates/bad.yaml"), "{{ fail \"no values\" }}\n").expect("write");
+    let out = run(d, &["-f", "short", "--render", "."]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("c/Chart.yaml:1:1: EXT900") && text.contains("no values"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
