@@ -1251,3 +1251,82 @@ fn a_run_that_checks_nothing_fails_and_says_why() {
     let (out, _) = run_in(Path::new("."), &["-"], Some(b""));
     assert_eq!(out.status.code(), Some(2), "empty standard input");
 }
+
+/// The README's YAML examples are read as what they claim to be: the config examples by the
+/// config reader, the pre-commit snippet names the shipped hook, and the workflow passes only
+/// inputs the action declares.
+#[test]
+fn readme_yaml_examples_are_what_they_say() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let blocks: Vec<String> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .map(|b| {
+            // Blocks inside list items are indented.
+            let indent = b
+                .lines()
+                .map(|l| l.len() - l.trim_start().len())
+                .min()
+                .unwrap_or(0);
+            b.lines()
+                .map(|l| l.get(indent..).unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    let configs: Vec<&String> = blocks
+        .iter()
+        .filter(|b| b.starts_with("profile:") || b.starts_with("render:"))
+        .collect();
+    assert_eq!(
+        configs.len(),
+        2,
+        "the config example and the render example"
+    );
+    for config in configs {
+        let dir = project(&[(".extip-lint.yaml", config.as_bytes())]);
+        let (out, _) = run_in(dir.path(), &["--print-config"], None);
+        assert_eq!(out.status.code(), Some(0), "{config}\n{}", stderr(&out));
+    }
+    let hooks = std::fs::read_to_string(root.join(".pre-commit-hooks.yaml")).expect("hooks");
+    let precommit = blocks
+        .iter()
+        .find(|b| b.starts_with("# .pre-commit-config.yaml"))
+        .expect("pre-commit example");
+    let id = precommit
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- id: "))
+        .expect("hook id");
+    assert!(hooks.contains(&format!("- id: {id}\n")), "{id}");
+    let action = std::fs::read_to_string(root.join("action.yml")).expect("action");
+    let workflow = blocks
+        .iter()
+        .find(|b| b.starts_with("# .github/workflows/"))
+        .expect("workflow example");
+    let mut in_with = false;
+    for line in workflow.lines() {
+        let t = line.trim();
+        if t == "with:" {
+            in_with = true;
+            continue;
+        }
+        if in_with && let Some((key, _)) = t.split_once(':') {
+            if t.starts_with('#') {
+                continue;
+            }
+            if key.starts_with('-') || !line.starts_with("          ") {
+                in_with = false;
+                continue;
+            }
+            if ["sarif_file", "category", "fetch-depth"].contains(&key) {
+                continue;
+            }
+            assert!(
+                action.contains(&format!("\n  {key}:\n")),
+                "input `{key}` is not in action.yml"
+            );
+        }
+    }
+}

@@ -188,3 +188,101 @@ fn a_renderer_that_fails_is_a_finding_on_its_chart() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// README's usage commands, run as written in a folder that has what they name (with the
+/// installed helm and kubectl as `helm`, `kubectl` and `kustomize` is left to kubectl): each
+/// runs and reports, none is a usage error.
+#[test]
+fn readme_usage_commands_run_as_written() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let block = readme
+        .split("## Usage\n\n```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("usage block");
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/examples");
+    std::fs::create_dir_all(d.join("manifests")).expect("mkdir");
+    for e in std::fs::read_dir(&examples).expect("examples") {
+        let p = e.expect("entry").path();
+        std::fs::copy(&p, d.join("manifests").join(p.file_name().expect("name"))).expect("copy");
+    }
+    let chart = repo("chart-repo").join("charts/shop");
+    std::fs::create_dir_all(d.join("chart/templates")).expect("mkdir");
+    std::fs::copy(chart.join("values.yaml"), d.join("chart/values.yaml")).expect("copy");
+    std::fs::write(
+        d.join("chart/Chart.yaml"),
+        "apiVersion: v2\nname: chart\nversion: 0.1.0\n",
+    )
+    .expect("write");
+    std::fs::copy(
+        chart.join("templates/service.yaml"),
+        d.join("chart/templates/service.yaml"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        chart.join("templates/_helpers.tpl"),
+        d.join("chart/templates/_helpers.tpl"),
+    )
+    .expect("copy");
+    let k = repo("kustomize-repo");
+    for f in [
+        "base/kustomization.yaml",
+        "base/service.yaml",
+        "base/deployment.yaml",
+        "overlays/prod/kustomization.yaml",
+        "overlays/prod/external-ips.yaml",
+    ] {
+        std::fs::create_dir_all(d.join(f).parent().expect("dir")).expect("mkdir");
+        std::fs::copy(k.join(f), d.join(f)).expect("copy");
+    }
+    for args in [
+        ["init", "-q"].as_slice(),
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-q",
+            "-m",
+            "x",
+        ],
+        &["branch", "-q", "-M", "main"],
+        &["update-ref", "refs/remotes/origin/main", "HEAD"],
+    ] {
+        assert!(
+            Command::new("git")
+                .args(args)
+                .current_dir(d)
+                .status()
+                .expect("git")
+                .success()
+        );
+    }
+    let bin_dir = Path::new(BIN).parent().expect("dir").to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), path_with_tools());
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        let command = line.split("  #").next().expect("command").trim();
+        let out = Command::new("bash")
+            .args(["-o", "pipefail", "-c", command])
+            .current_dir(d)
+            .env("PATH", &path)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("bash");
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0 | 1)),
+            "`{command}` exited {code:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("checked 0 files"),
+            "`{command}` checked nothing"
+        );
+    }
+}
