@@ -16,11 +16,13 @@ pub mod error;
 pub mod expand;
 pub mod finding;
 pub mod git;
+pub mod implementation;
 pub mod index;
 pub mod inventory;
 pub mod known;
 pub mod kubernetes;
 pub mod kustomize;
+pub mod lb;
 pub mod load;
 pub mod object;
 pub mod policy;
@@ -265,6 +267,15 @@ fn run(
                 .map(|g| g.source.message(config_file))
                 .collect(),
         );
+        let lb_setting = plan
+            .config
+            .and_then(|c| c.load_balancer.as_ref())
+            .unwrap_or(&settings.load_balancer);
+        let lb = lb::decide(
+            lb_setting.0.map(|i| (i, lb_setting.1.message(config_file))),
+            objects,
+            &scope,
+        );
         let claims = object::claims::collect(objects);
         claim_keys.extend(
             claims
@@ -285,6 +296,7 @@ fn run(
             scope: &scope,
             cluster: plan.name,
             history,
+            lb: &lb,
         };
         let name: Arc<str> = Arc::from(plan.name);
         let from = findings.len();
@@ -307,6 +319,7 @@ fn run(
             name,
             profile,
             kubernetes,
+            lb,
             files: assignment
                 .of_input
                 .iter()

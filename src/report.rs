@@ -169,6 +169,7 @@ pub struct ClusterSummary {
     pub name: Arc<str>,
     pub profile: ProfileDecision,
     pub kubernetes: KubernetesDecision,
+    pub lb: crate::lb::LbDecision,
     /// Files (and standard input) in the cluster.
     pub files: usize,
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // vocabulary
     &["source", "error"],
-    &["finding", "kubernetes"],
+    &["finding", "kubernetes", "implementation"],
     // readers
     &["yaml", "address", "selector"],
     &["calico", "kustomize"],
@@ -22,7 +22,7 @@ const LAYERS: &[&[&str]] = &[
     &["load"],
     // cluster
     &["index", "cluster"],
-    &["profile"],
+    &["profile", "lb"],
     // check
     &["rules"],
     // map, filter, report

@@ -10,6 +10,7 @@ use super::{
 use crate::address;
 use crate::error::{ConfigIssue, Error};
 use crate::finding::Severity;
+use crate::implementation::Implementation;
 use crate::kubernetes::{Gate, Version};
 use crate::yaml::{self, NodeId, NodeKind, Tree};
 
@@ -168,6 +169,24 @@ impl Reader<'_> {
         Ok((version, self.source(v)))
     }
 
+    /// `load-balancer: metallb|cilium|kube-vip|calico|gateway|manual|auto`.
+    fn load_balancer(&self, v: NodeId) -> Result<(Option<Implementation>, ValueSource), Error> {
+        let s = self.string(v, "load-balancer")?;
+        if s == "auto" {
+            return Ok((None, self.source(v)));
+        }
+        let i = Implementation::parse(&s).ok_or_else(|| {
+            let known: Vec<&str> = Implementation::ALL.iter().map(|i| i.key()).collect();
+            self.err(
+                v,
+                format!("unknown load-balancer implementation `{s}`"),
+                "unknown implementation",
+                Some(format!("use one of: {}, auto", known.join(", "))),
+            )
+        })?;
+        Ok((Some(i), self.source(v)))
+    }
+
     /// `feature-gates: {AllowServiceExternalIPs: false}`.
     fn gates(&self, v: NodeId) -> Result<Vec<GateSetting>, Error> {
         let mut out = Vec::new();
@@ -237,6 +256,7 @@ impl Reader<'_> {
             "external-ips",
             "kubernetes-version",
             "feature-gates",
+            "load-balancer",
         ];
         if !matches!(
             self.tree.node(self.tree.resolve(v)).kind,
@@ -284,6 +304,7 @@ impl Reader<'_> {
                     "external-ips" => c.allow = Some(self.allow(v, "external-ips", warnings)?),
                     "kubernetes-version" => c.kubernetes = Some(self.version(v)?),
                     "feature-gates" => c.feature_gates = self.gates(v)?,
+                    "load-balancer" => c.load_balancer = Some(self.load_balancer(v)?),
                     _ => return Err(unknown_key(self, &key, k, KNOWN)),
                 }
             }
@@ -339,6 +360,7 @@ pub(super) fn read(
         "namespace",
         "kubernetes-version",
         "feature-gates",
+        "load-balancer",
         "external-ips",
         "include",
         "exclude",
@@ -355,6 +377,7 @@ pub(super) fn read(
             "namespace" => settings.namespace = (r.string(v, "namespace")?, r.source(v)),
             "kubernetes-version" => settings.kubernetes = r.version(v)?,
             "feature-gates" => settings.feature_gates = r.gates(v)?,
+            "load-balancer" => settings.load_balancer = r.load_balancer(v)?,
             "external-ips" => settings.allow = r.allow(v, "external-ips", warnings)?,
             "clusters" => settings.clusters = r.clusters(v, warnings)?,
             "include" => settings.include = Some(r.globs(v, "include")?),

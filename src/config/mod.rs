@@ -19,6 +19,7 @@ pub use schema::json_schema;
 
 use crate::error::{ConfigIssue, Error};
 use crate::finding::{Message, RuleMeta, Severity};
+use crate::implementation::Implementation;
 use crate::kubernetes::{Gate, Target, Version};
 use crate::source::{FileId, Span};
 use crate::yaml::BuildLimits;
@@ -110,6 +111,8 @@ pub struct ClusterConfig {
     pub kubernetes: Option<(Version, ValueSource)>,
     /// Override the top-level gates one by one.
     pub feature_gates: Vec<GateSetting>,
+    /// `load-balancer:` (`None` inside: `auto`).
+    pub load_balancer: Option<(Option<Implementation>, ValueSource)>,
 }
 
 /// A feature gate set in the config.
@@ -184,6 +187,8 @@ pub struct Settings {
     /// The Kubernetes version the manifests are checked against.
     pub kubernetes: (Version, ValueSource),
     pub feature_gates: Vec<GateSetting>,
+    /// The load-balancer implementation (`None`: `auto`, decided from the input).
+    pub load_balancer: (Option<Implementation>, ValueSource),
     /// Globs relative to the config file's folder.
     pub include: Option<GlobSet>,
     pub exclude: Option<GlobSet>,
@@ -219,6 +224,7 @@ impl Settings {
             allow: Vec::new(),
             kubernetes: (crate::kubernetes::NEWEST, ValueSource::Default),
             feature_gates: Vec::new(),
+            load_balancer: (None, ValueSource::Default),
             include: None,
             exclude: None,
             glob_base: PathBuf::from("."),

@@ -78,6 +78,12 @@ impl Settings {
         } else {
             gates(&mut out, "", &self.feature_gates);
         }
+        let _ = writeln!(
+            out,
+            "load-balancer: {}  # {}",
+            self.load_balancer.0.map_or("auto", |i| i.key()),
+            self.describe(&self.load_balancer.1)
+        );
         let _ = writeln!(out, "external-ips:");
         if self.allow.is_empty() {
             let _ = writeln!(out, "  allow: []  # default: nothing is allowed");

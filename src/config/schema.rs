@@ -31,6 +31,10 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
             "StrictIPCIDRValidation": {"description": "kube-apiserver rejects IPv4 leading zeros and IPv4-mapped IPv6 (KEP-4858).", "type": "boolean"},
         },
     });
+    let load_balancer = json!({
+        "description": "The load-balancer implementation fixes migrate to (auto: decided from the input).",
+        "enum": ["metallb", "cilium", "kube-vip", "calico", "gateway", "manual", "auto"],
+    });
     let external_ips = json!({
         "type": "object",
         "additionalProperties": false,
@@ -53,6 +57,7 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
             "namespace": {"description": "Namespace of objects that set none.", "type": "string"},
             "kubernetes-version": version,
             "feature-gates": gates,
+            "load-balancer": load_balancer,
             "external-ips": external_ips,
             "clusters": {
                 "description": "Which files are linted together: each cluster has its own index, profile, address conflicts and inventory. A file goes to the first cluster whose paths match it, else to `default`.",
@@ -68,6 +73,7 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
                         "namespace": {"description": "Namespace of objects that set none, in this cluster.", "type": "string"},
                         "kubernetes-version": version,
                         "feature-gates": gates,
+                        "load-balancer": load_balancer,
                         "external-ips": external_ips,
                     },
                 },

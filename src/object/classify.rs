@@ -14,7 +14,7 @@ use super::{
     Classified, ClassifyOptions, IGNORE_ANNOTATION, IgnoreAnnotation, Object, Problem, ProblemKind,
     REASON_ANNOTATION, View,
 };
-use super::{gateway, policies, workload};
+use super::{gateway, policies, pools, workload};
 use crate::finding::ObjectRef;
 use crate::policy::{self, Policy};
 use crate::source::{FileId, Origin, Span};
@@ -263,6 +263,27 @@ fn object(
             let (n, _, depth) = tree.lookup(node, &["spec", "defaultAction"]);
             let pass = depth == 2 && tree.scalar(n) == Some("Pass");
             Some(View::CalicoTier { pass })
+        }
+        _ if pools::pool(
+            api_version,
+            kind,
+            &id.name,
+            id.namespace.as_deref(),
+            tree,
+            node,
+        )
+        .is_some() =>
+        {
+            subtrees.extend(["/spec", "/data"]);
+            pools::pool(
+                api_version,
+                kind,
+                &id.name,
+                id.namespace.as_deref(),
+                tree,
+                node,
+            )
+            .map(|p| View::AddressPool(Box::new(p)))
         }
         _ => match policies::policy(&mut cx, api_version, kind) {
             policies::Read::Policy(p) => {

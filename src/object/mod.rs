@@ -9,6 +9,7 @@ pub mod claims;
 mod classify;
 pub mod gateway;
 mod policies;
+pub mod pools;
 mod span_map;
 pub mod workload;
 
@@ -35,6 +36,8 @@ pub enum View {
     Namespace(BTreeMap<String, String>),
     /// A Gateway API `Gateway`: the addresses it requests.
     Gateway(Box<gateway::Gateway>),
+    /// A load-balancer implementation's address pool.
+    AddressPool(Box<pools::AddressPool>),
     /// A Calico `Tier`: whether it passes what its policies do not decide.
     CalicoTier {
         pass: bool,

@@ -270,6 +270,12 @@ pub fn summary(report: &Report) -> String {
             only.kubernetes.target.version,
             text(report, &only.kubernetes.reason)
         );
+        let _ = writeln!(
+            out,
+            "load balancer: {} ({})",
+            only.lb.implementation.map_or("none found", |i| i.name()),
+            text(report, &only.lb.reason)
+        );
     } else {
         let _ = writeln!(out, "{} clusters:", report.clusters.len());
         for c in &report.clusters {
@@ -280,14 +286,15 @@ pub fn summary(report: &Report) -> String {
                 .count();
             let _ = writeln!(
                 out,
-                "  {}: {}, {}, profile {} ({}), kubernetes {} ({})",
+                "  {}: {}, {}, profile {} ({}), kubernetes {} ({}), load balancer {}",
                 one_line(&c.name),
                 plural(c.files, "file"),
                 plural(n, "finding"),
                 c.profile.profile.as_str(),
                 text(report, &c.profile.reason),
                 c.kubernetes.target.version,
-                text(report, &c.kubernetes.reason)
+                text(report, &c.kubernetes.reason),
+                c.lb.implementation.map_or("none found", |i| i.name())
             );
         }
     }

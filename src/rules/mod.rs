@@ -120,6 +120,8 @@ pub struct RuleContext<'a> {
     pub cluster: &'a str,
     /// Which claims are older than the run (EXT005).
     pub history: &'a History,
+    /// The cluster's load-balancer implementation.
+    pub lb: &'a crate::lb::LbDecision,
 }
 
 /// Runs every enabled rule. Each finding gets its rule's configured severity, unless the rule

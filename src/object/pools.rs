@@ -1,0 +1,218 @@
+//! Load-balancer implementations and their address pools, as the manifests declare them:
+//! MetalLB `IPAddressPool`, Cilium `CiliumLoadBalancerIPPool`, Calico `IPPool` with
+//! `allowedUses: [LoadBalancer]`, and kube-vip's `kubevip` ConfigMap in `kube-system`. Pools are
+//! read leniently (as the controllers read them), since only their ranges matter here.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::yaml::{NodeId, NodeKind, Tree};
+
+pub use crate::implementation::Implementation;
+
+/// One range of a pool, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub first: IpAddr,
+    pub last: IpAddr,
+}
+
+impl Range {
+    #[must_use]
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.first, self.last, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b), IpAddr::V4(x)) => a <= x && x <= b,
+            (IpAddr::V6(a), IpAddr::V6(b), IpAddr::V6(x)) => a <= x && x <= b,
+            _ => false,
+        }
+    }
+
+    fn of_net(net: IpNet) -> Range {
+        Range {
+            first: net.network(),
+            last: net.broadcast(),
+        }
+    }
+}
+
+impl std::fmt::Display for Range {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Ok(net) = IpNet::new(self.first, prefix_for(self.first, self.last))
+            && net.network() == self.first
+            && net.broadcast() == self.last
+        {
+            return write!(f, "{net}");
+        }
+        write!(f, "{}-{}", self.first, self.last)
+    }
+}
+
+/// The prefix length whose network spans `first..=last`, if one does (else anything).
+fn prefix_for(first: IpAddr, last: IpAddr) -> u8 {
+    let (a, b, bits) = match (first, last) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b)), 32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+        _ => return 0,
+    };
+    let span = (a ^ b).checked_add(1).unwrap_or(0);
+    let host = if span == 0 {
+        bits
+    } else {
+        span.trailing_zeros()
+    };
+    u8::try_from(bits - host.min(bits)).unwrap_or(0)
+}
+
+/// A pool of addresses a load-balancer implementation allocates from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressPool {
+    pub implementation: Implementation,
+    pub ranges: Vec<Range>,
+    /// MetalLB `autoAssign: false`: addresses are given only to Services that ask for them.
+    pub auto_assign: bool,
+}
+
+impl AddressPool {
+    #[must_use]
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.ranges.iter().any(|r| r.contains(ip))
+    }
+}
+
+/// A range as pools write them: a CIDR (host bits masked, as the controllers do), one address,
+/// or `first-last`.
+fn range(text: &str) -> Option<Range> {
+    let text = text.trim();
+    if let Some((a, b)) = text.split_once('-') {
+        let (first, last) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        return Some(Range { first, last });
+    }
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(Range {
+            first: ip,
+            last: ip,
+        });
+    }
+    text.parse::<IpNet>().ok().map(|n| Range::of_net(n.trunc()))
+}
+
+/// The pool an object declares, if it is a pool: by API group and kind, with the tree of its
+/// document.
+#[must_use]
+pub fn pool(
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    namespace: Option<&str>,
+    tree: &Tree,
+    node: NodeId,
+) -> Option<AddressPool> {
+    let group = api_version.split('/').next().unwrap_or_default();
+    let strings = |path: &[&str]| -> Vec<String> {
+        let (n, _, depth) = tree.lookup(node, path);
+        if depth < path.len() {
+            return Vec::new();
+        }
+        match &tree.node(tree.resolve(n)).kind {
+            NodeKind::Seq { .. } => tree
+                .items(n)
+                .iter()
+                .filter_map(|&i| tree.scalar(i).map(str::to_string))
+                .collect(),
+            _ => tree.scalar(n).map(str::to_string).into_iter().collect(),
+        }
+    };
+    let scalar = |n: NodeId, key: &str| tree.get(n, key).and_then(|(_, v)| tree.scalar(v));
+    match (group, kind) {
+        ("metallb.io", "IPAddressPool") => {
+            let (n, _, depth) = tree.lookup(node, &["spec", "autoAssign"]);
+            Some(AddressPool {
+                implementation: Implementation::MetalLb,
+                ranges: strings(&["spec", "addresses"])
+                    .iter()
+                    .filter_map(|s| range(s))
+                    .collect(),
+                auto_assign: !(depth == 2 && tree.scalar(n) == Some("false")),
+            })
+        }
+        ("cilium.io", "CiliumLoadBalancerIPPool") => {
+            let mut ranges = Vec::new();
+            for key in ["blocks", "cidrs"] {
+                let (n, _, depth) = tree.lookup(node, &["spec", key]);
+                if depth < 2 {
+                    continue;
+                }
+                for &b in tree.items(n) {
+                    if let Some(c) = scalar(b, "cidr") {
+                        ranges.extend(range(c));
+                    } else if let Some(start) = scalar(b, "start") {
+                        let stop = scalar(b, "stop").unwrap_or(start);
+                        ranges.extend(range(&format!("{start}-{stop}")));
+                    }
+                }
+            }
+            Some(AddressPool {
+                implementation: Implementation::Cilium,
+                ranges,
+                auto_assign: true,
+            })
+        }
+        ("projectcalico.org" | "crd.projectcalico.org", "IPPool")
+            if strings(&["spec", "allowedUses"])
+                .iter()
+                .any(|u| u == "LoadBalancer") =>
+        {
+            Some(AddressPool {
+                implementation: Implementation::Calico,
+                ranges: strings(&["spec", "cidr"])
+                    .iter()
+                    .filter_map(|s| range(s))
+                    .collect(),
+                auto_assign: true,
+            })
+        }
+        ("v1", "ConfigMap") if name == "kubevip" && namespace == Some("kube-system") => {
+            let (data, _, depth) = tree.lookup(node, &["data"]);
+            if depth < 1 {
+                return None;
+            }
+            let ranges = tree
+                .pairs(data)
+                .filter(|(k, _)| {
+                    tree.key_string(*k)
+                        .is_some_and(|k| k.starts_with("cidr-") || k.starts_with("range-"))
+                })
+                .filter_map(|(_, v)| tree.scalar(v))
+                .flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+                .filter_map(|s| range(&s))
+                .collect();
+            Some(AddressPool {
+                implementation: Implementation::KubeVip,
+                ranges,
+                auto_assign: true,
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_read_as_the_controllers_read_them() {
+        let r = range("192.0.2.5/24").expect("cidr");
+        assert_eq!(r.to_string(), "192.0.2.0/24");
+        let r = range("192.0.2.10 - 192.0.2.20").expect("range");
+        assert!(r.contains("192.0.2.15".parse().expect("ip")));
+        assert!(!r.contains("192.0.2.21".parse().expect("ip")));
+        assert_eq!(r.to_string(), "192.0.2.10-192.0.2.20");
+        assert_eq!(
+            range("2001:db8::1").expect("one").to_string(),
+            "2001:db8::1/128"
+        );
+        assert!(range("nope").is_none());
+    }
+}
