@@ -222,10 +222,10 @@ pub fn decide(
 }
 
 /// The pools of `implementation` among `objects`.
-pub fn pools<'a>(
-    objects: &'a [Object],
+pub fn pools(
+    objects: &[Object],
     implementation: Option<Implementation>,
-) -> impl Iterator<Item = (&'a Object, &'a crate::object::pools::AddressPool)> {
+) -> impl Iterator<Item = (&Object, &crate::object::pools::AddressPool)> {
     objects.iter().filter_map(move |o| match &o.view {
         View::AddressPool(p) if Some(p.implementation) == implementation => Some((o, &**p)),
         _ => None,

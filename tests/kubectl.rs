@@ -328,12 +328,12 @@ fn kubectl_reading(kubectl: &Path, case: &Path) -> (Reading, Vec<Value>) {
     for v in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<Value>() {
         let mut v = v.expect("kubectl prints JSON");
         // The annotation the command added.
-        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
-                a.remove("extip-lint-test");
-                if a.is_empty() {
-                    meta.remove("annotations");
-                }
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut)
+            && let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut)
+        {
+            a.remove("extip-lint-test");
+            if a.is_empty() {
+                meta.remove("annotations");
             }
         }
         raw.push(v.clone());

@@ -279,7 +279,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     "profile": c.profile.profile.as_str(),
                     "profileReason": super::text(report, &c.profile.reason),
                     "kubernetes": super::kubernetes_json(report, &c.kubernetes),
-                    "loadBalancer": c.lb.implementation.map(|i| i.key()),
+                    "loadBalancer": c.lb.implementation.map(crate::implementation::Implementation::key),
                 })).collect::<Vec<_>>(),
             }),
             results: Results(report),
