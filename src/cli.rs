@@ -8,9 +8,10 @@ use clap::{Parser, ValueEnum};
 
 use crate::config::{self, Overrides};
 use crate::error::Error;
-use crate::finding::Severity;
+use crate::finding::{Safety, Severity};
 use crate::known::Known;
 use crate::render::{self, Format};
+use crate::report::Report;
 use crate::{git, rules, walk};
 
 #[derive(Debug, Parser)]
@@ -84,6 +85,21 @@ pub struct Args {
     /// `# Source:` lines then name the chart's files, and findings point at template lines.
     #[arg(long, value_name = "DIR")]
     pub chart_dir: Option<PathBuf>,
+    /// With `--generate admission-policy`: `validationActions: [Deny]` instead of
+    /// `[Warn, Audit]`.
+    #[arg(long)]
+    pub deny: bool,
+    /// Print the fixes as a unified diff, and change nothing.
+    #[arg(long)]
+    pub diff: bool,
+    /// Apply the safe fixes to the files (plain YAML only; never rendered output), then report
+    /// what is left.
+    #[arg(long)]
+    pub fix: bool,
+    /// With `--fix` or `--diff`, also the fixes that change what the cluster does (EXT007's
+    /// move to a LoadBalancer Service).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
     /// Succeed when the paths hold no Kubernetes object (by default that fails, exit 2: a run
     /// that checked nothing should not pass unnoticed).
     #[arg(long)]
@@ -124,6 +140,10 @@ pub enum Generate {
     CompletePowershell,
     Man,
     ConfigSchema,
+    /// A ValidatingAdmissionPolicy enforcing EXT002 and EXT004 for the target version.
+    AdmissionPolicy,
+    /// A ValidatingAdmissionPolicy denying every new external IP.
+    AdmissionPolicyDenyAll,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -170,7 +190,12 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         }
         return Ok(ok);
     }
-    if let Some(kind) = args.generate {
+    if let Some(kind) = args.generate
+        && !matches!(
+            kind,
+            Generate::AdmissionPolicy | Generate::AdmissionPolicyDenyAll
+        )
+    {
         write_ignoring_pipe(&mut stdout, &generate(kind)?)?;
         return Ok(ok);
     }
@@ -203,6 +228,24 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     }
     if args.print_config {
         write_ignoring_pipe(&mut stdout, settings.print().as_bytes())?;
+        return Ok(ok);
+    }
+    // The admission policy is made from the settings: the target version and the allowlist.
+    if let Some(kind @ (Generate::AdmissionPolicy | Generate::AdmissionPolicyDenyAll)) =
+        args.generate
+    {
+        let text = if kind == Generate::AdmissionPolicyDenyAll {
+            crate::admission::deny_all(args.deny)
+        } else {
+            let (target, _, _) = settings.target(None);
+            crate::admission::policy(&crate::admission::PolicyOptions {
+                target: &target,
+                allow: &settings.allow,
+                deny: args.deny,
+            })
+            .map_err(|m| Error::Usage(format!("--generate admission-policy: {m}")))?
+        };
+        write_ignoring_pipe(&mut stdout, text.as_bytes())?;
         return Ok(ok);
     }
     settings.paths.clone_from(&args.paths);
@@ -255,6 +298,75 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         report
     });
+    if args.diff || args.fix {
+        let (fixed, applied) =
+            crate::fix::apply(&report.findings, &report.files, args.unsafe_fixes);
+        let unsafe_left = report
+            .findings
+            .iter()
+            .filter(|f| f.suppressed.is_none())
+            .filter(|f| {
+                !args.unsafe_fixes
+                    && f.fixes
+                        .iter()
+                        .any(|x| x.safety == Safety::Unsafe && x.refused.is_none())
+            })
+            .count();
+        let mut stderr = io::stderr().lock();
+        if args.diff {
+            let mut out = io::BufWriter::new(stdout);
+            for (file, text) in &fixed {
+                let f = &report.files[file.0 as usize];
+                let diff = similar::TextDiff::from_lines(&*f.text, text.as_str());
+                let _ = write!(
+                    out,
+                    "{}",
+                    diff.unified_diff()
+                        .context_radius(3)
+                        .header(&format!("a/{}", f.name), &format!("b/{}", f.name))
+                );
+            }
+            let _ = out.flush();
+            let _ = writeln!(
+                stderr,
+                "{applied} fix{} in {} file{} (nothing written; --fix writes them)",
+                if applied == 1 { "" } else { "es" },
+                fixed.len(),
+                if fixed.len() == 1 { "" } else { "s" }
+            );
+            if unsafe_left > 0 {
+                let _ = writeln!(stderr, "{unsafe_left} more with --unsafe-fixes");
+            }
+            return Ok(Outcome {
+                failed: false,
+                errors: !report.errors.is_empty(),
+            });
+        }
+        for (file, text) in &fixed {
+            let f = &report.files[file.0 as usize];
+            let Some(path) = &f.path else { continue };
+            std::fs::write(path, text).map_err(|source| Error::Io {
+                path: f.name.clone(),
+                source,
+            })?;
+        }
+        let _ = writeln!(
+            stderr,
+            "fixed {applied} finding{} in {} file{}",
+            if applied == 1 { "" } else { "s" },
+            fixed.len(),
+            if fixed.len() == 1 { "" } else { "s" }
+        );
+        if unsafe_left > 0 {
+            let _ = writeln!(stderr, "{unsafe_left} more fixable with --unsafe-fixes");
+        }
+        drop(stderr);
+        // What is left, as a run without fixes reports it.
+        if !fixed.is_empty() {
+            let report = crate::lint_against(&settings, None, None, known.as_ref());
+            return finish(args, &report);
+        }
+    }
     if let Some(path) = &args.write_baseline {
         let text = crate::known::baseline(report.findings.iter(), &report.files);
         std::fs::write(path, &text).map_err(|source| Error::Io {
@@ -277,6 +389,11 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             errors: !report.errors.is_empty(),
         });
     }
+    finish(args, &report)
+}
+
+/// Renders the report, writes the notices and summary, and decides the outcome.
+fn finish(args: &Args, report: &Report) -> Result<Outcome, Error> {
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -296,11 +413,14 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             })?;
             (Box::new(io::BufWriter::new(file)), p.display().to_string())
         }
-        None => (Box::new(io::BufWriter::new(stdout)), "<stdout>".into()),
+        None => (
+            Box::new(io::BufWriter::new(io::stdout())),
+            "<stdout>".into(),
+        ),
     };
     let written = match args.inventory {
-        Some(f) => render::inventory::render(&report, f, &mut sink),
-        None => render::render(&report, args.format, &opts, &mut sink),
+        Some(f) => render::inventory::render(report, f, &mut sink),
+        None => render::render(report, args.format, &opts, &mut sink),
     }
     .and_then(|()| sink.flush());
     match written {
@@ -316,10 +436,10 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         let _ = writeln!(
             stderr,
             "note: {}",
-            render::one_line(&render::text(&report, n))
+            render::one_line(&render::text(report, n))
         );
     }
-    let _ = stderr.write_all(render::summary(&report).as_bytes());
+    let _ = stderr.write_all(render::summary(report).as_bytes());
     for e in &report.errors {
         let _ = writeln!(stderr, "{:?}", miette::Report::msg(format!("error: {e}")));
     }
@@ -335,7 +455,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             "{:?}",
             miette::Report::msg(format!(
                 "error: checked nothing: no Kubernetes object in the paths given ({}); pass --allow-empty if that is expected",
-                render::empty_reason(&report)
+                render::empty_reason(report)
             ))
         );
         return Ok(Outcome {
@@ -351,7 +471,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     };
     Ok(Outcome {
         failed: threshold.is_some_and(|t| {
-            render::active(&report).any(|f| f.severity >= t)
+            render::active(report).any(|f| f.severity >= t)
                 || report.stats.truncated_severity.is_some_and(|s| s >= t)
         }),
         errors: !report.errors.is_empty(),
@@ -402,6 +522,11 @@ pub fn generate(kind: Generate) -> Result<Vec<u8>, Error> {
                     source,
                 })?;
             return Ok(out);
+        }
+        Generate::AdmissionPolicy | Generate::AdmissionPolicyDenyAll => {
+            return Err(Error::Usage(
+                "the admission policy needs the settings".into(),
+            ));
         }
         Generate::ConfigSchema => {
             let mut text = serde_json::to_string_pretty(&config::json_schema(&rules::CATALOG))

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::source::{Origin, Span};
+use crate::source::{FileId, Origin, Span};
 
 /// Severity, ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -229,6 +229,62 @@ pub struct Finding {
     pub origin: Option<Origin>,
     /// The cluster the finding is about (see `cluster`).
     pub cluster: Option<Arc<str>>,
+    /// Ways to fix it (`--diff`, `--fix`).
+    pub fixes: Vec<Fix>,
+}
+
+/// Whether a fix keeps what the cluster does (`--fix`) or changes it (`--unsafe-fixes` too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Safety {
+    Safe,
+    Unsafe,
+}
+
+/// One way to fix a finding: changes to the YAML, planned by the rule on the nodes it knows,
+/// and made into text edits (`edits`) by the fix stage, which sees the text.
+#[derive(Debug, Clone)]
+pub struct Fix {
+    /// What it does, for people: `Use a LoadBalancer Service with metallb.io/loadBalancerIPs`.
+    pub title: String,
+    pub safety: Safety,
+    pub changes: Vec<Change>,
+    /// The text edits, filled in by the fix stage; empty when the changes cannot be made as
+    /// text edits (then `refused` says why).
+    pub edits: Vec<Edit>,
+    pub refused: Option<String>,
+}
+
+/// A change to a YAML file, by the spans of the nodes it touches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Replace a scalar (its span) with `value`, quoted as it was.
+    Value { span: Span, value: String },
+    /// Replace `old` inside a scalar (a list entry in an annotation) with `new`.
+    Within {
+        span: Span,
+        old: String,
+        new: String,
+    },
+    /// Rename a key (its span).
+    Key { span: Span, key: String },
+    /// Remove a mapping entry: its key and value spans.
+    Remove { key: Span, value: Span },
+    /// Add `key: value` to the mapping at `mapping` (its value span); `value` is one line of
+    /// YAML (a scalar or a flow collection).
+    Add {
+        mapping: Span,
+        key: String,
+        value: String,
+    },
+    /// Add a document at the end of the file (lines of YAML, without `---`).
+    Document { file: FileId, text: String },
+}
+
+/// A text edit of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub text: String,
 }
 
 impl Finding {
@@ -250,6 +306,7 @@ impl Finding {
             suppressed: None,
             origin: None,
             cluster: None,
+            fixes: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod address;
+pub mod admission;
 pub mod calico;
 pub mod cli;
 pub mod cluster;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod expand;
 pub mod finding;
+pub mod fix;
 pub mod git;
 pub mod implementation;
 pub mod index;
@@ -330,6 +332,7 @@ fn run(
     // Findings about rendered objects point at their template or patch.
     inputs.sources_start_here();
     srcmap::map(&mut findings, &mut inputs.files);
+    fix::plan(&mut findings, &inputs.files);
     suppress::apply(
         &inputs.files,
         &inputs.ignores,

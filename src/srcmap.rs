@@ -76,6 +76,9 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
                     "{rendered_name} names no source file for this object; this points at {}",
                     sources.files[id.0 as usize].name
                 ));
+                for fix in &mut f.fixes {
+                    fix.refused = Some(format!("the object is rendered by {rendered_name}"));
+                }
             }
             continue;
         };
@@ -119,6 +122,12 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
             ));
         }
         f.origin = None;
+        for fix in &mut f.fixes {
+            fix.refused = Some(format!(
+                "the object is rendered by {rendered_name}: change {} instead",
+                sources.files[id.0 as usize].name
+            ));
+        }
     }
 }
 

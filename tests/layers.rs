@@ -27,6 +27,7 @@ const LAYERS: &[&[&str]] = &[
     &["rules"],
     // map, filter, report
     &["srcmap"],
+    &["fix"],
     &["suppress"],
     &["known"],
     &["inventory"],
@@ -34,7 +35,7 @@ const LAYERS: &[&[&str]] = &[
     // conduct
     &["lib"],
     // output
-    &["render"],
+    &["render", "admission"],
     &["cli"],
     &["main"],
 ];

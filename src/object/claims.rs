@@ -287,6 +287,14 @@ impl Claim<'_> {
                 }
                 self.accepted(&parsed, target, true)
             }
+            // The API server stores the field as written, but the implementations that read it
+            // (MetalLB, Cilium, kube-vip: Go's parsers) refuse leading zeros.
+            Source::LoadBalancerIp if parsed.form == Form::LeadingZeros => Reading::Rejected {
+                by: "every load-balancer implementation".into(),
+                error: "Go's address parser refuses leading zeros".into(),
+                verbatim: false,
+                why: Some("the API server stores the field without validating it".into()),
+            },
             Source::LoadBalancerIp => self.accepted(&parsed, target, true),
             Source::Annotation(a) => {
                 if parsed.form == Form::LeadingZeros {

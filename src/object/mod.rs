@@ -74,6 +74,12 @@ impl Object {
         self.spans.key(&format!("{}{path}", self.pointer))
     }
 
+    /// Whether the node at `path` below the object exists (and its span is known).
+    #[must_use]
+    pub fn has(&self, path: &str) -> bool {
+        self.spans.has(&format!("{}{path}", self.pointer))
+    }
+
     /// Full pointer from the document root.
     #[must_use]
     pub fn pointer_to(&self, path: &str) -> String {

@@ -53,6 +53,21 @@ impl SpanMap {
         Span::new(self.file, e[1] as usize, e[2] as usize)
     }
 
+    /// Whether the node at `pointer` was recorded (it exists and is within the bounds below).
+    #[must_use]
+    pub fn has(&self, pointer: &str) -> bool {
+        let (mut lo, mut hi) = (0, self.entries.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.pointer(mid).cmp(pointer) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+
     fn pointer(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.entries[i - 1][0] };
         &self.pointers[start as usize..self.entries[i][0] as usize]

@@ -251,6 +251,10 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
             }
         }
         let mut help = f.help.clone();
+        for fix in &f.fixes {
+            help.push('\n');
+            help.push_str(&super::fix_line(fix));
+        }
         for n in &f.notes {
             help.push_str("\nnote: ");
             help.push_str(&super::one_line(n));

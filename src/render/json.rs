@@ -34,6 +34,20 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 "message": super::text(report, &f.message),
                 "help": f.help,
                 "notes": f.notes,
+                "fixes": f.fixes.iter().map(|x| json!({
+                    "title": x.title,
+                    "safe": x.safety == crate::finding::Safety::Safe,
+                    "refused": x.refused,
+                    "edits": x.edits.iter().map(|e| {
+                        let l = super::locate(report, e.span, None);
+                        json!({
+                            "path": l.path,
+                            "start": {"line": l.start.line, "column": l.start.column, "byte": l.byte_start},
+                            "end": {"line": l.end.line, "column": l.end.column, "byte": l.byte_end},
+                            "text": e.text,
+                        })
+                    }).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
                 "location": loc,
                 "object": f.object.as_ref().map(|o| json!({
                     "apiVersion": o.api_version,

@@ -155,6 +155,22 @@ fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
+/// A fix for people (`fix (--fix): ` and its title), or why it is not offered.
+#[must_use]
+pub fn fix_line(fix: &crate::finding::Fix) -> String {
+    use crate::finding::Safety;
+    match (&fix.refused, fix.safety) {
+        (Some(why), _) => format!("fix not offered ({}): {why}", fix.title),
+        (None, Safety::Safe) => format!("fix (--fix): {}", fix.title),
+        (None, Safety::Unsafe) => {
+            format!(
+                "fix (--fix --unsafe-fixes, changes behaviour): {}",
+                fix.title
+            )
+        }
+    }
+}
+
 /// Why a run found no object, for the error: what was read and what was skipped.
 #[must_use]
 pub fn empty_reason(report: &Report) -> String {

@@ -71,6 +71,8 @@ impl Serialize for Results<'_> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SarifResult<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fixes: Vec<serde_json::Value>,
     level: &'static str,
     locations: [Location; 1],
     message: Text<String>,
@@ -172,6 +174,32 @@ fn physical(report: &Report, f: &Finding, span: crate::source::Span, origin: boo
     }
 }
 
+/// A SARIF `fix`: the edits by file, each a deleted region and the text inserted there.
+fn sarif_fix(report: &Report, fix: &crate::finding::Fix) -> serde_json::Value {
+    let mut by_file: Vec<(String, Vec<serde_json::Value>)> = Vec::new();
+    for e in &fix.edits {
+        let l = locate(report, e.span, None);
+        let replacement = json!({
+            "deletedRegion": {
+                "startLine": l.start.line, "startColumn": l.start.column,
+                "endLine": l.end.line, "endColumn": l.end.column,
+            },
+            "insertedContent": {"text": e.text},
+        });
+        match by_file.iter_mut().find(|(p, _)| *p == l.path) {
+            Some((_, list)) => list.push(replacement),
+            None => by_file.push((l.path, vec![replacement])),
+        }
+    }
+    json!({
+        "description": {"text": fix.title},
+        "artifactChanges": by_file.into_iter().map(|(path, replacements)| json!({
+            "artifactLocation": {"uri": uri(&path), "uriBaseId": "%SRCROOT%"},
+            "replacements": replacements,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// One SARIF result.
 fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
     let file = &report.files[f.primary.span.file.0 as usize];
@@ -181,6 +209,12 @@ fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
         message.push_str(n);
     }
     SarifResult {
+        fixes: f
+            .fixes
+            .iter()
+            .filter(|x| x.refused.is_none() && !x.edits.is_empty())
+            .map(|x| sarif_fix(report, x))
+            .collect(),
         level: level(f.severity),
         locations: [Location {
             logical_locations: f

@@ -4,6 +4,7 @@
 
 use super::{At, Draft, Rule, RuleContext, services};
 use crate::finding::{Finding, RuleMeta, Severity};
+use crate::object::claims::{Reading, Source};
 
 pub static META: RuleMeta = RuleMeta {
     code: "EXT007",
@@ -65,6 +66,33 @@ impl Rule for DeprecatedExternalIps {
             if !fate.programmed {
                 f.severity = Severity::Error;
             }
+            let readings: Vec<Reading> = cx
+                .claims
+                .iter()
+                .filter(|c| std::ptr::eq(c.object, obj) && c.source == Source::ExternalIps)
+                .map(|c| c.reading(cx.kubernetes))
+                .collect();
+            let addresses: Vec<std::net::IpAddr> = readings
+                .iter()
+                .filter_map(|r| match r {
+                    Reading::Accepted { ip, .. } => Some(*ip),
+                    Reading::Rejected { .. } => None,
+                })
+                .collect();
+            if let Some(mut fix) =
+                super::migrate::to_load_balancer(cx, obj, "/spec/externalIPs", &addresses)
+            {
+                // Every address moves, or none: a rejected entry is fixed first (EXT004).
+                if addresses.len() < readings.len() {
+                    fix.changes.clear();
+                    fix.refused = Some("some entries are rejected (EXT004); fix them first".into());
+                }
+                f.fixes.push(fix);
+            }
+            f.notes.push(format!(
+                "the replacement for this cluster: {}",
+                super::migrate::target(cx.lb.implementation)
+            ));
             out.push(f);
         }
     }

@@ -30,10 +30,10 @@ impl Rule for DeprecatedLoadBalancerIp {
             return;
         };
         for (obj, spec, _) in services(cx) {
-            if spec.load_balancer_ip.as_deref().is_none_or(str::is_empty) {
+            let Some(ip) = spec.load_balancer_ip.as_deref().filter(|s| !s.is_empty()) else {
                 continue;
-            }
-            out.push(
+            };
+            let mut f =
                 Draft {
                     object: obj,
                     path: "/spec/loadBalancerIP",
@@ -49,8 +49,16 @@ impl Rule for DeprecatedLoadBalancerIp {
                         "Request the address with your load-balancer implementation's annotation instead: {REPLACEMENTS}."
                     ),
                 }
-                .finding(&META),
-            );
+                .finding(&META);
+            if let Some(p) = crate::address::parse(ip) {
+                f.fixes.extend(super::migrate::to_load_balancer(
+                    cx,
+                    obj,
+                    "/spec/loadBalancerIP",
+                    &[p.ip],
+                ));
+            }
+            out.push(f);
         }
     }
 }

@@ -17,15 +17,21 @@ use crate::object::{Object, Problem};
 use crate::profile::ProfileDecision;
 use crate::source::FileId;
 
+mod address_outside_load_balancer_pools;
 mod conflicting_external_ip;
 mod deprecated_external_ips;
+mod deprecated_load_balancer_annotation;
 mod deprecated_load_balancer_ip;
 mod duplicate_key;
+mod external_ip_in_load_balancer_pool;
 mod external_ip_not_allowed;
 mod external_ips_in_cloud;
 mod ignored_external_ips;
 mod invalid_external_ip;
 mod invalid_manifest;
+mod load_balancer_annotation_not_read;
+mod load_balancer_ip_with_annotation;
+mod migrate;
 mod non_standard_external_ip;
 mod service_without_network_policy;
 mod unused_suppression;
@@ -48,6 +54,11 @@ pub static ALL: &[&dyn Rule] = &[
     &deprecated_external_ips::DeprecatedExternalIps,
     &non_standard_external_ip::NonStandardExternalIp,
     &deprecated_load_balancer_ip::DeprecatedLoadBalancerIp,
+    &external_ip_in_load_balancer_pool::ExternalIpInLoadBalancerPool,
+    &address_outside_load_balancer_pools::AddressOutsideLoadBalancerPools,
+    &load_balancer_annotation_not_read::LoadBalancerAnnotationNotRead,
+    &deprecated_load_balancer_annotation::DeprecatedLoadBalancerAnnotation,
+    &load_balancer_ip_with_annotation::LoadBalancerIpWithAnnotation,
     &invalid_manifest::InvalidManifest,
     &unused_suppression::UnusedSuppression,
     &duplicate_key::DuplicateKey,

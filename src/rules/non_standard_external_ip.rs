@@ -4,8 +4,8 @@
 //! target version.
 
 use super::{At, Draft, Rule, RuleContext};
-use crate::finding::{Finding, RuleMeta, Severity};
-use crate::object::claims::Reading;
+use crate::finding::{Change, Finding, Fix, RuleMeta, Safety, Severity};
+use crate::object::claims::{Reading, Source};
 
 pub static META: RuleMeta = RuleMeta {
     code: "EXT008",
@@ -41,25 +41,43 @@ impl Rule for NonStandardExternalIp {
                 .later
                 .as_ref()
                 .map_or_else(String::new, |l| format!("; {l}"));
-            out.push(
-                Draft {
-                    object: obj,
-                    path: &claim.path,
-                    at: At::Value,
-                    label: "non-standard form",
-                    message: format!(
-                        "{} `{}` has {} `{}`, not in standard form: {}{said}{later}",
-                        obj.id.kind,
-                        obj.id.qualified_name(),
-                        claim.source.noun(),
-                        claim.entry,
-                        w.accepted
-                    )
-                    .into(),
-                    help: &format!("Write `{}`.", w.canonical),
-                }
-                .finding(&META),
-            );
+            let span = obj.value_span(&claim.path);
+            let change = match claim.source {
+                Source::Annotation(_) => Change::Within {
+                    span,
+                    old: claim.entry.clone(),
+                    new: w.canonical.clone(),
+                },
+                _ => Change::Value {
+                    span,
+                    value: w.canonical.clone(),
+                },
+            };
+            let mut f = Draft {
+                object: obj,
+                path: &claim.path,
+                at: At::Value,
+                label: "non-standard form",
+                message: format!(
+                    "{} `{}` has {} `{}`, not in standard form: {}{said}{later}",
+                    obj.id.kind,
+                    obj.id.qualified_name(),
+                    claim.source.noun(),
+                    claim.entry,
+                    w.accepted
+                )
+                .into(),
+                help: &format!("Write `{}`.", w.canonical),
+            }
+            .finding(&META);
+            f.fixes.push(Fix {
+                title: format!("Write `{}`", w.canonical),
+                safety: Safety::Safe,
+                changes: vec![change],
+                edits: Vec::new(),
+                refused: None,
+            });
+            out.push(f);
         }
     }
 }

@@ -1,0 +1,89 @@
+//! EXT011 address-outside-load-balancer-pools: a load-balancer address a Service asks its
+//! implementation for that none of the implementation's pools in the input holds.
+
+use super::{At, Draft, Rule, RuleContext};
+use crate::finding::{Finding, Label, RuleMeta, Severity};
+use crate::implementation::Implementation;
+use crate::lb;
+use crate::object::claims::{Reading, Source};
+
+pub static META: RuleMeta = RuleMeta {
+    code: "EXT011",
+    name: "address-outside-load-balancer-pools",
+    summary: "requested load-balancer address that no pool of the cluster's implementation holds, so it is never assigned",
+    default_severity: Severity::Error,
+    docs: include_str!("../../rules/EXT011-address-outside-load-balancer-pools.md"),
+    security_severity: "3.0",
+    tags: &["kubernetes", "networking", "correctness"],
+};
+
+pub struct AddressOutsideLoadBalancerPools;
+
+impl Rule for AddressOutsideLoadBalancerPools {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let Some(implementation) = cx.lb.implementation else {
+            return;
+        };
+        let pools: Vec<_> = lb::pools(cx.objects, Some(implementation)).collect();
+        if pools.is_empty() {
+            return;
+        }
+        for claim in cx.claims {
+            if claim.inert.is_some() || !lb::requested(claim) {
+                continue;
+            }
+            // An annotation of another implementation is EXT012's.
+            if let Source::Annotation(a) = claim.source
+                && Implementation::of_annotation(a.implementation) != Some(implementation)
+            {
+                continue;
+            }
+            if claim.source == Source::GatewayAddress && implementation != Implementation::Gateway {
+                continue;
+            }
+            let Reading::Accepted { ip, .. } = claim.reading(cx.kubernetes) else {
+                continue;
+            };
+            if pools.iter().any(|(_, p)| p.contains(ip)) {
+                continue;
+            }
+            let obj = claim.object;
+            let list = pools
+                .iter()
+                .map(|(o, p)| {
+                    let ranges: Vec<String> = p.ranges.iter().map(ToString::to_string).collect();
+                    format!("`{}` ({})", o.id.qualified_name(), ranges.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let mut f = Draft {
+                object: obj,
+                path: &claim.path,
+                at: At::Value,
+                label: "in no pool",
+                message: format!(
+                    "{} `{}` asks {} for `{}` ({}), which none of its pools holds ({list}): the address is never assigned and the Service waits for one",
+                    obj.id.kind,
+                    obj.id.qualified_name(),
+                    implementation.name(),
+                    claim.entry,
+                    claim.source.name()
+                )
+                .into(),
+                help: "Use an address from a pool, or add a pool that holds it (one only this Service may take, as EXT007's fix writes).",
+            }
+            .finding(&META);
+            for (o, _) in pools.iter().take(4) {
+                f.related.push(Label::new(
+                    o.value_span("/spec"),
+                    format!("{} pool", implementation.name()),
+                ));
+            }
+            out.push(f);
+        }
+    }
+}
