@@ -167,11 +167,22 @@ fn edit(change: &Change, files: &[SourceFile]) -> Result<Vec<Edit>, String> {
                     text,
                 }]);
             }
-            // Block style: a new first entry, at the mapping's indentation.
-            let start = line_start(t, mapping.start);
-            let indent = &t[start..mapping.start];
+            // Block style: a new first entry, at the mapping's indentation, above the comments
+            // that belong to the first key.
+            let first = line_start(t, mapping.start);
+            let indent = &t[first..mapping.start];
             if !indent.trim().is_empty() {
                 return Err("the mapping does not start its line".into());
+            }
+            let mut start = first;
+            while start > 0 {
+                let above = line_start(t, start - 1);
+                let line = t[above..start].trim_end_matches(['\n', '\r']);
+                if line.starts_with(indent) && line[indent.len()..].starts_with('#') {
+                    start = above;
+                } else {
+                    break;
+                }
             }
             let line = match value.strip_prefix('{').and_then(|v| v.strip_suffix('}')) {
                 Some(inner) => format!("{indent}{key}:{nl}{indent}  {inner}{nl}"),
@@ -207,7 +218,7 @@ pub fn apply(
     files: &[SourceFile],
     unsafe_too: bool,
 ) -> (BTreeMap<FileId, String>, usize) {
-    let mut accepted: BTreeMap<FileId, Vec<&Edit>> = BTreeMap::new();
+    let mut accepted: BTreeMap<FileId, Vec<(usize, &Edit)>> = BTreeMap::new();
     let mut applied = 0;
     for f in findings.iter().filter(|f| f.suppressed.is_none()) {
         let Some(fix) = f.fixes.iter().find(|x| {
@@ -217,7 +228,7 @@ pub fn apply(
         };
         let clashes = fix.edits.iter().any(|e| {
             accepted.get(&e.span.file).is_some_and(|list| {
-                list.iter().any(|a| {
+                list.iter().any(|(_, a)| {
                     a.span.start < e.span.end && e.span.start < a.span.end
                         || (a.span == e.span && a.text == e.text)
                 })
@@ -227,16 +238,17 @@ pub fn apply(
             continue;
         }
         for e in &fix.edits {
-            accepted.entry(e.span.file).or_default().push(e);
+            accepted.entry(e.span.file).or_default().push((applied, e));
         }
         applied += 1;
     }
     let mut out = BTreeMap::new();
     for (file, mut edits) in accepted {
         let mut text = files[file.0 as usize].text.to_string();
-        // From the end, so offsets stay valid; an insertion goes before a removal at its place.
-        edits.sort_by_key(|e| std::cmp::Reverse((e.span.start, e.span.end)));
-        for e in edits {
+        // From the end, so offsets stay valid; an insertion goes before a removal at its place,
+        // and of two insertions at one place the earlier fix's comes first.
+        edits.sort_by_key(|(i, e)| std::cmp::Reverse((e.span.start, e.span.end, *i)));
+        for (_, e) in edits {
             text.replace_range(e.span.start..e.span.end, &e.text);
         }
         out.insert(file, text);

@@ -26,6 +26,9 @@ pub struct Row {
     pub profile_verdict: String,
     /// What the target Kubernetes version does with the field.
     pub kubernetes: String,
+    /// For externalIPs and `loadBalancerIP`: what to move the address to, for the cluster's
+    /// load-balancer implementation.
+    pub migration: String,
     pub network_policy: String,
     pub owner: String,
     #[serde(skip)]
@@ -42,6 +45,7 @@ pub struct Inputs<'a> {
     pub owner_keys: &'a [String],
     pub profile: &'a ProfileDecision,
     pub kubernetes: &'a Target,
+    pub lb: &'a crate::lb::LbDecision,
     pub cluster: &'a str,
 }
 
@@ -91,6 +95,12 @@ pub fn rows(i: &Inputs<'_>) -> Vec<Row> {
             Source::LoadBalancerIp => "spec.loadBalancerIP is deprecated since 1.24".to_string(),
             _ => String::new(),
         };
+        let migration = match claim.source {
+            Source::ExternalIps | Source::LoadBalancerIp => {
+                crate::rules::migrate::target(i.lb.implementation)
+            }
+            _ => String::new(),
+        };
         let ports = claim
             .ports
             .iter()
@@ -113,6 +123,7 @@ pub fn rows(i: &Inputs<'_>) -> Vec<Row> {
             allowed_by,
             profile_verdict,
             kubernetes,
+            migration,
             network_policy: coverage,
             owner,
             span: obj.value_span(&claim.path),

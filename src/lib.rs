@@ -314,6 +314,7 @@ fn run(
                 owner_keys: &settings.owner_keys,
                 profile: &profile,
                 kubernetes: &kubernetes.target,
+                lb: &lb,
                 cluster: &name,
             }));
         }

@@ -13,7 +13,7 @@ pub enum InventoryFormat {
     Json,
 }
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 13] = [
     "cluster",
     "address",
     "source",
@@ -23,12 +23,13 @@ const HEADER: [&str; 12] = [
     "allowed by",
     "profile verdict",
     "kubernetes",
+    "migration",
     "network policy",
     "owner",
     "location",
 ];
 
-fn fields(r: &Row) -> [&str; 12] {
+fn fields(r: &Row) -> [&str; 13] {
     [
         &r.cluster,
         &r.address,
@@ -39,6 +40,7 @@ fn fields(r: &Row) -> [&str; 12] {
         &r.allowed_by,
         &r.profile_verdict,
         &r.kubernetes,
+        &r.migration,
         &r.network_policy,
         &r.owner,
         &r.location,

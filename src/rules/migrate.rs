@@ -22,7 +22,7 @@ pub fn target(implementation: Option<Implementation>) -> String {
             None if i == Implementation::Gateway => "Gateway API: spec.addresses".into(),
             None => "manual: type LoadBalancer with an unimplemented loadBalancerClass".into(),
         },
-        None => "no load-balancer implementation found".into(),
+        None => "no load-balancer implementation found (set `load-balancer:`)".into(),
     }
 }
 

@@ -31,7 +31,7 @@ mod invalid_external_ip;
 mod invalid_manifest;
 mod load_balancer_annotation_not_read;
 mod load_balancer_ip_with_annotation;
-mod migrate;
+pub mod migrate;
 mod non_standard_external_ip;
 mod service_without_network_policy;
 mod unused_suppression;
