@@ -73,4 +73,21 @@ impl Implementation {
             Implementation::Gateway | Implementation::Manual => None,
         }
     }
+
+    /// Whether the implementation allocates for a `LoadBalancer` Service of this
+    /// `loadBalancerClass`: its controllers skip Services of another class (MetalLB serves only
+    /// Services without a class unless started with `--lb-class`).
+    #[must_use]
+    pub fn serves_class(self, class: Option<&str>) -> bool {
+        let Some(class) = class.filter(|c| !c.is_empty()) else {
+            return true;
+        };
+        match self {
+            Implementation::MetalLb => false,
+            Implementation::Cilium => class.starts_with("io.cilium/"),
+            Implementation::KubeVip => class == "kube-vip.io/kube-vip-class",
+            Implementation::Calico => class == "calico",
+            Implementation::Gateway | Implementation::Manual => true,
+        }
+    }
 }

@@ -117,7 +117,7 @@ fn evidence(obj: &Object) -> Option<Evidence> {
             return found(
                 Implementation::MetalLb,
                 What::Controller,
-                format!("{} in namespace metallb-system", obj.id),
+                obj.id.to_string(),
                 obj.value_span("/apiVersion"),
             );
         }

@@ -5,6 +5,7 @@ use super::{At, Draft, Rule, RuleContext};
 use crate::finding::{Finding, Label, RuleMeta, Severity};
 use crate::implementation::Implementation;
 use crate::lb;
+use crate::object::View;
 use crate::object::claims::{Reading, Source};
 
 pub static META: RuleMeta = RuleMeta {
@@ -25,7 +26,12 @@ impl Rule for AddressOutsideLoadBalancerPools {
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        let Some(implementation) = cx.lb.implementation else {
+        // kube-vip takes a requested address as it is, pool or not.
+        let Some(implementation) = cx
+            .lb
+            .implementation
+            .filter(|i| *i != Implementation::KubeVip)
+        else {
             return;
         };
         let pools: Vec<_> = lb::pools(cx.objects, Some(implementation)).collect();
@@ -43,6 +49,16 @@ impl Rule for AddressOutsideLoadBalancerPools {
                 continue;
             }
             if claim.source == Source::GatewayAddress && implementation != Implementation::Gateway {
+                continue;
+            }
+            // A Service of another class is not this implementation's to allocate for.
+            if let View::Service(svc) = &claim.object.view
+                && !implementation.serves_class(
+                    svc.spec
+                        .as_ref()
+                        .and_then(|s| s.load_balancer_class.as_deref()),
+                )
+            {
                 continue;
             }
             let Reading::Accepted { ip, .. } = claim.reading(cx.kubernetes) else {
@@ -74,7 +90,7 @@ impl Rule for AddressOutsideLoadBalancerPools {
                     claim.source.name()
                 )
                 .into(),
-                help: "Use an address from a pool, or add a pool that holds it (one only this Service may take, as EXT007's fix writes).",
+                help: "Request an address one of the pools holds, or add a pool that holds this one (EXT007's fix writes one only this Service can take).",
             }
             .finding(&META);
             for (o, _) in pools.iter().take(4) {

@@ -60,7 +60,10 @@ impl Rule for DeprecatedExternalIps {
                     "not programmed by kube-proxy"
                 },
                 message: message.into(),
-                help: "Move the address to a `type: LoadBalancer` Service (with your load-balancer implementation's address annotation) or to a Gateway's `spec.addresses`.",
+                help: &super::migrate::advice(
+                    cx.lb.implementation,
+                    "Move the address to a `type: LoadBalancer` Service (with your load-balancer implementation's address annotation) or to a Gateway's `spec.addresses`.",
+                ),
             }
             .finding(&META);
             if !fate.programmed {
@@ -89,10 +92,12 @@ impl Rule for DeprecatedExternalIps {
                 }
                 f.fixes.push(fix);
             }
-            f.notes.push(format!(
-                "the replacement for this cluster: {}",
-                super::migrate::target(cx.lb.implementation)
-            ));
+            if f.fixes.is_empty() {
+                f.notes.push(format!(
+                    "the replacement for this cluster: {}",
+                    super::migrate::target(cx.lb.implementation)
+                ));
+            }
             out.push(f);
         }
     }

@@ -2,8 +2,8 @@
 //! in favour of each implementation's own annotation.
 
 use super::{At, Draft, Rule, RuleContext, services};
-use crate::finding::{Finding, RuleMeta, Severity};
-use crate::kubernetes::Change;
+use crate::finding::{Change as Edit, Finding, Fix, RuleMeta, Safety, Severity};
+use crate::kubernetes::Change as Milestone;
 
 pub static META: RuleMeta = RuleMeta {
     code: "EXT009",
@@ -26,7 +26,7 @@ impl Rule for DeprecatedLoadBalancerIp {
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        let Some(since) = cx.kubernetes.since(Change::LoadBalancerIpDeprecated) else {
+        let Some(since) = cx.kubernetes.since(Milestone::LoadBalancerIpDeprecated) else {
             return;
         };
         for (obj, spec, _) in services(cx) {
@@ -40,17 +40,33 @@ impl Rule for DeprecatedLoadBalancerIp {
                     at: At::Key,
                     label: "deprecated",
                     message: format!(
-                        "Service `{}` sets `spec.loadBalancerIP`, deprecated since Kubernetes {}: the field is under-specified, its meaning varies across implementations, and it may not support dual-stack",
+                        "Service `{}` sets `spec.loadBalancerIP`, deprecated since Kubernetes {}: its meaning varies across implementations and it has no dual-stack form",
                         obj.id.qualified_name(),
                         since.since
                     )
                     .into(),
-                    help: &format!(
-                        "Request the address with your load-balancer implementation's annotation instead: {REPLACEMENTS}."
+                    help: &super::migrate::advice(
+                        cx.lb.implementation,
+                        &format!(
+                            "Request the address with your load-balancer implementation's annotation instead: {REPLACEMENTS}."
+                        ),
                     ),
                 }
                 .finding(&META);
-            if let Some(p) = crate::address::parse(ip) {
+            if spec.type_.as_deref() != Some("LoadBalancer") {
+                // Nothing reads it on this type: removing it changes nothing.
+                f.fixes.push(Fix {
+                    title: "Remove `spec.loadBalancerIP`, which only LoadBalancer Services use"
+                        .into(),
+                    safety: Safety::Safe,
+                    changes: vec![Edit::Remove {
+                        key: obj.key_span("/spec/loadBalancerIP"),
+                        value: obj.value_span("/spec/loadBalancerIP"),
+                    }],
+                    edits: Vec::new(),
+                    refused: None,
+                });
+            } else if let Some(p) = crate::address::parse(ip) {
                 f.fixes.extend(super::migrate::to_load_balancer(
                     cx,
                     obj,

@@ -2,7 +2,7 @@
 //! cluster reads: another implementation's, or an older key beside the newer one.
 
 use super::{At, Draft, Rule, RuleContext};
-use crate::finding::{Finding, Message, RuleMeta, Severity};
+use crate::finding::{Change, Finding, Fix, Message, RuleMeta, Safety, Severity};
 use crate::implementation::Implementation;
 use crate::object::claims::Source;
 
@@ -36,6 +36,7 @@ impl Rule for LoadBalancerAnnotationNotRead {
             {
                 continue;
             }
+            let mut fix = None;
             let mut message = Message::from(format!(
                 "Service `{}` has annotation `{}`, which no controller of the cluster reads: ",
                 obj.id.qualified_name(),
@@ -46,6 +47,20 @@ impl Rule for LoadBalancerAnnotationNotRead {
                     "`{newer}` is set too, and {} reads only that one",
                     a.implementation
                 ));
+                let path = annotation_path(a.key);
+                fix = Some(Fix {
+                    title: format!(
+                        "Remove `{}`, which {} does not read",
+                        a.key, a.implementation
+                    ),
+                    safety: Safety::Safe,
+                    changes: vec![Change::Remove {
+                        key: obj.key_span(&path),
+                        value: obj.value_span(&path),
+                    }],
+                    edits: Vec::new(),
+                    refused: None,
+                });
             } else if let Some(i) = cx.lb.implementation
                 && Implementation::of_annotation(a.implementation) != Some(i)
             {
@@ -60,21 +75,30 @@ impl Rule for LoadBalancerAnnotationNotRead {
                 continue;
             }
             seen.push((obj, a.key));
-            let path = format!(
-                "/metadata/annotations/{}",
-                crate::yaml::pointer::escape(a.key)
-            );
-            out.push(
-                Draft {
-                    object: obj,
-                    path: &path,
-                    at: At::Key,
-                    label: "not read",
-                    message,
-                    help: "Remove the annotation, or use the annotation of the implementation that runs in the cluster (set `load-balancer:` in the config if it was detected wrongly).",
-                }
-                .finding(&META),
-            );
+            let path = annotation_path(a.key);
+            let help = if fix.is_some() {
+                "Remove the older key; the newer one is the one in force."
+            } else {
+                "Remove the annotation, or use the annotation of the implementation that runs in the cluster (set `load-balancer:` in the config if it was detected wrongly)."
+            };
+            let mut f = Draft {
+                object: obj,
+                path: &path,
+                at: At::Key,
+                label: "not read",
+                message,
+                help,
+            }
+            .finding(&META);
+            f.fixes.extend(fix);
+            out.push(f);
         }
     }
+}
+
+fn annotation_path(key: &str) -> String {
+    format!(
+        "/metadata/annotations/{}",
+        crate::yaml::pointer::escape(key)
+    )
 }

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use crate::finding::{Change, Fix, Safety};
 use crate::implementation::Implementation;
 use crate::lb;
+use crate::object::claims::ADDRESS_ANNOTATIONS;
 use crate::object::{Object, View};
 
 use super::RuleContext;
@@ -23,6 +24,27 @@ pub fn target(implementation: Option<Implementation>) -> String {
             None => "manual: type LoadBalancer with an unimplemented loadBalancerClass".into(),
         },
         None => "no load-balancer implementation found (set `load-balancer:`)".into(),
+    }
+}
+
+/// How to request an address from the cluster's implementation, for a rule's help; `generic`
+/// when the implementation is not known.
+#[must_use]
+pub fn advice(implementation: Option<Implementation>, generic: &str) -> String {
+    match implementation {
+        Some(Implementation::Gateway) => {
+            "Request the address in a Gateway's `spec.addresses` instead.".into()
+        }
+        Some(Implementation::Manual) => "Use a `type: LoadBalancer` Service with a `loadBalancerClass` no controller implements, and write the address to its status.".into(),
+        Some(i) => match i.address_annotation() {
+            Some((key, json)) => format!(
+                "Request the address from {} instead: a `type: LoadBalancer` Service with annotation `{key}`{}.",
+                i.name(),
+                if json { " (a JSON list)" } else { "" }
+            ),
+            None => generic.into(),
+        },
+        None => generic.into(),
     }
 }
 
@@ -77,9 +99,15 @@ pub fn to_load_balancer(
     if let Some(why) = too_many(implementation, addresses) {
         return refuse(why);
     }
-    if obj.annotations.contains_key(key) {
+    // Any address annotation of the implementation, the superseded key too: merging lists is
+    // for people.
+    if let Some(a) = ADDRESS_ANNOTATIONS.iter().find(|a| {
+        Implementation::of_annotation(a.implementation) == Some(implementation)
+            && obj.annotations.contains_key(a.key)
+    }) {
         return refuse(format!(
-            "the Service already has `{key}`; merge the addresses by hand"
+            "the Service already has `{}`; merge the addresses by hand",
+            a.key
         ));
     }
     if field != "/spec/loadBalancerIP"
@@ -93,8 +121,11 @@ pub fn to_load_balancer(
         );
     }
     let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+    // Quoted when a flow mapping or a YAML reader could take `,` or `:` for syntax.
     let value = if json {
         format!("'{}'", serde_json::to_string(&list).unwrap_or_default())
+    } else if list.iter().any(|a| a.contains(':')) || list.len() > 1 {
+        format!("\"{}\"", list.join(","))
     } else {
         list.join(",")
     };
@@ -145,8 +176,11 @@ pub fn to_load_balancer(
     })
 }
 
-/// The pool to add when no pool of the implementation in the input holds every address: one
-/// that only this Service can have (MetalLB `autoAssign: false`, Cilium's service selector).
+/// The pool to add when the input declares the implementation's pools and none holds some of
+/// the addresses: one with only those addresses (pools must not overlap), that only this
+/// Service can have (MetalLB `autoAssign: false`, Cilium's service selector), in the API
+/// version the input's pools use. Pools kept elsewhere are not second-guessed: without any in
+/// the input, nothing is added.
 fn pool_document(
     cx: &RuleContext<'_>,
     obj: &Object,
@@ -154,10 +188,15 @@ fn pool_document(
     addresses: &[IpAddr],
 ) -> Option<String> {
     let pools: Vec<_> = lb::pools(cx.objects, Some(implementation)).collect();
-    if addresses
+    let first = &pools.first()?.0.id;
+    let api_version = first.api_version.clone();
+    let pool_ns = first.namespace.as_deref().unwrap_or("metallb-system");
+    let addresses: Vec<IpAddr> = addresses
         .iter()
-        .all(|a| pools.iter().any(|(_, p)| p.contains(*a)))
-    {
+        .copied()
+        .filter(|a| !pools.iter().any(|(_, p)| p.contains(*a)))
+        .collect();
+    if addresses.is_empty() {
         return None;
     }
     let name = format!("{}-{}", obj.id.name, "external-ips");
@@ -168,14 +207,14 @@ fn pool_document(
     let ns = obj.id.namespace.as_deref().unwrap_or("default");
     match implementation {
         Implementation::MetalLb => Some(format!(
-            "# Addresses only this Service gets: it asks for them, and autoAssign is off.\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: {name}\n  namespace: metallb-system\nspec:\n  addresses:\n{}  autoAssign: false\n",
+            "# Addresses only this Service gets: it asks for them, and autoAssign is off.\napiVersion: {api_version}\nkind: IPAddressPool\nmetadata:\n  name: {name}\n  namespace: {pool_ns}\nspec:\n  addresses:\n{}  autoAssign: false\n",
             addresses.iter().fold(String::new(), |mut out, a| {
                 let _ = writeln!(out, "    - {}", host(a));
                 out
             })
         )),
         Implementation::Cilium => Some(format!(
-            "# Addresses only this Service gets: the selector names it.\napiVersion: cilium.io/v2\nkind: CiliumLoadBalancerIPPool\nmetadata:\n  name: {ns}-{name}\nspec:\n  blocks:\n{}  serviceSelector:\n    matchLabels:\n      io.kubernetes.service.namespace: {ns}\n      io.kubernetes.service.name: {}\n",
+            "# Addresses only this Service gets: the selector names it.\napiVersion: {api_version}\nkind: CiliumLoadBalancerIPPool\nmetadata:\n  name: {ns}-{name}\nspec:\n  blocks:\n{}  serviceSelector:\n    matchLabels:\n      io.kubernetes.service.namespace: {ns}\n      io.kubernetes.service.name: {}\n",
             addresses.iter().fold(String::new(), |mut out, a| {
                 let _ = writeln!(out, "    - cidr: {}", host(a));
                 out
