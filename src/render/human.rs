@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use miette::{
@@ -13,7 +13,7 @@ use miette::{
     MietteSpanContents, SourceCode, SourceSpan, SpanContents,
 };
 
-use super::{DOCS_BASE, Options, locate};
+use super::{Options, locate};
 use crate::finding::{Finding, Severity};
 use crate::report::Report;
 use crate::source::SourceFile;
@@ -81,7 +81,6 @@ struct FindingDiagnostic<'a> {
     finding: &'a Finding,
     source: Indexed<'a>,
     labels: Vec<LabeledSpan>,
-    related: Vec<RelatedDiagnostic<'a>>,
     help: String,
     headline: String,
 }
@@ -101,13 +100,6 @@ impl fmt::Display for FindingDiagnostic<'_> {
 impl std::error::Error for FindingDiagnostic<'_> {}
 
 impl Diagnostic for FindingDiagnostic<'_> {
-    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(format!(
-            "{} {}",
-            self.finding.rule.code, self.finding.rule.name
-        )))
-    }
-
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.finding.severity {
             Severity::Error => miette::Severity::Error,
@@ -120,61 +112,12 @@ impl Diagnostic for FindingDiagnostic<'_> {
         Some(Box::new(&self.help))
     }
 
-    fn url<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(format!(
-            "{DOCS_BASE}{}",
-            self.finding.rule.doc_file()
-        )))
-    }
-
     fn source_code(&self) -> Option<&dyn SourceCode> {
         Some(&self.source)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         Some(Box::new(self.labels.iter().cloned()))
-    }
-
-    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn Diagnostic> + 'b>> {
-        if self.related.is_empty() {
-            return None;
-        }
-        Some(Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)))
-    }
-}
-
-/// A related label in another file, shown as its own frame.
-struct RelatedDiagnostic<'a> {
-    text: String,
-    source: Indexed<'a>,
-    label: LabeledSpan,
-}
-
-impl fmt::Debug for RelatedDiagnostic<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl fmt::Display for RelatedDiagnostic<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for RelatedDiagnostic<'_> {}
-
-impl Diagnostic for RelatedDiagnostic<'_> {
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(miette::Severity::Advice)
-    }
-
-    fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(self.label.clone())))
     }
 }
 
@@ -187,6 +130,9 @@ fn labeled(text: &str, start: usize, end: usize, primary: bool) -> LabeledSpan {
     }
 }
 
+/// Other places a finding names, listed one per line, at most.
+const MAX_ALSO: usize = 4;
+
 pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
     let theme = if opts.color {
         GraphicalTheme::unicode()
@@ -196,7 +142,10 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(opts.width)
         .with_links(false)
-        .with_context_lines(1);
+        .with_context_lines(0)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .with_break_words(false);
     let shown: Vec<OnceCell<Cow<'_, str>>> = report.files.iter().map(|_| OnceCell::new()).collect();
     let indexed = |id: crate::source::FileId| {
         let file = &report.files[id.0 as usize];
@@ -206,23 +155,20 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
         }
     };
     let mut buf = String::new();
+    // Notes said once: a later finding with the same note points back to the first.
+    let mut said: Vec<(String, String)> = Vec::new();
     for f in super::active(report) {
         buf.clear();
         let file = &report.files[f.primary.span.file.0 as usize];
         let loc = locate(report, f.primary.span, f.origin.as_ref());
+        let place = format!("{}:{}", super::one_line(&loc.path), loc.start.line);
         let mut headline = format!(
-            "{}{}",
+            "{} {}{}",
+            f.rule.code,
             super::one_line(&super::text(report, &f.message)),
             super::cluster_note(report, f)
         );
-        if loc.path != file.name {
-            headline = format!(
-                "{headline}\n  in {} line {} (rendered on stdin line {})",
-                super::one_line(&loc.path),
-                loc.start.line,
-                file.position(f.primary.span.start).line
-            );
-        } else if let Some(r) = &loc.rendered_from {
+        if let Some(r) = &loc.rendered_from {
             headline = format!("{headline}\n  rendered from {}", super::one_line(r));
         }
         let mut labels = vec![labeled(
@@ -231,39 +177,51 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
             f.primary.span.end,
             true,
         )];
-        let mut related = Vec::new();
+        // Labels near the primary one share its frame; the others are a line each.
+        let near = |span: crate::source::Span| {
+            span.file == f.primary.span.file
+                && file.position(span.start).line.abs_diff(loc.start.line) <= 3
+                && file.position(span.end).line.abs_diff(loc.start.line) <= 3
+        };
+        let mut also = Vec::new();
         for r in &f.related {
-            if r.span.file == f.primary.span.file {
+            if near(r.span) {
                 labels.push(labeled(&r.text, r.span.start, r.span.end, false));
             } else {
                 let l = locate(report, r.span, None);
-                related.push(RelatedDiagnostic {
-                    text: format!(
-                        "{} ({}:{}:{})",
-                        super::one_line(&r.text),
-                        super::one_line(&l.path),
-                        l.start.line,
-                        l.start.column
-                    ),
-                    source: indexed(r.span.file),
-                    label: labeled(&r.text, r.span.start, r.span.end, true),
-                });
+                also.push(format!(
+                    "{}: {}:{}",
+                    super::one_line(&r.text),
+                    super::one_line(&l.path),
+                    l.start.line
+                ));
             }
         }
         let mut help = f.help.clone();
+        for a in also.iter().take(MAX_ALSO) {
+            help.push_str("\nsee: ");
+            help.push_str(a);
+        }
+        if also.len() > MAX_ALSO {
+            let _ = write!(help, "\nsee: and {} more places", also.len() - MAX_ALSO);
+        }
         for fix in &f.fixes {
             help.push('\n');
             help.push_str(&super::fix_line(fix));
         }
         for n in &f.notes {
-            help.push_str("\nnote: ");
-            help.push_str(&super::one_line(n));
+            let n = super::one_line(n).into_owned();
+            if let Some((_, first)) = said.iter().find(|(text, _)| *text == n) {
+                let _ = write!(help, "\nnote: the same as at {first}");
+            } else {
+                let _ = write!(help, "\nnote: {n}");
+                said.push((n, place.clone()));
+            }
         }
         let diag = FindingDiagnostic {
             finding: f,
             source: indexed(f.primary.span.file),
             labels,
-            related,
             help,
             headline,
         };

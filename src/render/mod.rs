@@ -230,11 +230,7 @@ pub fn kubernetes_json(
 pub fn summary(report: &Report) -> String {
     let s = &report.stats;
     let mut out = String::new();
-    let kinds: Vec<String> = s
-        .objects_by_kind
-        .iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect();
+    let kinds = kinds_line(&s.objects_by_kind);
     let _ = write!(
         out,
         "checked {}, {}, {}",
@@ -243,7 +239,7 @@ pub fn summary(report: &Report) -> String {
         plural(s.objects(), "object")
     );
     if !kinds.is_empty() {
-        let _ = write!(out, " ({})", kinds.join(", "));
+        let _ = write!(out, " ({kinds})");
     }
     if s.context_files > 0 {
         let _ = write!(
@@ -346,6 +342,60 @@ pub fn summary(report: &Report) -> String {
     if sup > 0 {
         let _ = write!(out, " ({sup} suppressed)");
     }
-    let _ = writeln!(out, " in {:.2}s", report.elapsed.as_secs_f64());
+    let _ = write!(out, " in {:.2}s", report.elapsed.as_secs_f64());
+    let by_rule = by_rule(report);
+    if !by_rule.is_empty() {
+        let rules: Vec<String> = by_rule
+            .iter()
+            .map(|(rule, n)| format!("{} {n}", rule.code))
+            .collect();
+        let _ = write!(out, " ({})", rules.join(", "));
+    }
+    let _ = writeln!(out);
+    if let Some((rule, _)) = by_rule.first() {
+        let _ = writeln!(
+            out,
+            "what a rule checks and how to fix it: extip-lint --explain {}",
+            rule.code
+        );
+    }
     out
+}
+
+/// Kinds the rules read come first (Services, Gateways, policies, pools), then the most
+/// numerous others, at most eight in all; the rest are counted.
+fn kinds_line(kinds: &std::collections::BTreeMap<String, usize>) -> String {
+    const READ: [&str; 4] = ["Service", "Gateway", "NetworkPolicy", "IPAddressPool"];
+    const MAX: usize = 8;
+    let mut order: Vec<(&String, &usize)> = kinds.iter().collect();
+    order.sort_by_key(|(k, n)| {
+        (
+            READ.iter().position(|r| r == k).unwrap_or(READ.len()),
+            std::cmp::Reverse(**n),
+        )
+    });
+    let mut parts: Vec<String> = order
+        .iter()
+        .take(MAX)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    if order.len() > MAX {
+        let rest: usize = order[MAX..].iter().map(|(_, n)| **n).sum();
+        parts.push(format!("{rest} more of {} other kinds", order.len() - MAX));
+    }
+    parts.join(", ")
+}
+
+/// Unsuppressed findings per rule, most first (then by code).
+#[must_use]
+pub fn by_rule(report: &Report) -> Vec<(&'static crate::finding::RuleMeta, usize)> {
+    let mut counts: Vec<(&'static crate::finding::RuleMeta, usize)> = Vec::new();
+    for f in report.findings.iter().filter(|f| f.suppressed.is_none()) {
+        match counts.iter_mut().find(|(r, _)| r.code == f.rule.code) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((f.rule, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.code.cmp(b.0.code)));
+    counts
 }
