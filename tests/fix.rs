@@ -3,6 +3,8 @@
 //! second `--fix` changes nothing, the fixed files lint without the fixed findings, and `--diff`
 //! writes nothing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -158,4 +160,50 @@ fn rendered_objects_are_never_fixed() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("fix not offered"), "{text}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("fixed 0 findings"));
+}
+
+/// The fixed files are what the real kubectl reads: every document parses, and the migrated
+/// Services are `type: LoadBalancer` with the annotation and without `externalIPs`.
+#[test]
+fn kubectl_reads_every_fixed_file() {
+    let kubectl = common::tools::tool("kubectl");
+    let dir = copy();
+    let out = run(dir.path(), &["-f", "short", "--fix", "--unsafe-fixes", "."]);
+    assert!(out.status.code().is_some());
+    let mut migrated = 0;
+    for input in inputs() {
+        let name = input
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let read = Command::new(&kubectl)
+            .args(["annotate", "--local", "-f"])
+            .arg(dir.path().join(&name))
+            .args(["x=y", "-o", "json"])
+            .output()
+            .expect("kubectl");
+        assert!(
+            read.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&read.stderr)
+        );
+        // kubectl prints one JSON object per object read.
+        let items: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&read.stdout)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .expect("json");
+        for item in items {
+            let annotations = &item["metadata"]["annotations"];
+            if annotations.get("metallb.io/loadBalancerIPs").is_some() {
+                assert_eq!(item["spec"]["type"], "LoadBalancer", "{name}: {item}");
+                assert!(item["spec"].get("externalIPs").is_none(), "{name}: {item}");
+                migrated += 1;
+            }
+        }
+    }
+    assert!(migrated >= 4, "{migrated}");
 }
