@@ -223,8 +223,8 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     };
     let (mut settings, warnings) =
         config::load(config_path.as_deref(), &overrides, &rules::CATALOG)?;
-    for w in warnings {
-        eprintln!("{:?}", miette::Report::new(w));
+    for w in &warnings {
+        eprint!("{}", diagnostic(w));
     }
     if args.print_config {
         write_ignoring_pipe(&mut stdout, settings.print().as_bytes())?;
@@ -261,7 +261,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             .read_to_end(&mut buf)
             .map_err(|source| Error::Io {
                 path: "<stdin>".into(),
-                source,
+                cause: source,
             })?;
         Some(buf)
     } else {
@@ -345,9 +345,9 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         for (file, text) in &fixed {
             let f = &report.files[file.0 as usize];
             let Some(path) = &f.path else { continue };
-            std::fs::write(path, text).map_err(|source| Error::Io {
+            std::fs::write(path, text).map_err(|source| Error::Write {
                 path: f.name.clone(),
-                source,
+                cause: source,
             })?;
         }
         let _ = writeln!(
@@ -369,9 +369,9 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     }
     if let Some(path) = &args.write_baseline {
         let text = crate::known::baseline(report.findings.iter(), &report.files);
-        std::fs::write(path, &text).map_err(|source| Error::Io {
+        std::fs::write(path, &text).map_err(|source| Error::Write {
             path: path.display().to_string(),
-            source,
+            cause: source,
         })?;
         let mut stderr = io::stderr().lock();
         let n = render::active(&report).count();
@@ -382,7 +382,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             path.display()
         );
         for e in &report.errors {
-            let _ = writeln!(stderr, "{:?}", miette::Report::msg(format!("error: {e}")));
+            let _ = write!(stderr, "{}", error_text(e));
         }
         return Ok(Outcome {
             failed: false,
@@ -407,9 +407,9 @@ fn finish(args: &Args, report: &Report) -> Result<Outcome, Error> {
     // Rendered straight into the destination: a report can be larger than the input.
     let (mut sink, path): (Box<dyn Write>, String) = match &args.output {
         Some(p) => {
-            let file = std::fs::File::create(p).map_err(|source| Error::Io {
+            let file = std::fs::File::create(p).map_err(|source| Error::Write {
                 path: p.display().to_string(),
-                source,
+                cause: source,
             })?;
             (Box::new(io::BufWriter::new(file)), p.display().to_string())
         }
@@ -426,7 +426,7 @@ fn finish(args: &Args, report: &Report) -> Result<Outcome, Error> {
     match written {
         // A closed pipe (`| head`) ends output quietly.
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            return Err(Error::Io { path, source: e });
+            return Err(Error::Write { path, cause: e });
         }
         _ => {}
     }
@@ -441,7 +441,7 @@ fn finish(args: &Args, report: &Report) -> Result<Outcome, Error> {
     }
     let _ = stderr.write_all(render::summary(report).as_bytes());
     for e in &report.errors {
-        let _ = writeln!(stderr, "{:?}", miette::Report::msg(format!("error: {e}")));
+        let _ = write!(stderr, "{}", error_text(e));
     }
     // A run that checked nothing fails, saying why.
     if report.stats.objects() == 0
@@ -452,11 +452,8 @@ fn finish(args: &Args, report: &Report) -> Result<Outcome, Error> {
     {
         let _ = writeln!(
             stderr,
-            "{:?}",
-            miette::Report::msg(format!(
-                "error: checked nothing: no Kubernetes object in the paths given ({}); pass --allow-empty if that is expected",
-                render::empty_reason(report)
-            ))
+            "error: checked nothing: no Kubernetes object in the paths given ({}); pass --allow-empty if that is expected",
+            render::empty_reason(report)
         );
         return Ok(Outcome {
             failed: false,
@@ -517,9 +514,9 @@ pub fn generate(kind: Generate) -> Result<Vec<u8>, Error> {
         Generate::Man => {
             clap_mangen::Man::new(cmd)
                 .render(&mut out)
-                .map_err(|source| Error::Io {
+                .map_err(|source| Error::Write {
                     path: "<man page>".into(),
-                    source,
+                    cause: source,
                 })?;
             return Ok(out);
         }
@@ -542,10 +539,42 @@ pub fn generate(kind: Generate) -> Result<Vec<u8>, Error> {
 /// Writes to stdout; a closed pipe (`| head`) ends output quietly.
 fn write_ignoring_pipe(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
     match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Io {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Write {
             path: "<stdout>".into(),
-            source: e,
+            cause: e,
         }),
         _ => Ok(()),
     }
+}
+
+/// A run error for standard error: config problems with a code frame of the config file each,
+/// anything else on one line, `error: ` and the message.
+#[must_use]
+pub fn error_text(e: &Error) -> String {
+    match e {
+        Error::Config(issue) => diagnostic(&**issue),
+        Error::Configs(issues) => {
+            let frames: String = issues.iter().map(|i| diagnostic(i)).collect();
+            format!("{frames}error: {e}\n")
+        }
+        _ => format!("error: {e}\n"),
+    }
+}
+
+/// A config problem or warning drawn as miette draws it, glyph by severity; in color only on a
+/// terminal that allows it.
+fn diagnostic(d: &dyn miette::Diagnostic) -> String {
+    let color =
+        io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let mut out = String::new();
+    let _ = miette::GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .render_report(&mut out, d);
+    out.push('\n');
+    out
 }

@@ -22,6 +22,8 @@ pub struct CloudEvidence {
     pub span: Span,
     /// `Service shop/web has annotation ...`.
     pub what: String,
+    /// The object, briefly: `Service shop/web`.
+    pub object: String,
 }
 
 /// Objects of one namespace.
@@ -391,6 +393,7 @@ fn cloud_evidence(obj: &Object) -> Option<CloudEvidence> {
         return Some(CloudEvidence {
             span: obj.value_span("/apiVersion"),
             what: format!("{} uses API group `{group}`", obj.id),
+            object: obj.id.to_string(),
         });
     }
     let key = obj
@@ -403,6 +406,7 @@ fn cloud_evidence(obj: &Object) -> Option<CloudEvidence> {
             crate::yaml::pointer::escape(key)
         )),
         what: format!("{} has annotation `{key}`", obj.id),
+        object: obj.id.to_string(),
     })
 }
 

@@ -70,7 +70,7 @@ impl Known {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: name.clone(),
-            source,
+            cause: source,
         })?;
         let file: BaselineFile = serde_json::from_str(&text)
             .map_err(|e| Error::Usage(format!("--baseline: `{name}` is not a baseline: {e}")))?;

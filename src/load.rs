@@ -62,7 +62,7 @@ pub struct Loaded {
 fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str) -> Loaded {
     let name = crate::source::display_name(&r.file);
     let text = std::fs::read_to_string(&r.file).unwrap_or_default();
-    let mut problem = file_problem(
+    let problem = file_problem(
         id,
         0,
         format!(
@@ -70,11 +70,15 @@ fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str) -> Loaded 
             r.label,
             short_error(error)
         ),
+        match r.tool {
+            source::Tool::Helm => {
+                "Run the same `helm template` yourself to see the failure; extip-lint renders offline, with the chart's own values and those named under `helm.values`."
+            }
+            source::Tool::Kustomize => {
+                "Run `kustomize build` on the folder yourself to see the failure; extip-lint enables no plugins, exec functions or Helm charts."
+            }
+        },
     );
-    problem.help = Some(match r.tool {
-        source::Tool::Helm => "Run the same `helm template` yourself to see the failure; extip-lint renders offline, with the chart's own values and those named under `helm.values`.".into(),
-        source::Tool::Kustomize => "Run `kustomize build` on the folder yourself to see the failure; extip-lint enables no plugins, exec functions or Helm charts.".into(),
-    });
     Loaded {
         source: SourceFile::new(
             id,
@@ -161,11 +165,14 @@ fn load(
         (Some(p), None) => match read_limited(p, max) {
             Ok(Some(b)) => b,
             Ok(None) => {
-                out.problems.push(file_problem(id, 0, format!("`{name}` is larger than {max} bytes (limit `max-file-size`); it was not read")));
+                out.problems.push(file_problem(id, 0, format!("`{name}` is larger than {max} bytes (limit `max-file-size`); it was not read"), TOO_LARGE));
                 return out;
             }
             Err(source) => {
-                out.error = Some(Error::Io { path: name, source });
+                out.error = Some(Error::Io {
+                    path: name,
+                    cause: source,
+                });
                 return out;
             }
         },
@@ -179,6 +186,7 @@ fn load(
             id,
             0,
             format!("`{name}` is larger than {max} bytes (limit `max-file-size`); it was not read"),
+            TOO_LARGE,
         ));
         return out;
     }
@@ -193,6 +201,7 @@ fn load(
             id,
             0,
             format!("`{name}` is a binary file (NUL byte at offset {nul}); it was not read"),
+            BINARY,
         ));
         return out;
     }
@@ -406,11 +415,13 @@ fn problem(kind: ProblemKind, id: FileId, at: &TreeError, message: String) -> Pr
         message,
         object: None,
         pointer: String::new(),
-        help: None,
+        help: (kind == ProblemKind::Invalid).then(|| {
+            "Fix the syntax here: `kubectl apply -f` fails on this document too. The other documents were still checked.".into()
+        }),
     }
 }
 
-fn file_problem(id: FileId, at: usize, message: String) -> Problem {
+fn file_problem(id: FileId, at: usize, message: String, help: &str) -> Problem {
     Problem {
         kind: ProblemKind::Invalid,
         span: Span::new(id, at, at),
@@ -418,9 +429,12 @@ fn file_problem(id: FileId, at: usize, message: String) -> Problem {
         message,
         object: None,
         pointer: String::new(),
-        help: None,
+        help: Some(help.into()),
     }
 }
+
+const TOO_LARGE: &str = "If it is a manifest, raise `limits.max-file-size` in the config; if not, leave it out of the paths or add it to `exclude`.";
+const BINARY: &str = "A binary file is not a manifest: leave it out of the paths, or add it to `exclude` in the config.";
 
 /// Reads a file unless it is larger than `max` bytes (`Ok(None)`).
 fn read_limited(path: &std::path::Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {

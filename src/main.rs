@@ -42,7 +42,7 @@ fn main() -> ExitCode {
         Ok(outcome) if outcome.failed => ExitCode::from(1),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
+            eprint!("{}", cli::error_text(&e));
             ExitCode::from(2)
         }
     }

@@ -17,6 +17,8 @@ pub struct ProfileDecision {
     pub reason: Message,
     /// Where the deciding evidence is, for `auto`.
     pub evidence: Option<Span>,
+    /// The deciding object, for `auto`: `Service shop/web`.
+    pub decided_by: Option<String>,
 }
 
 /// Decides the profile. `set_by` says where an explicit profile came from (`None`: the
@@ -38,6 +40,7 @@ pub fn decide(
                     requested,
                     reason,
                     evidence: Some(e.span),
+                    decided_by: Some(e.object.clone()),
                 }
             }
             None => ProfileDecision {
@@ -47,6 +50,7 @@ pub fn decide(
                     "auto: no cloud load-balancer annotation or cloud API group in {scope}"
                 )),
                 evidence: None,
+                decided_by: None,
             },
         },
         p => ProfileDecision {
@@ -61,6 +65,7 @@ pub fn decide(
                 }
             },
             evidence: None,
+            decided_by: None,
         },
     }
 }

@@ -184,7 +184,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
             Err(source) => {
                 out.errors.push(Error::Io {
                     path: display_name(root),
-                    source,
+                    cause: source,
                 });
                 continue;
             }

@@ -375,6 +375,71 @@ fn config_error_has_a_code_frame_and_exits_2() {
 }
 
 #[test]
+fn every_config_mistake_is_shown_in_one_run_with_what_was_meant() {
+    let dir = project(&[
+        (
+            ".extip-lint.yaml",
+            b"exlude: [a]\nprofle: cloud\nrules:\n  EXT0002: off\n  EXT003: wrning\nexternal-ips:\n  allow: [not-a-cidr]\n",
+        ),
+        ("svc.yaml", BAD_SERVICE.as_bytes()),
+    ]);
+    let (out, _) = run_in(dir.path(), &[], None);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for (what, meant) in [
+        ("unknown key `exlude`", "did you mean `exclude`?"),
+        ("unknown key `profle`", "did you mean `profile`?"),
+        ("unknown rule `EXT0002`", "did you mean `EXT002`?"),
+        ("unknown severity `wrning`", "did you mean `warning`?"),
+        ("`not-a-cidr` is not a valid CIDR", "write an address"),
+    ] {
+        assert!(err.contains(what) && err.contains(meant), "{what}: {err}");
+    }
+    assert!(err.contains("5 problems in the config"), "{err}");
+    assert_eq!(
+        err.matches('×').count(),
+        5,
+        "each problem drawn once: {err}"
+    );
+    assert!(
+        stdout(&out).is_empty(),
+        "nothing is linted with a broken config"
+    );
+}
+
+#[test]
+fn run_errors_name_no_internals_and_say_the_cause_once() {
+    let dir = project(&[("svc.yaml", BAD_SERVICE.as_bytes())]);
+    for (args, says) in [
+        (&["--explain", "EXT999"][..], "error: unknown rule `EXT999`"),
+        (
+            &["-c", "/nope.yaml", "svc.yaml"][..],
+            "error: cannot read `/nope.yaml`: No such file or directory",
+        ),
+        (&["/nope"][..], "error: `/nope` does not exist"),
+    ] {
+        let (out, _) = run_in(dir.path(), args, None);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(
+            !err.contains("extip_lint::") && !err.contains("os error"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            err.matches("No such file").count(),
+            says.matches("No such file").count(),
+            "{err}"
+        );
+        assert_eq!(
+            err.matches("error:").count(),
+            1,
+            "one error marker: {args:?}: {err}"
+        );
+    }
+}
+
+#[test]
 fn config_is_found_from_a_subfolder_and_flags_win() {
     let dir = project(&[
         (".extip-lint.yaml", b"profile: on-prem\nexternal-ips:\n  allow: [192.0.2.0/24]\n"),
@@ -430,6 +495,10 @@ fn host_bits_are_a_warning_pointing_at_the_entry() {
         "{err}"
     );
     assert!(err.contains(".extip-lint.yaml:3:7"), "{err}");
+    assert!(
+        err.contains("⚠") && !err.contains('×'),
+        "drawn as a warning: {err}"
+    );
     assert_eq!(out.status.code(), Some(0));
 }
 

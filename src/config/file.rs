@@ -17,6 +17,8 @@ use crate::yaml::{self, NodeId, NodeKind, Tree};
 struct Reader<'a> {
     file: &'a ConfigFile,
     tree: &'a Tree,
+    /// Every problem found so far: reading goes on after one, so a run shows them all.
+    errors: std::cell::RefCell<Vec<ConfigIssue>>,
 }
 
 impl Reader<'_> {
@@ -43,6 +45,27 @@ impl Reader<'_> {
 
     fn err(&self, node: NodeId, message: String, label: &str, help: Option<String>) -> Error {
         Error::Config(Box::new(self.issue(node, message, label, help)))
+    }
+
+    /// The value, or `None` with its error kept for the end of the read.
+    fn keep<T>(&self, r: Result<T, Error>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(Error::Config(issue)) => {
+                self.errors.borrow_mut().push(*issue);
+                None
+            }
+            Err(Error::Configs(issues)) => {
+                self.errors.borrow_mut().extend(issues);
+                None
+            }
+            Err(other) => {
+                // Not a config problem with a place: keep its text at the file's start.
+                let issue = self.issue(NodeId::default(), other.to_string(), "here", None);
+                self.errors.borrow_mut().push(issue);
+                None
+            }
+        }
     }
 
     fn source(&self, node: NodeId) -> ValueSource {
@@ -112,7 +135,21 @@ impl Reader<'_> {
                 v,
                 format!("unknown profile `{s}`"),
                 "unknown profile",
-                Some("use one of: cloud, on-prem, auto (or eks, gke, aks, bare-metal)".into()),
+                Some(format!(
+                    "{}use one of: cloud, on-prem, auto (or eks, gke, aks, bare-metal)",
+                    did_you_mean(
+                        &s,
+                        &[
+                            "cloud",
+                            "on-prem",
+                            "auto",
+                            "eks",
+                            "gke",
+                            "aks",
+                            "bare-metal"
+                        ]
+                    )
+                )),
             )
         })
     }
@@ -127,10 +164,14 @@ impl Reader<'_> {
         let mut out = Vec::new();
         for (key, k, v) in self.mapping(v, what)? {
             if key != "allow" {
-                return Err(unknown_key(self, &key, k, &["allow"]));
+                self.keep::<()>(Err(unknown_key(self, &key, k, &["allow"])));
+                continue;
             }
-            for (text, node) in self.strings(v, &format!("{what}.allow"))? {
-                let (entry, host_bits) = address::parse_cidr(&text).map_err(|m| {
+            let Some(items) = self.keep(self.strings(v, &format!("{what}.allow"))) else {
+                continue;
+            };
+            for (text, node) in items {
+                let Some((entry, host_bits)) = self.keep(address::parse_cidr(&text).map_err(|m| {
                     self.err(
                         node,
                         m,
@@ -140,7 +181,9 @@ impl Reader<'_> {
                                 .into(),
                         ),
                     )
-                })?;
+                })) else {
+                    continue;
+                };
                 if host_bits {
                     let mut w = self.issue(
                         node,
@@ -181,7 +224,11 @@ impl Reader<'_> {
                 v,
                 format!("unknown load-balancer implementation `{s}`"),
                 "unknown implementation",
-                Some(format!("use one of: {}, auto", known.join(", "))),
+                Some(format!(
+                    "{}use one of: {}, auto",
+                    did_you_mean(&s, &known),
+                    known.join(", ")
+                )),
             )
         })?;
         Ok((Some(i), self.source(v)))
@@ -193,26 +240,32 @@ impl Reader<'_> {
         for (key, k, v) in self.mapping(v, "feature-gates")? {
             let Some(gate) = Gate::parse(&key) else {
                 let known: Vec<&str> = Gate::ALL.iter().map(|g| g.name()).collect();
-                return Err(self.err(
+                self.keep::<()>(Err(self.err(
                     k,
                     format!("unknown feature gate `{key}`"),
                     "unknown feature gate",
                     Some(format!(
-                        "extip-lint knows the gates that change its verdicts: {}",
+                        "{}extip-lint knows the gates that change its verdicts: {}",
+                        did_you_mean(&key, &known),
                         known.join(", ")
                     )),
-                ));
+                )));
+                continue;
             };
-            let on = match self.string(v, &key)?.as_str() {
+            let Some(value) = self.keep(self.string(v, &key)) else {
+                continue;
+            };
+            let on = match value.as_str() {
                 "true" => true,
                 "false" => false,
                 other => {
-                    return Err(self.err(
+                    self.keep::<()>(Err(self.err(
                         v,
                         format!("`{key}` must be true or false, not `{other}`"),
                         "not a boolean",
                         None,
-                    ));
+                    )));
+                    continue;
                 }
             };
             out.push(GateSetting {
@@ -274,47 +327,57 @@ impl Reader<'_> {
             let mut c = ClusterConfig::default();
             let mut named = false;
             let mut pathed = false;
-            for (key, k, v) in self.mapping(item, "a cluster")? {
-                match key.as_str() {
-                    "name" => {
-                        c.name = self.string(v, "name")?;
-                        if out.iter().any(|o| o.name == c.name) || c.name == DEFAULT_CLUSTER {
-                            return Err(self.err(
+            let Some(pairs) = self.keep(self.mapping(item, "a cluster")) else {
+                continue;
+            };
+            for (key, k, v) in pairs {
+                let read = (|| -> Result<(), Error> {
+                    match key.as_str() {
+                        "name" => {
+                            c.name = self.string(v, "name")?;
+                            if out.iter().any(|o| o.name == c.name) || c.name == DEFAULT_CLUSTER {
+                                return Err(self.err(
                                 v,
                                 format!("cluster `{}` is named twice (`{DEFAULT_CLUSTER}` is the cluster of files no other cluster holds)", c.name),
                                 "named twice",
                                 None,
                             ));
+                            }
+                            named = true;
                         }
-                        named = true;
+                        "paths" => {
+                            c.paths = self.globs(v, "paths")?;
+                            c.patterns = self
+                                .strings(v, "paths")?
+                                .into_iter()
+                                .map(|(s, _)| s)
+                                .collect();
+                            pathed = true;
+                        }
+                        "profile" => c.profile = Some((self.profile(v)?, self.source(v))),
+                        "namespace" => {
+                            c.namespace = Some((self.string(v, "namespace")?, self.source(v)));
+                        }
+                        "external-ips" => {
+                            c.allow = Some(self.allow(v, "external-ips", warnings)?);
+                        }
+                        "kubernetes-version" => c.kubernetes = Some(self.version(v)?),
+                        "feature-gates" => c.feature_gates = self.gates(v)?,
+                        "load-balancer" => c.load_balancer = Some(self.load_balancer(v)?),
+                        _ => return Err(unknown_key(self, &key, k, KNOWN)),
                     }
-                    "paths" => {
-                        c.paths = self.globs(v, "paths")?;
-                        c.patterns = self
-                            .strings(v, "paths")?
-                            .into_iter()
-                            .map(|(s, _)| s)
-                            .collect();
-                        pathed = true;
-                    }
-                    "profile" => c.profile = Some((self.profile(v)?, self.source(v))),
-                    "namespace" => {
-                        c.namespace = Some((self.string(v, "namespace")?, self.source(v)));
-                    }
-                    "external-ips" => c.allow = Some(self.allow(v, "external-ips", warnings)?),
-                    "kubernetes-version" => c.kubernetes = Some(self.version(v)?),
-                    "feature-gates" => c.feature_gates = self.gates(v)?,
-                    "load-balancer" => c.load_balancer = Some(self.load_balancer(v)?),
-                    _ => return Err(unknown_key(self, &key, k, KNOWN)),
-                }
+                    Ok(())
+                })();
+                self.keep(read);
             }
             if !named || !pathed {
-                return Err(self.err(
+                self.keep::<()>(Err(self.err(
                     item,
                     "a cluster needs a `name` and `paths`".into(),
                     "incomplete cluster",
                     Some("for example `{name: prod, paths: [\"clusters/prod/**\"]}`".into()),
-                ));
+                )));
+                continue;
             }
             out.push(c);
         }
@@ -325,10 +388,60 @@ impl Reader<'_> {
 fn unknown_key(r: &Reader<'_>, key: &str, node: NodeId, known: &[&str]) -> Error {
     r.err(
         node,
-        format!("unknown key `{key}` in {}", r.file.path.display()),
+        format!("unknown key `{key}`"),
         "unknown key",
-        Some(format!("known keys: {}", known.join(", "))),
+        Some(format!(
+            "{}known keys: {}",
+            did_you_mean(key, known),
+            known.join(", ")
+        )),
     )
+}
+
+/// `did you mean `exclude`? ` for a word close to one of `known`, else nothing.
+fn did_you_mean(word: &str, known: &[&str]) -> String {
+    let lower = word.to_ascii_lowercase();
+    let close: Vec<(usize, &str)> = known
+        .iter()
+        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|(d, k)| {
+            *d <= (word.chars().count() / 3).max(1)
+                || (lower.len() >= 3 && k.to_ascii_lowercase().starts_with(&lower))
+        })
+        .collect();
+    let Some(best) = close.iter().map(|(d, _)| *d).min() else {
+        return String::new();
+    };
+    // Only a single nearest word is a suggestion; `EXT00` is as near to ten codes.
+    match close
+        .iter()
+        .filter(|(d, _)| *d == best)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [(_, k)] => format!("did you mean `{k}`? "),
+        _ => String::new(),
+    }
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 pub(super) fn read(
@@ -353,6 +466,7 @@ pub(super) fn read(
     let r = Reader {
         file,
         tree: &doc.tree,
+        errors: std::cell::RefCell::new(Vec::new()),
     };
     #[allow(clippy::items_after_statements)]
     const TOP: &[&str] = &[
@@ -372,116 +486,150 @@ pub(super) fn read(
         "helm",
     ];
     for (key, k, v) in r.mapping(doc.root, "the config")? {
-        match key.as_str() {
-            "profile" => settings.profile = (r.profile(v)?, r.source(v)),
-            "namespace" => settings.namespace = (r.string(v, "namespace")?, r.source(v)),
-            "kubernetes-version" => settings.kubernetes = r.version(v)?,
-            "feature-gates" => settings.feature_gates = r.gates(v)?,
-            "load-balancer" => settings.load_balancer = r.load_balancer(v)?,
-            "external-ips" => settings.allow = r.allow(v, "external-ips", warnings)?,
-            "clusters" => settings.clusters = r.clusters(v, warnings)?,
-            "include" => settings.include = Some(r.globs(v, "include")?),
-            "exclude" => settings.exclude = Some(r.globs(v, "exclude")?),
-            "rules" => {
-                for (key, k, v) in r.mapping(v, "rules")? {
-                    let Some(rule) = settings.find_rule(&key) else {
-                        return Err(r.err(
-                            k,
-                            format!("unknown rule `{key}`"),
-                            "unknown rule",
-                            Some("run `extip-lint --list-rules` for the codes and names".into()),
-                        ));
-                    };
-                    let s = r.string(v, "severity")?;
-                    let sev = if s == "off" {
-                        None
-                    } else {
-                        Some(Severity::parse(&s).ok_or_else(|| {
-                            r.err(
+        let read = (|| -> Result<(), Error> {
+            match key.as_str() {
+                "profile" => settings.profile = (r.profile(v)?, r.source(v)),
+                "namespace" => settings.namespace = (r.string(v, "namespace")?, r.source(v)),
+                "kubernetes-version" => settings.kubernetes = r.version(v)?,
+                "feature-gates" => settings.feature_gates = r.gates(v)?,
+                "load-balancer" => settings.load_balancer = r.load_balancer(v)?,
+                "external-ips" => settings.allow = r.allow(v, "external-ips", warnings)?,
+                "clusters" => settings.clusters = r.clusters(v, warnings)?,
+                "include" => settings.include = Some(r.globs(v, "include")?),
+                "exclude" => settings.exclude = Some(r.globs(v, "exclude")?),
+                "rules" => {
+                    for (key, k, v) in r.mapping(v, "rules")? {
+                        let Some(rule) = settings.find_rule(&key) else {
+                            let known: Vec<&str> = settings
+                                .catalog
+                                .iter()
+                                .flat_map(|m| [m.code, m.name])
+                                .collect();
+                            r.keep::<()>(Err(r.err(
+                                k,
+                                format!("unknown rule `{key}`"),
+                                "unknown rule",
+                                Some(format!(
+                                    "{}run `extip-lint --list-rules` for the codes and names",
+                                    did_you_mean(&key, &known)
+                                )),
+                            )));
+                            continue;
+                        };
+                        let Some(s) = r.keep(r.string(v, "severity")) else {
+                            continue;
+                        };
+                        let sev = if s == "off" {
+                            None
+                        } else if let Some(sev) = Severity::parse(&s) {
+                            Some(sev)
+                        } else {
+                            r.keep::<()>(Err(r.err(
                                 v,
                                 format!("unknown severity `{s}`"),
                                 "unknown severity",
-                                Some("use one of: error, warning, note, off".into()),
-                            )
-                        })?)
-                    };
-                    settings.rules.insert(rule.code, (sev, r.source(v)));
-                }
-            }
-            "render" => match r.string(v, "render")?.as_str() {
-                "true" => settings.render.enabled = true,
-                "false" => settings.render.enabled = false,
-                other => {
-                    return Err(r.err(
-                        v,
-                        format!("`render` must be true or false, not `{other}`"),
-                        "not a boolean",
-                        None,
-                    ));
-                }
-            },
-            "helm" => {
-                for (key, k, v) in r.mapping(v, "helm")? {
-                    match key.as_str() {
-                        "release" => settings.render.release = Some(r.string(v, "release")?),
-                        "values" => {
-                            for (chart, _, files) in r.mapping(v, "helm.values")? {
-                                let files = r
-                                    .strings(files, "helm.values")?
-                                    .into_iter()
-                                    .map(|(f, _)| settings.glob_base.join(f))
-                                    .collect();
-                                settings
-                                    .render
-                                    .values
-                                    .push((settings.glob_base.join(chart), files));
-                            }
-                        }
-                        _ => return Err(unknown_key(&r, &key, k, &["release", "values"])),
+                                Some(format!(
+                                    "{}use one of: error, warning, note, off",
+                                    did_you_mean(&s, &["error", "warning", "note", "off"])
+                                )),
+                            )));
+                            continue;
+                        };
+                        settings.rules.insert(rule.code, (sev, r.source(v)));
                     }
                 }
-            }
-            "inventory" => {
-                for (key, k, v) in r.mapping(v, "inventory")? {
-                    if key != "owner-keys" {
-                        return Err(unknown_key(&r, &key, k, &["owner-keys"]));
-                    }
-                    settings.owner_keys = r
-                        .strings(v, "inventory.owner-keys")?
-                        .into_iter()
-                        .map(|(s, _)| s)
-                        .collect();
-                }
-            }
-            "limits" => {
-                const KNOWN: &[&str] = &[
-                    "max-depth",
-                    "max-alias-expansion",
-                    "max-file-size",
-                    "max-findings-per-file",
-                ];
-                for (key, k, v) in r.mapping(v, "limits")? {
-                    let s = r.string(v, &key)?;
-                    let n: u64 = s.parse().map_err(|_| {
-                        r.err(
+                "render" => match r.string(v, "render")?.as_str() {
+                    "true" => settings.render.enabled = true,
+                    "false" => settings.render.enabled = false,
+                    other => {
+                        return Err(r.err(
                             v,
-                            format!("`{key}` must be a positive whole number"),
-                            "not a number",
+                            format!("`render` must be true or false, not `{other}`"),
+                            "not a boolean",
                             None,
-                        )
-                    })?;
-                    let n_usize = usize::try_from(n).unwrap_or(usize::MAX);
-                    match key.as_str() {
-                        "max-depth" => settings.limits.max_depth = n_usize.max(1),
-                        "max-alias-expansion" => settings.limits.max_alias_expansion = n_usize,
-                        "max-file-size" => settings.limits.max_file_size = n,
-                        "max-findings-per-file" => settings.limits.max_findings_per_file = n_usize,
-                        _ => return Err(unknown_key(&r, &key, k, KNOWN)),
+                        ));
+                    }
+                },
+                "helm" => {
+                    for (key, k, v) in r.mapping(v, "helm")? {
+                        match key.as_str() {
+                            "release" => settings.render.release = Some(r.string(v, "release")?),
+                            "values" => {
+                                for (chart, _, files) in r.mapping(v, "helm.values")? {
+                                    let files = r
+                                        .strings(files, "helm.values")?
+                                        .into_iter()
+                                        .map(|(f, _)| settings.glob_base.join(f))
+                                        .collect();
+                                    settings
+                                        .render
+                                        .values
+                                        .push((settings.glob_base.join(chart), files));
+                                }
+                            }
+                            _ => return Err(unknown_key(&r, &key, k, &["release", "values"])),
+                        }
                     }
                 }
+                "inventory" => {
+                    for (key, k, v) in r.mapping(v, "inventory")? {
+                        if key != "owner-keys" {
+                            return Err(unknown_key(&r, &key, k, &["owner-keys"]));
+                        }
+                        settings.owner_keys = r
+                            .strings(v, "inventory.owner-keys")?
+                            .into_iter()
+                            .map(|(s, _)| s)
+                            .collect();
+                    }
+                }
+                "limits" => {
+                    const KNOWN: &[&str] = &[
+                        "max-depth",
+                        "max-alias-expansion",
+                        "max-file-size",
+                        "max-findings-per-file",
+                    ];
+                    for (key, k, v) in r.mapping(v, "limits")? {
+                        if !KNOWN.contains(&key.as_str()) {
+                            r.keep::<()>(Err(unknown_key(&r, &key, k, KNOWN)));
+                            continue;
+                        }
+                        let Some(s) = r.keep(r.string(v, &key)) else {
+                            continue;
+                        };
+                        let Some(n) = r.keep(s.parse::<u64>().map_err(|_| {
+                            r.err(
+                                v,
+                                format!("`{key}` must be a positive whole number"),
+                                "not a number",
+                                None,
+                            )
+                        })) else {
+                            continue;
+                        };
+                        let n_usize = usize::try_from(n).unwrap_or(usize::MAX);
+                        match key.as_str() {
+                            "max-depth" => settings.limits.max_depth = n_usize.max(1),
+                            "max-alias-expansion" => settings.limits.max_alias_expansion = n_usize,
+                            "max-file-size" => settings.limits.max_file_size = n,
+                            "max-findings-per-file" => {
+                                settings.limits.max_findings_per_file = n_usize;
+                            }
+                            _ => return Err(unknown_key(&r, &key, k, KNOWN)),
+                        }
+                    }
+                }
+                _ => return Err(unknown_key(&r, &key, k, TOP)),
             }
-            _ => return Err(unknown_key(&r, &key, k, TOP)),
-        }
+            Ok(())
+        })();
+        r.keep(read);
     }
-    Ok(())
+    let mut errors = r.errors.into_inner();
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(Error::Config(Box::new(errors.remove(0)))),
+        _ => Err(Error::Configs(errors)),
+    }
 }

@@ -396,7 +396,7 @@ pub fn load(
             path: path.to_path_buf(),
             text: std::fs::read_to_string(path).map_err(|source| Error::Io {
                 path: path.display().to_string(),
-                source,
+                cause: source,
             })?,
         }),
         None => None,

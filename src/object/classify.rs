@@ -565,6 +565,9 @@ impl Decoder<'_> {
                             self.id
                         ),
                     );
+                    self.problems.last_mut().expect("BUG: just pushed").help = Some(
+                        "Correct the field's name or remove it; the rest of the object is read only once the API server would accept it.".into(),
+                    );
                 }
                 d.unknown.is_empty().then_some(d.value)
             }

@@ -25,14 +25,49 @@ impl Rule for ExternalIpNotAllowed {
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let allow = cx.allow;
-        let mut described = Message::default();
-        for (i, a) in allow.iter().enumerate() {
-            if i > 0 {
-                described.push_str("; ");
+        // The allowlist said briefly, for each family: its size and source, and the entries of
+        // the address's family when there are few (`--print-config` lists them all).
+        let described = |v4: bool| {
+            let family: Vec<&str> = allow
+                .iter()
+                .filter(|a| a.net.addr().is_ipv4() == v4)
+                .map(|a| a.text.as_str())
+                .collect();
+            // Every entry when the family's are all of them and few, else the count.
+            let whole = !family.is_empty() && family.len() <= 3 && family.len() == allow.len();
+            let mut m = Message::from(if whole {
+                format!("allowlist: {} from ", family.join(", "))
+            } else {
+                format!("allowlist: {} entries from ", allow.len())
+            });
+            // Each source once: the config file's first entry, each flag.
+            let mut sources: Vec<&ValueSource> = Vec::new();
+            for a in allow {
+                let same = |b: &&ValueSource| {
+                    matches!(
+                        (b, &a.source),
+                        (ValueSource::File { .. }, ValueSource::File { .. })
+                    ) || **b == a.source
+                };
+                if !sources.iter().any(same) {
+                    sources.push(&a.source);
+                }
             }
-            described.push_str(&format!("{} from ", a.net));
-            described.append(&a.source.message(cx.config_file));
-        }
+            for (i, source) in sources.iter().enumerate() {
+                if i > 0 {
+                    m.push_str(" and ");
+                }
+                m.append(&source.message(cx.config_file));
+            }
+            let name = if v4 { "IPv4" } else { "IPv6" };
+            match family.len() {
+                _ if whole => {}
+                0 => m.push_str(&format!(", none of them {name}")),
+                n if n <= 3 => m.push_str(&format!("; {name}: {}", family.join(", "))),
+                n => m.push_str(&format!(", {n} of them {name}")),
+            }
+            m
+        };
         for claim in cx.claims {
             // An externalIPs entry counts even where kube-proxy ignores it: the address is
             // still written down, and captures traffic once the Service changes type.
@@ -64,9 +99,9 @@ impl Rule for ExternalIpNotAllowed {
                 )
             } else {
                 let mut m = Message::from(format!(
-                    "{name} uses {noun} `{entry}`, which no allowlist entry contains (allowlist: "
+                    "{name} uses {noun} `{entry}`, which no allowlist entry contains ("
                 ));
-                m.append(&described);
+                m.append(&described(ip.is_ipv4()));
                 m.push_str(")");
                 (
                     m,
@@ -82,11 +117,29 @@ impl Rule for ExternalIpNotAllowed {
                 help,
             }
             .finding(&META);
+            // The entries of the address's family, or where the allowlist starts when they
+            // are many.
             if let Some(file) = cx.config_file {
-                for a in allow {
+                let family: Vec<_> = allow
+                    .iter()
+                    .filter(|a| a.net.addr().is_ipv4() == ip.is_ipv4())
+                    .collect();
+                let shown: Vec<_> = if family.len() <= 3 {
+                    family
+                        .iter()
+                        .map(|a| (a, format!("allowlist entry `{}`", a.text)))
+                        .collect()
+                } else {
+                    family
+                        .first()
+                        .map(|a| (a, format!("allowlist ({} entries)", allow.len())))
+                        .into_iter()
+                        .collect()
+                };
+                for (a, text) in shown {
                     if let ValueSource::File { start, end } = a.source {
                         f.related
-                            .push(Label::new(Span::new(file, start, end), "allowlist entry"));
+                            .push(Label::new(Span::new(file, start, end), text));
                     }
                 }
             }

@@ -38,7 +38,11 @@ impl Rule for ExternalIpsInCloud {
                 "Service `{}` sets externalIPs ({list}) although the profile is cloud (",
                 obj.id.qualified_name(),
             ));
-            message.append(&cx.profile.reason);
+            // The deciding object briefly; the summary and the related label say the rest.
+            match &cx.profile.decided_by {
+                Some(by) => message.push_str(&format!("auto, from {by}")),
+                None => message.append(&cx.profile.reason),
+            }
             message.push_str(")");
             let mut f = Draft {
                 object: obj,
