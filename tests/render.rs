@@ -43,6 +43,102 @@ fn snapshots_of_every_format() {
     insta::assert_snapshot!("github", rendered(&report, Format::Github));
     insta::assert_snapshot!("json", rendered(&report, Format::Json));
     insta::assert_snapshot!("sarif", rendered(&report, Format::Sarif));
+    insta::assert_snapshot!("gitlab", rendered(&report, Format::Gitlab));
+    insta::assert_snapshot!("junit", rendered(&report, Format::Junit));
+}
+
+/// `path:line` of every finding `--format short` shows, in order.
+fn short_places(report: &Report) -> Vec<(String, u64)> {
+    rendered(report, Format::Short)
+        .lines()
+        .map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let path = parts.next().expect("path").to_string();
+            (path, parts.next().expect("line").parse().expect("number"))
+        })
+        .collect()
+}
+
+#[test]
+fn gitlab_code_quality_has_the_documented_fields_and_unique_fingerprints() {
+    let report = report_of(&[PROJECT]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&rendered(&report, Format::Gitlab)).expect("json");
+    let (schemas, id) = schema("testdata/schemas/gitlab-code-quality.json");
+    if let Err(e) = schemas.validate(&doc, id) {
+        panic!("the Code Quality report lacks a documented field: {e:#}");
+    }
+    let issues = doc.as_array().expect("array");
+    let places: Vec<(String, u64)> = issues
+        .iter()
+        .map(|i| {
+            (
+                i["location"]["path"].as_str().expect("path").to_string(),
+                i["location"]["lines"]["begin"].as_u64().expect("line"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        short_places(&report),
+        "one issue per unsuppressed finding, at its line"
+    );
+    let mut prints: Vec<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().expect("fp"))
+        .collect();
+    prints.sort_unstable();
+    prints.dedup();
+    assert_eq!(prints.len(), issues.len(), "fingerprints are unique");
+    assert!(
+        issues.iter().any(|i| i["severity"] == "major")
+            && issues.iter().any(|i| i["severity"] == "minor")
+    );
+}
+
+#[test]
+fn junit_validates_against_the_jenkins_schema_with_a_case_per_rule_and_object() {
+    let report = report_of(&[PROJECT]);
+    let xml = rendered(&report, Format::Junit);
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("junit.xml");
+    std::fs::write(&file, &xml).expect("write");
+    let out = std::process::Command::new(common::tools::tool("junit-validate"))
+        .arg(&file)
+        .output()
+        .expect("junit-validate runs");
+    assert!(
+        out.status.success(),
+        "not valid against junit-10.xsd: {}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every rule that ran is a suite; every (rule, object) with findings one failed case.
+    assert_eq!(xml.matches("<testsuite ").count(), report.rules.len());
+    let failed: std::collections::BTreeSet<(String, String)> = report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .map(|f| {
+            let o = f.object.as_ref().expect("object");
+            (
+                f.rule.code.to_string(),
+                format!("{} {}", o.kind, o.qualified_name()),
+            )
+        })
+        .collect();
+    assert_eq!(xml.matches("<failure ").count(), failed.len(), "{xml}");
+    for (code, object) in &failed {
+        assert!(
+            xml.contains(&format!("<testcase name=\"{object}\" classname=\"{code} ")),
+            "{code} {object}: {xml}"
+        );
+    }
+    for (path, line) in short_places(&report) {
+        assert!(
+            xml.contains(&format!("{path}:{line}:")),
+            "{path}:{line} in a failure: {xml}"
+        );
+    }
 }
 
 #[test]

@@ -2,9 +2,11 @@
 //! never read files: every span resolves against `Report::files`.
 
 pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod inventory;
 pub mod json;
+pub mod junit;
 pub mod sarif;
 pub mod short;
 
@@ -26,6 +28,8 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    Gitlab,
+    Junit,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +63,8 @@ pub fn render(
         Format::Json => json::render(report, out),
         Format::Sarif => sarif::render(report, out),
         Format::Github => github::render(report, out),
+        Format::Gitlab => gitlab::render(report, out),
+        Format::Junit => junit::render(report, out),
     }?;
     buffered.flush()
 }

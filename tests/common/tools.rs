@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 static INSTALLING: Mutex<()> = Mutex::new(());
 
-/// The path of `name` (`kubectl`, `helm` or `pre-commit`), installing it if needed.
+/// The path of `name` (a tool `scripts/install-test-tools.sh` knows), installing it if needed.
 pub fn tool(name: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let path = root.join("target/tools/bin").join(name);
