@@ -123,6 +123,10 @@ pub struct Args {
     /// Print shell completions, a man page or the config's JSON Schema, then exit.
     #[arg(long, value_enum, value_name = "KIND")]
     pub generate: Option<Generate>,
+    /// Print the number of findings per rule instead of the findings; they still decide the
+    /// exit code.
+    #[arg(long, conflicts_with = "inventory")]
+    pub statistics: bool,
     /// Print the external-address inventory (md, csv or json) instead of the findings;
     /// findings still decide the exit code.
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -178,12 +182,21 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     };
     let mut stdout = io::stdout().lock();
     if args.list_rules {
+        // Aligned columns (`Severity`'s `Display` ignores widths: pad its text).
+        let width = rules::CATALOG
+            .iter()
+            .map(|m| m.name.len())
+            .max()
+            .unwrap_or(0);
         for m in rules::CATALOG.iter() {
             write_ignoring_pipe(
                 &mut stdout,
                 format!(
-                    "{}  {:<32} {:<8} {}\n",
-                    m.code, m.name, m.default_severity, m.summary
+                    "{}  {:<width$}  {:<7}  {}\n",
+                    m.code,
+                    m.name,
+                    m.default_severity.as_str(),
+                    m.summary
                 )
                 .as_bytes(),
             )?;
@@ -202,7 +215,19 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     if let Some(code) = &args.explain {
         let meta = rules::find(code)
             .ok_or_else(|| Error::Usage(format!("unknown rule `{code}` (see --list-rules)")))?;
-        write_ignoring_pipe(&mut stdout, meta.docs.as_bytes())?;
+        // Drawn for a terminal; the Markdown source when piped (`--color always` draws it too).
+        let tty = io::stdout().is_terminal();
+        let color = match args.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        if tty || color {
+            let drawn = render::markdown::terminal(meta.docs, color);
+            write_ignoring_pipe(&mut stdout, drawn.as_bytes())?;
+        } else {
+            write_ignoring_pipe(&mut stdout, meta.docs.as_bytes())?;
+        }
         return Ok(ok);
     }
     let config_path = if let Some(p) = &args.config {
@@ -420,6 +445,7 @@ fn finish(args: &Args, report: &Report) -> Result<Outcome, Error> {
     };
     let written = match args.inventory {
         Some(f) => render::inventory::render(report, f, &mut sink),
+        None if args.statistics => render::statistics(report, &mut sink),
         None => render::render(report, args.format, &opts, &mut sink),
     }
     .and_then(|()| sink.flush());

@@ -12,7 +12,9 @@ use crate::object::{Object, View};
 use crate::profile::ProfileDecision;
 use crate::source::Span;
 
+/// One inventory row. In JSON the keys are camelCase, as in the report JSON (`allowedBy`).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Row {
     pub cluster: String,
     pub address: String,

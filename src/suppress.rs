@@ -43,8 +43,10 @@ pub fn apply(
     enabled: &Enabled,
 ) {
     let mut entries = Vec::new();
+    // Directives that suppress nothing by their form: no rule named, an unknown directive.
+    let mut malformed: Vec<(Span, String, Option<Arc<ObjectRef>>)> = Vec::new();
     for f in files {
-        comments(f, &mut entries);
+        comments(f, &mut entries, &mut malformed);
     }
     for a in ignores {
         entries.push(Entry {
@@ -56,7 +58,20 @@ pub fn apply(
             kind: SuppressionKind::Annotation,
         });
     }
-    if entries.is_empty() {
+    // A suppression must say what it suppresses: a bare one would silence every rule there,
+    // those added later included, so it is EXT901 and suppresses nothing.
+    for e in entries.iter().filter(|e| e.codes.is_empty()) {
+        let object = match &e.scope {
+            Scope::Object(id) => Some(Arc::clone(id)),
+            _ => None,
+        };
+        malformed.push((
+            e.span,
+            "suppression names no rule, so it suppresses nothing".into(),
+            object,
+        ));
+    }
+    if entries.is_empty() && malformed.is_empty() {
         return;
     }
     for finding in findings.iter_mut() {
@@ -87,6 +102,18 @@ pub fn apply(
         }
     }
     let Some(severity) = unused else { return };
+    for (span, message, object) in malformed {
+        let mut f = Finding::new(
+            &EXT901,
+            Label::new(span, "suppresses nothing"),
+            message.into(),
+            "Name the rules it suppresses: `# extip-lint: ignore EXT003 -- reason` (codes or names, see `extip-lint --list-rules`); the directives are `ignore` and `ignore-file`."
+                .into(),
+        );
+        f.severity = severity;
+        f.object = object;
+        findings.push(f);
+    }
     for e in &entries {
         for (raw, code, used) in &e.codes {
             let message = match code {
@@ -120,8 +147,12 @@ fn parse_codes(list: &str) -> Vec<(String, Option<&'static RuleMeta>, bool)> {
         .collect()
 }
 
-/// Finds `# extip-lint:` comments in a file.
-fn comments(file: &SourceFile, out: &mut Vec<Entry>) {
+/// Finds `# extip-lint:` comments in a file; those with an unknown directive go to `malformed`.
+fn comments(
+    file: &SourceFile,
+    out: &mut Vec<Entry>,
+    malformed: &mut Vec<(Span, String, Option<Arc<ObjectRef>>)>,
+) {
     let text: &str = &file.text;
     let mut from = 0;
     while let Some(i) = text[from..].find(COMMENT_MARK) {
@@ -140,22 +171,30 @@ fn comments(file: &SourceFile, out: &mut Vec<Entry>) {
             None => (rest, None),
         };
         let line = file.position(at).line;
+        let span = Span::new(
+            file.id,
+            at,
+            line_end - usize::from(text[..line_end].ends_with('\r')),
+        );
         let scope = match directive {
             "ignore-file" => Scope::File,
             "ignore" if before.trim().is_empty() => Scope::Line(line + 1),
             "ignore" => Scope::Line(line),
-            _ => continue,
+            other => {
+                malformed.push((
+                    span,
+                    format!("`{other}` is not an extip-lint directive, so the comment suppresses nothing"),
+                    None,
+                ));
+                continue;
+            }
         };
         out.push(Entry {
             file: file.id,
             scope,
             codes: parse_codes(codes),
             reason,
-            span: Span::new(
-                file.id,
-                at,
-                line_end - usize::from(text[..line_end].ends_with('\r')),
-            ),
+            span,
             kind: SuppressionKind::Comment,
         });
     }
@@ -183,7 +222,7 @@ mod tests {
             crate::source::Encoding::Utf8,
         );
         let mut out = Vec::new();
-        comments(&f, &mut out);
+        comments(&f, &mut out, &mut Vec::new());
         assert_eq!(out.len(), 2);
         assert!(matches!(out[0].scope, Scope::Line(2)));
         assert_eq!(out[0].reason.as_deref(), Some("routed by netops"));

@@ -366,11 +366,16 @@ fn kustomizations(out: &mut Walked, found: Vec<(PathBuf, usize)>, render: bool) 
             .iter()
             .map(|(d, _)| display_name(d))
             .collect();
+        // The first few by name (`--render` renders them all).
+        let shown = if roots.len() > 4 {
+            format!("{}, and {} more", roots[..3].join(", "), roots.len() - 3)
+        } else {
+            roots.join(", ")
+        };
         out.notices.push(format!(
-            "found {} kustomization root{} ({}); their files are linted as written, without the overlays: pass --render (or `render: true`) to lint what `kustomize build` gives",
+            "found {} kustomization root{} ({shown}); their files are linted as written, without the overlays: pass --render (or `render: true`) to lint what `kustomize build` gives",
             roots.len(),
             if roots.len() == 1 { "" } else { "s" },
-            roots.join(", ")
         ));
     }
 }

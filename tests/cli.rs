@@ -482,6 +482,74 @@ fn config_is_found_from_a_subfolder_and_flags_win() {
     );
 }
 
+/// A config that sets every top-level key the README documents.
+const EVERY_KEY: &[u8] = b"profile: on-prem
+namespace: shop
+kubernetes-version: \"1.36\"
+feature-gates: {StrictIPCIDRValidation: false}
+load-balancer: metallb
+external-ips:
+  allow: [192.0.2.0/24]
+include: [\"**/*.yaml\"]
+exclude:
+  - \"vendor/**\"
+rules: {EXT003: note}
+limits: {max-depth: 64}
+inventory: {owner-keys: [team]}
+clusters:
+  - {name: prod, paths: [\"prod/**\"]}
+render: false
+helm:
+  release: web
+  values: {charts/web: [values-prod.yaml]}
+";
+
+#[test]
+fn print_config_prints_every_setting_with_its_source_and_reads_back() {
+    let dir = project(&[(".extip-lint.yaml", EVERY_KEY)]);
+    let (out, _) = run_in(dir.path(), &["--print-config"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let printed = stdout(&out);
+    for (line, key) in EVERY_KEY.split(|b| *b == b'\n').zip(1..) {
+        let Some(top) = std::str::from_utf8(line).expect("utf-8").split(':').next() else {
+            continue;
+        };
+        if top.is_empty() || top.starts_with(' ') {
+            continue;
+        }
+        assert!(
+            printed.lines().any(|l| l.starts_with(&format!("{top}:"))),
+            "`{top}` (line {key}) is printed: {printed}"
+        );
+    }
+    for (setting, line) in [
+        ("  - \"**/*.yaml\"", 0),
+        ("include:  # .extip-lint.yaml:8", 8),
+        ("exclude:  # .extip-lint.yaml:10", 10),
+        ("  owner-keys: [\"team\"]  # .extip-lint.yaml:13", 13),
+        ("render: false  # .extip-lint.yaml:16", 16),
+        ("  release: \"web\"  # .extip-lint.yaml:18", 18),
+        ("  max-depth: 64  # .extip-lint.yaml:12", 12),
+        ("  max-file-size: 268435456  # default", 0),
+    ] {
+        assert!(
+            printed.contains(setting),
+            "line {line}: `{setting}` in {printed}"
+        );
+    }
+    // What it prints is a config that means the same.
+    let again = project(&[(".extip-lint.yaml", printed.as_bytes())]);
+    let (out, _) = run_in(again.path(), &["--print-config"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let strip = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split("  # ").next().unwrap_or(l).to_string())
+            .collect()
+    };
+    assert_eq!(strip(&stdout(&out)), strip(&printed));
+}
+
 #[test]
 fn host_bits_are_a_warning_pointing_at_the_entry() {
     let dir = project(&[(
@@ -572,11 +640,80 @@ fn closed_pipe_is_not_a_crash() {
 fn list_rules_and_explain() {
     let dir = project(&[]);
     let (out, _) = run_in(dir.path(), &["--list-rules"], None);
-    assert!(stdout(&out).contains("EXT003  service-without-network-policy"));
+    let list = stdout(&out);
+    assert!(list.contains("EXT003  service-without-network-policy"));
+    // Columns line up: each line's severity and summary start where every other line's do.
+    let starts: std::collections::BTreeSet<(usize, usize)> = list
+        .lines()
+        .map(|l| {
+            let sev = ["  error ", "  warning ", "  note "]
+                .iter()
+                .filter_map(|s| l.find(s))
+                .min()
+                .expect("a severity");
+            let summary = sev + 2 + 7 + 2;
+            assert_ne!(l.as_bytes()[summary], b' ', "{l}");
+            (sev, summary)
+        })
+        .collect();
+    assert_eq!(starts.len(), 1, "{list}");
+    // Piped: the Markdown source; drawn for a terminal with --color always.
     let (out, _) = run_in(dir.path(), &["--explain", "external-ip-not-allowed"], None);
     assert!(stdout(&out).starts_with("# EXT002 external-ip-not-allowed"));
+    let (out, _) = run_in(
+        dir.path(),
+        &["--explain", "EXT002", "--color", "always"],
+        None,
+    );
+    let drawn = stdout(&out);
+    assert!(
+        drawn.starts_with("\x1b[1m\x1b[4mEXT002 external-ip-not-allowed"),
+        "{drawn}"
+    );
+    assert!(
+        !drawn.contains("```") && !drawn.lines().any(|l| l.starts_with('#')),
+        "{drawn}"
+    );
+    assert!(
+        drawn.contains("    \x1b[36mkind: Service"),
+        "code blocks are indented: {drawn}"
+    );
     let (out, _) = run_in(dir.path(), &["--explain", "EXT999"], None);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn statistics_count_findings_per_rule_and_exit_as_the_findings_say() {
+    let dir = project(&[("svc.yaml", BAD_SERVICE.as_bytes())]);
+    let (short, _) = run_in(dir.path(), &["-f", "short"], None);
+    let (out, _) = run_in(dir.path(), &["--statistics"], None);
+    assert_eq!(out.status.code(), short.status.code());
+    let table = stdout(&out);
+    let mut expected: Vec<(usize, String)> = Vec::new();
+    for line in stdout(&short).lines() {
+        let code = line
+            .split(": ")
+            .nth(1)
+            .expect("code")
+            .split(' ')
+            .next()
+            .expect("code");
+        match expected.iter_mut().find(|(_, c)| c == code) {
+            Some((n, _)) => *n += 1,
+            None => expected.push((1, code.to_string())),
+        }
+    }
+    assert!(!expected.is_empty());
+    for (n, code) in &expected {
+        assert!(
+            table.lines().any(|l| l
+                .split_whitespace()
+                .take(2)
+                .eq([n.to_string().as_str(), code.as_str()])),
+            "{n} {code} in {table}"
+        );
+    }
+    assert_eq!(table.lines().count(), expected.len(), "{table}");
 }
 
 #[test]
@@ -766,7 +903,13 @@ fn inventory_in_every_format_with_ipv6_and_an_owner() {
     let (json, _) = run_in(dir.path(), &args("json"), None);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(v["rows"].as_array().map(Vec::len), Some(3));
-    assert_eq!(v["rows"][0]["allowed_by"], "none");
+    assert_eq!(v["version"], 2);
+    assert_eq!(v["rows"][0]["allowedBy"], "none");
+    assert_eq!(v["rows"][0]["profileVerdict"], "ok");
+    assert!(
+        v["rows"][0].get("allowed_by").is_none(),
+        "camelCase, as the report JSON"
+    );
     assert_eq!(v["rows"][2]["source"], "status.loadBalancer.ingress");
     assert_eq!(v["rows"][2]["owner"], "netops");
     assert_eq!(

@@ -495,8 +495,24 @@ pub(super) fn read(
                 "load-balancer" => settings.load_balancer = r.load_balancer(v)?,
                 "external-ips" => settings.allow = r.allow(v, "external-ips", warnings)?,
                 "clusters" => settings.clusters = r.clusters(v, warnings)?,
-                "include" => settings.include = Some(r.globs(v, "include")?),
-                "exclude" => settings.exclude = Some(r.globs(v, "exclude")?),
+                "include" => {
+                    settings.include = Some(r.globs(v, "include")?);
+                    settings.include_patterns = r
+                        .strings(v, "include")?
+                        .into_iter()
+                        .map(|(g, _)| g)
+                        .collect();
+                    settings.sources.insert(key.clone(), r.source(v));
+                }
+                "exclude" => {
+                    settings.exclude = Some(r.globs(v, "exclude")?);
+                    settings.exclude_patterns = r
+                        .strings(v, "exclude")?
+                        .into_iter()
+                        .map(|(g, _)| g)
+                        .collect();
+                    settings.sources.insert(key.clone(), r.source(v));
+                }
                 "rules" => {
                     for (key, k, v) in r.mapping(v, "rules")? {
                         let Some(rule) = settings.find_rule(&key) else {
@@ -538,23 +554,30 @@ pub(super) fn read(
                         settings.rules.insert(rule.code, (sev, r.source(v)));
                     }
                 }
-                "render" => match r.string(v, "render")?.as_str() {
-                    "true" => settings.render.enabled = true,
-                    "false" => settings.render.enabled = false,
-                    other => {
-                        return Err(r.err(
-                            v,
-                            format!("`render` must be true or false, not `{other}`"),
-                            "not a boolean",
-                            None,
-                        ));
-                    }
-                },
+                "render" => {
+                    settings.render.enabled = match r.string(v, "render")?.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        other => {
+                            return Err(r.err(
+                                v,
+                                format!("`render` must be true or false, not `{other}`"),
+                                "not a boolean",
+                                None,
+                            ));
+                        }
+                    };
+                    settings.sources.insert(key.clone(), r.source(v));
+                }
                 "helm" => {
                     for (key, k, v) in r.mapping(v, "helm")? {
                         match key.as_str() {
-                            "release" => settings.render.release = Some(r.string(v, "release")?),
+                            "release" => {
+                                settings.render.release = Some(r.string(v, "release")?);
+                                settings.sources.insert("helm.release".into(), r.source(v));
+                            }
                             "values" => {
+                                settings.sources.insert("helm.values".into(), r.source(v));
                                 for (chart, _, files) in r.mapping(v, "helm.values")? {
                                     let files = r
                                         .strings(files, "helm.values")?
@@ -576,6 +599,9 @@ pub(super) fn read(
                         if key != "owner-keys" {
                             return Err(unknown_key(&r, &key, k, &["owner-keys"]));
                         }
+                        settings
+                            .sources
+                            .insert("inventory.owner-keys".into(), r.source(v));
                         settings.owner_keys = r
                             .strings(v, "inventory.owner-keys")?
                             .into_iter()
@@ -609,6 +635,9 @@ pub(super) fn read(
                             continue;
                         };
                         let n_usize = usize::try_from(n).unwrap_or(usize::MAX);
+                        settings
+                            .sources
+                            .insert(format!("limits.{key}"), r.source(v));
                         match key.as_str() {
                             "max-depth" => settings.limits.max_depth = n_usize.max(1),
                             "max-alias-expansion" => settings.limits.max_alias_expansion = n_usize,

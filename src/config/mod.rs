@@ -208,6 +208,13 @@ pub struct Settings {
     /// Each path given on the command line is a cluster of its own (`--cluster-per-path`).
     pub cluster_per_path: bool,
     pub render: RenderSettings,
+    /// `include` and `exclude` as written, for `--print-config`.
+    pub include_patterns: Vec<String>,
+    pub exclude_patterns: Vec<String>,
+    /// Where the settings without a source of their own came from, by config key path
+    /// (`include`, `inventory.owner-keys`, `render`, `helm.values`, `limits.max-depth`); a key
+    /// not here has its default.
+    pub sources: BTreeMap<String, ValueSource>,
 }
 
 impl Settings {
@@ -241,6 +248,9 @@ impl Settings {
             clusters: Vec::new(),
             cluster_per_path: false,
             render: RenderSettings::default(),
+            include_patterns: Vec::new(),
+            exclude_patterns: Vec::new(),
+            sources: BTreeMap::new(),
             catalog,
         }
     }

@@ -17,6 +17,9 @@ pub(super) fn apply(settings: &mut Settings, o: &Overrides) -> Result<(), Error>
     }
     if o.render {
         settings.render.enabled = true;
+        settings
+            .sources
+            .insert("render".into(), ValueSource::Flag("--render"));
     }
     if let Some(dir) = &o.chart_dir {
         settings.render.chart_dir = Some(dir.clone());

@@ -6,6 +6,11 @@ use super::{Settings, ValueSource};
 use crate::finding::Severity;
 use crate::source::display_name;
 
+/// A string as a YAML double-quoted scalar.
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
 impl Settings {
     /// Describes a value's source for people: `.extip-lint.yaml:5`, `--allow-cidr`, `default`.
     #[must_use]
@@ -136,12 +141,91 @@ impl Settings {
                 self.describe(src)
             );
         }
+        let source = |key: &str| {
+            self.sources
+                .get(key)
+                .map_or_else(|| "default".to_string(), |s| self.describe(s))
+        };
+        let list = |out: &mut String, key: &str, items: &[String], default: &str| {
+            if items.is_empty() {
+                let _ = writeln!(out, "{key}: []  # {default}");
+            } else {
+                let _ = writeln!(out, "{key}:  # {}", source(key));
+                for i in items {
+                    let _ = writeln!(out, "  - {}", quoted(i));
+                }
+            }
+        };
+        list(
+            &mut out,
+            "include",
+            &self.include_patterns,
+            "default: every .yaml, .yml and .json file",
+        );
+        list(
+            &mut out,
+            "exclude",
+            &self.exclude_patterns,
+            "default: nothing",
+        );
+        let _ = writeln!(out, "inventory:");
+        let _ = writeln!(
+            out,
+            "  owner-keys: [{}]  # {}",
+            self.owner_keys
+                .iter()
+                .map(|k| quoted(k))
+                .collect::<Vec<_>>()
+                .join(", "),
+            source("inventory.owner-keys")
+        );
+        let _ = writeln!(
+            out,
+            "render: {}  # {}",
+            self.render.enabled,
+            source("render")
+        );
+        let _ = writeln!(out, "helm:");
+        let _ = writeln!(
+            out,
+            "  release: {}  # {}",
+            quoted(self.render.release.as_deref().unwrap_or("release-name")),
+            source("helm.release")
+        );
+        if self.render.values.is_empty() {
+            let _ = writeln!(
+                out,
+                "  values: {{}}  # default: each chart's own values.yaml"
+            );
+        } else {
+            let _ = writeln!(out, "  values:  # {}", source("helm.values"));
+            for (chart, files) in &self.render.values {
+                let _ = writeln!(
+                    out,
+                    "    {}: [{}]",
+                    quoted(&display_name(chart)),
+                    files
+                        .iter()
+                        .map(|f| quoted(&display_name(f)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
         let l = &self.limits;
         let _ = writeln!(out, "limits:");
-        let _ = writeln!(out, "  max-depth: {}", l.max_depth);
-        let _ = writeln!(out, "  max-alias-expansion: {}", l.max_alias_expansion);
-        let _ = writeln!(out, "  max-file-size: {}", l.max_file_size);
-        let _ = writeln!(out, "  max-findings-per-file: {}", l.max_findings_per_file);
+        for (key, value) in [
+            ("max-depth", l.max_depth as u64),
+            ("max-alias-expansion", l.max_alias_expansion as u64),
+            ("max-file-size", l.max_file_size),
+            ("max-findings-per-file", l.max_findings_per_file as u64),
+        ] {
+            let _ = writeln!(
+                out,
+                "  {key}: {value}  # {}",
+                source(&format!("limits.{key}"))
+            );
+        }
         out
     }
 }

@@ -86,7 +86,8 @@ pub fn render(report: &Report, format: InventoryFormat, out: &mut dyn Write) -> 
         InventoryFormat::Json => {
             serde_json::to_writer_pretty(
                 &mut *out,
-                &serde_json::json!({"version": 1, "rows": rows}),
+                // Version 2: keys in camelCase (version 1 had snake_case).
+                &serde_json::json!({"version": 2, "rows": rows}),
             )
             .map_err(io::Error::other)?;
             writeln!(out)?;

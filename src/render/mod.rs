@@ -7,6 +7,7 @@ pub mod human;
 pub mod inventory;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod sarif;
 pub mod short;
 
@@ -390,6 +391,31 @@ fn kinds_line(kinds: &std::collections::BTreeMap<String, usize>) -> String {
         parts.push(format!("{rest} more of {} other kinds", order.len() - MAX));
     }
     parts.join(", ")
+}
+
+/// `--statistics`: a line per rule with findings, most first: count, code, name, severity
+/// (the rule's severity in this run), in aligned columns.
+pub fn statistics(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let rows = by_rule(report);
+    let count = rows
+        .iter()
+        .map(|(_, n)| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let name = rows.iter().map(|(m, _)| m.name.len()).max().unwrap_or(0);
+    for (m, n) in rows {
+        let severity = report
+            .rules
+            .iter()
+            .find(|(r, _)| r.code == m.code)
+            .map_or(m.default_severity, |(_, s)| *s);
+        writeln!(
+            out,
+            "{n:>count$}  {}  {:<name$}  {severity}",
+            m.code, m.name
+        )?;
+    }
+    Ok(())
 }
 
 /// Unsuppressed findings per rule, most first (then by code).
