@@ -241,7 +241,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
             if ft.is_symlink() {
                 if has_extension(path) {
                     *out.skipped
-                        .entry("symbolic link (not followed)".into())
+                        .entry("symbolic links, not followed".into())
                         .or_default() += 1;
                 }
                 continue;
@@ -277,7 +277,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
         let n: usize = charts.values().sum::<usize>() + before - out.inputs.len();
         if n > 0 {
             *out.skipped
-                .entry("chart files (rendered with helm template)".into())
+                .entry("chart sources, rendered with helm template".into())
                 .or_default() += n;
         }
     } else {
@@ -354,7 +354,7 @@ fn kustomizations(out: &mut Walked, found: Vec<(PathBuf, usize)>, render: bool) 
     });
     if dropped > 0 {
         let why = if render {
-            "read by kustomize (resources, patches, generator inputs)"
+            "read by kustomize as resources, patches or generator inputs"
         } else {
             "kustomize patches and generator inputs, not manifests of their own"
         };
@@ -415,9 +415,9 @@ fn count_hidden_and_ignored(
             }
             let in_hidden_folder = below.parent().is_some_and(|p| p.components().any(hidden));
             let why = if in_hidden_folder {
-                "in hidden folders (read with --no-ignore)"
+                "in hidden folders, read with --no-ignore"
             } else {
-                "ignored by .gitignore (read with --no-ignore)"
+                "ignored by .gitignore, read with --no-ignore"
             };
             *out.skipped.entry(why.into()).or_default() += 1;
         }
@@ -490,7 +490,7 @@ pub fn walk_snapshot(
 fn chart_notices(out: &mut Walked, charts: BTreeMap<PathBuf, usize>) {
     for (chart, n) in charts {
         *out.skipped
-            .entry("unrendered Helm template".into())
+            .entry("unrendered Helm templates".into())
             .or_default() += n;
         out.notices.push(format!(
             "skipped {n} unrendered Helm template file{} of chart `{}`; lint `helm template` output instead",

@@ -716,6 +716,56 @@ fn statistics_count_findings_per_rule_and_exit_as_the_findings_say() {
     assert_eq!(table.lines().count(), expected.len(), "{table}");
 }
 
+/// README's "Linting a live cluster": `kubectl get ... -o yaml` prints one `List` with status,
+/// uids and the labels controllers gave the pods; piped in, it is linted like files are.
+#[test]
+fn a_live_cluster_list_from_kubectl_get_is_linted_on_stdin() {
+    let list = std::fs::read("testdata/live/kubectl-get-list.yaml").expect("fixture");
+    // The real kubectl reads the List as five objects.
+    let read = Command::new(common::tools::tool("kubectl"))
+        .args(["annotate", "--local", "-o", "name", "x=y", "-f"])
+        .arg("testdata/live/kubectl-get-list.yaml")
+        .output()
+        .expect("kubectl runs");
+    assert!(read.status.success(), "{}", stderr(&read));
+    assert_eq!(stdout(&read).lines().count(), 5, "{}", stdout(&read));
+    let dir = project(&[]);
+    let (out, _) = run_in(dir.path(), &["-f", "short", "-"], Some(&list));
+    let found: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| l.split(" [").next().expect("place and code").to_string())
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "<stdin>:15:5: EXT007",
+            "<stdin>:16:7: EXT002",
+            "<stdin>:25:5: EXT003"
+        ],
+        "{}",
+        stdout(&out)
+    );
+    // `db` selects its pod by the label the StatefulSet controller added, and that pod is
+    // isolated; `web`'s pod is not.
+    assert!(stdout(&out).contains("exposes Pod shop/web-5d8f7b9c4-x2x7k"));
+    assert!(
+        stderr(&out).contains("5 objects (Service 2, NetworkPolicy 1, Pod 2)"),
+        "{}",
+        stderr(&out)
+    );
+    // With an allowlist, the address the cloud assigned (status) is checked too.
+    let (out, _) = run_in(
+        dir.path(),
+        &["-f", "short", "--allow-cidr", "198.51.100.0/24", "-"],
+        Some(&list),
+    );
+    assert!(
+        stdout(&out).contains("<stdin>:61:13: EXT002") && stdout(&out).contains("`203.0.113.20`"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn context_indexes_without_reporting() {
     let svc = b"apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n";
@@ -1435,7 +1485,7 @@ fn a_run_that_checks_nothing_fails_and_says_why() {
         ),
         (
             vec![(".hidden/svc.yaml", BAD_SERVICE.as_bytes())],
-            "1 skipped: in hidden folders",
+            "skipped 1 file (in hidden folders",
         ),
         (
             vec![

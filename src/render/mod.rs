@@ -178,6 +178,11 @@ pub fn fix_line(fix: &crate::finding::Fix) -> String {
     }
 }
 
+/// `3 files (unrendered Helm templates)`: a count of skipped files with the reason.
+fn skipped(n: usize, why: &str) -> String {
+    format!("{} ({why})", plural(n, "file"))
+}
+
 /// Why a run found no object, for the error: what was read and what was skipped.
 #[must_use]
 pub fn empty_reason(report: &Report) -> String {
@@ -204,7 +209,7 @@ pub fn empty_reason(report: &Report) -> String {
         ));
     }
     for (why, n) in &s.skipped {
-        parts.push(format!("{n} skipped: {why}"));
+        parts.push(format!("skipped {}", skipped(*n, why)));
     }
     parts.join("; ")
 }
@@ -269,11 +274,7 @@ pub fn summary(report: &Report) -> String {
     }
     let _ = writeln!(out);
     if !s.skipped.is_empty() {
-        let skipped: Vec<String> = s
-            .skipped
-            .iter()
-            .map(|(why, n)| format!("{n} {why}"))
-            .collect();
+        let skipped: Vec<String> = s.skipped.iter().map(|(why, n)| skipped(*n, why)).collect();
         let _ = writeln!(out, "skipped: {}", skipped.join(", "));
     }
     if let [only] = report.clusters.as_slice() {
