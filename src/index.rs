@@ -202,19 +202,22 @@ impl<'a> Index<'a> {
         self.namespaces.get(ns).map_or(&[], |n| &n.applying)
     }
 
-    /// What each policy that applies in `ns` makes of a set of pods: isolated (for certain or
-    /// assumed), or why not.
+    /// What the first `limit` policies that apply in `ns` make of a set of pods: isolated (for
+    /// certain or assumed), or why not; and how many apply in all. Only those are evaluated,
+    /// so a note costs the same however many policies the namespace has.
     #[must_use]
     pub fn explain(
         &self,
         ns: &str,
         set: &PodSet<'_>,
-    ) -> Vec<(&'a Object, Result<Isolation, String>)> {
+        limit: usize,
+    ) -> (Vec<(&'a Object, Result<Isolation, String>)>, usize) {
         let Some(n) = self.namespaces.get(ns) else {
-            return Vec::new();
+            return (Vec::new(), 0);
         };
         let pods = self.pods(ns, n, set);
-        n.applying
+        let explained = n
+            .applying
             .iter()
             .map(|&p| {
                 let verdict =
@@ -235,7 +238,9 @@ impl<'a> Index<'a> {
                     )),
                 )
             }))
-            .collect()
+            .take(limit)
+            .collect();
+        (explained, n.applying.len() + n.excluded_unknown.len())
     }
 
     fn pods<'b>(&'b self, ns: &'b str, n: &'b Namespace<'_>, set: &'b PodSet<'_>) -> Pods<'b> {

@@ -46,7 +46,7 @@ impl Rule for ServiceWithoutNetworkPolicy {
                 if uncovered.is_empty() {
                     continue;
                 }
-                let explained = cx.index.explain(ns_name, uncovered[0]);
+                let explained = cx.index.explain(ns_name, uncovered[0], NOTE_POLICIES);
                 let mut f = finding(
                     obj,
                     ns_name,
@@ -173,7 +173,7 @@ fn finding(
     ns: &str,
     sel: &BTreeMap<String, String>,
     uncovered: &[&PodSet<'_>],
-    policies: &[(&Object, Result<Isolation, String>)],
+    policies: &(Vec<(&Object, Result<Isolation, String>)>, usize),
     total: usize,
     scope: &str,
 ) -> Finding {
@@ -264,7 +264,11 @@ fn finding(
 
 /// The note: each policy that applies in the namespace (each name once), and why it did not
 /// count.
-fn why_not(ns: &str, policies: &[(&Object, Result<Isolation, String>)], scope: &str) -> String {
+fn why_not(
+    ns: &str,
+    (policies, applying): &(Vec<(&Object, Result<Isolation, String>)>, usize),
+    scope: &str,
+) -> String {
     if policies.is_empty() {
         return format!(
             "no NetworkPolicy (Kubernetes, Cilium or Calico) in {scope} applies in namespace `{ns}`, so its pods accept ingress from anywhere"
@@ -272,7 +276,6 @@ fn why_not(ns: &str, policies: &[(&Object, Result<Isolation, String>)], scope: &
     }
     let mut why: Vec<String> = policies
         .iter()
-        .take(NOTE_POLICIES)
         .filter_map(|(p, verdict)| {
             verdict
                 .as_ref()
@@ -280,8 +283,8 @@ fn why_not(ns: &str, policies: &[(&Object, Result<Isolation, String>)], scope: &
                 .map(|r| format!("{} `{}`: {r}", p.id.kind_label(), p.id.qualified_name()))
         })
         .collect();
-    if policies.len() > NOTE_POLICIES {
-        why.push(format!("and {} more", policies.len() - NOTE_POLICIES));
+    if *applying > policies.len() {
+        why.push(format!("and {} more", applying - policies.len()));
     }
     format!(
         "policies that apply in namespace `{ns}` and why none counts: {}",
