@@ -206,14 +206,12 @@ impl<'a> Index<'a> {
     /// certain or assumed), or why not; and how many apply in all. Only those are evaluated,
     /// so a note costs the same however many policies the namespace has.
     #[must_use]
-    pub fn explain(
-        &self,
-        ns: &str,
-        set: &PodSet<'_>,
-        limit: usize,
-    ) -> (Vec<(&'a Object, Result<Isolation, String>)>, usize) {
+    pub fn explain(&self, ns: &str, set: &PodSet<'_>, limit: usize) -> Explanation<'a> {
         let Some(n) = self.namespaces.get(ns) else {
-            return (Vec::new(), 0);
+            return Explanation {
+                policies: Vec::new(),
+                applying: 0,
+            };
         };
         let pods = self.pods(ns, n, set);
         let explained = n
@@ -240,7 +238,10 @@ impl<'a> Index<'a> {
             }))
             .take(limit)
             .collect();
-        (explained, n.applying.len() + n.excluded_unknown.len())
+        Explanation {
+            policies: explained,
+            applying: n.applying.len() + n.excluded_unknown.len(),
+        }
     }
 
     fn pods<'b>(&'b self, ns: &'b str, n: &'b Namespace<'_>, set: &'b PodSet<'_>) -> Pods<'b> {
@@ -413,6 +414,13 @@ fn cloud_evidence(obj: &Object) -> Option<CloudEvidence> {
         what: format!("{} has annotation `{key}`", obj.id),
         object: obj.id.to_string(),
     })
+}
+
+/// What `Index::explain` found: the verdicts of the first policies that apply in a namespace,
+/// and how many apply in all.
+pub struct Explanation<'a> {
+    pub policies: Vec<(&'a Object, Result<Isolation, String>)>,
+    pub applying: usize,
 }
 
 #[cfg(test)]

@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 
 use super::{At, Draft, Rule, RuleContext};
 use crate::finding::{Finding, Label, RuleMeta, Severity};
-use crate::index::PodSet;
+use crate::index::{Explanation, PodSet};
 use crate::object::workload::Which;
 use crate::object::{Object, View};
-use crate::policy::Isolation;
 
 pub static META: RuleMeta = RuleMeta {
     code: "EXT003",
@@ -173,7 +172,7 @@ fn finding(
     ns: &str,
     sel: &BTreeMap<String, String>,
     uncovered: &[&PodSet<'_>],
-    policies: &(Vec<(&Object, Result<Isolation, String>)>, usize),
+    policies: &Explanation<'_>,
     total: usize,
     scope: &str,
 ) -> Finding {
@@ -264,11 +263,8 @@ fn finding(
 
 /// The note: each policy that applies in the namespace (each name once), and why it did not
 /// count.
-fn why_not(
-    ns: &str,
-    (policies, applying): &(Vec<(&Object, Result<Isolation, String>)>, usize),
-    scope: &str,
-) -> String {
+fn why_not(ns: &str, explained: &Explanation<'_>, scope: &str) -> String {
+    let Explanation { policies, applying } = explained;
     if policies.is_empty() {
         return format!(
             "no NetworkPolicy (Kubernetes, Cilium or Calico) in {scope} applies in namespace `{ns}`, so its pods accept ingress from anywhere"
