@@ -36,12 +36,14 @@ pub fn load_all(
     opts: &[&LoadOptions],
     progress: Option<&Progress>,
 ) -> Vec<Loaded> {
-    let stdin = stdin.map(Arc::new);
+    // Standard input is read once (the walk lists `-` once) and its bytes become the source
+    // text without a copy kept beside it.
+    let stdin = std::sync::Mutex::new(stdin);
     inputs
         .par_iter()
         .zip(opts)
         .enumerate()
-        .map(|(i, (input, opts))| load(FileId(i as u32), input, stdin.as_deref(), opts, progress))
+        .map(|(i, (input, opts))| load(FileId(i as u32), input, &stdin, opts, progress))
         .collect()
 }
 
@@ -125,7 +127,7 @@ pub struct Progress {
 fn load(
     id: FileId,
     input: &Input,
-    stdin: Option<&Vec<u8>>,
+    stdin: &std::sync::Mutex<Option<Vec<u8>>>,
     opts: &LoadOptions,
     progress: Option<&Progress>,
 ) -> Loaded {
@@ -161,7 +163,11 @@ fn load(
     let max = opts.max_file_size;
     let bytes = match (&path, blob) {
         (_, Some(b)) => b.to_vec(),
-        (None, None) => stdin.cloned().unwrap_or_default(),
+        (None, None) => stdin
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_default(),
         (Some(p), None) => match read_limited(p, max) {
             Ok(Some(b)) => b,
             Ok(None) => {

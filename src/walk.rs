@@ -166,6 +166,10 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     let mut found_kustomizations: Vec<(PathBuf, usize)> = Vec::new();
     for (index, root) in roots.iter().enumerate() {
         if root.as_os_str() == "-" {
+            // Standard input is read once, however often `-` is named.
+            if out.inputs.iter().any(|i| matches!(i, Input::Stdin { .. })) {
+                continue;
+            }
             out.inputs.push(Input::Stdin {
                 root: index,
                 name: settings
