@@ -1297,13 +1297,7 @@ fn external_ips_are_an_error_where_kube_proxy_no_longer_programs_them() {
 }
 
 fn git_in(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+    let out = common::git_identity(Command::new("git").args(args).current_dir(dir))
         .output()
         .expect("git runs");
     assert!(out.status.success(), "git {args:?}: {}", stderr(&out));

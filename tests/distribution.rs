@@ -384,14 +384,9 @@ fn setuptools_wheels(pre_commit: &Path) -> PathBuf {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Output {
-    let out = run(Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null"));
+    let out = run(common::git_identity(
+        Command::new("git").args(args).current_dir(dir),
+    ));
     assert!(
         out.status.success() || args[0] == "commit",
         "git {args:?}: {}",
@@ -539,12 +534,8 @@ fn the_wheel_installs_the_binary_and_the_mirror_hook_blocks_a_bad_commit_offline
             .env("PRE_COMMIT_HOME", repo.join(".cache-pre-commit"))
             .env("PIP_FIND_LINKS", &find_links)
             .env("PIP_NO_INDEX", "1")
-            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null");
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
+        common::git_identity(cmd);
     };
     let out = run(Command::new(&pre_commit).arg("install").tap(hook_env));
     assert!(out.status.success(), "pre-commit install:\n{}", text(&out));

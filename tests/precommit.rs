@@ -79,17 +79,15 @@ impl Repo {
         path.extend(std::env::split_paths(
             &std::env::var_os("PATH").unwrap_or_default(),
         ));
-        Command::new("git")
-            .args(args)
-            .current_dir(self.path())
-            .env("PATH", std::env::join_paths(path).expect("PATH"))
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .env("PRE_COMMIT_HOME", self.path().join(".cache-pre-commit"))
-            .output()
-            .expect("git runs")
+        common::git_identity(
+            Command::new("git")
+                .args(args)
+                .current_dir(self.path())
+                .env("PATH", std::env::join_paths(path).expect("PATH")),
+        )
+        .env("PRE_COMMIT_HOME", self.path().join(".cache-pre-commit"))
+        .output()
+        .expect("git runs")
     }
 
     fn write(&self, name: &str, text: &str) {

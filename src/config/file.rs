@@ -277,9 +277,10 @@ impl Reader<'_> {
         Ok(out)
     }
 
-    /// A list of globs, relative to the config file's folder.
-    fn globs(&self, v: NodeId, what: &str) -> Result<GlobSet, Error> {
+    /// A list of globs, relative to the config file's folder, and the patterns as written.
+    fn globs(&self, v: NodeId, what: &str) -> Result<(GlobSet, Vec<String>), Error> {
         let mut b = GlobSetBuilder::new();
+        let mut patterns = Vec::new();
         for (g, node) in self.strings(v, what)? {
             let glob = Glob::new(&g).map_err(|e| {
                 self.err(
@@ -290,9 +291,12 @@ impl Reader<'_> {
                 )
             })?;
             b.add(glob);
+            patterns.push(g);
         }
-        b.build()
-            .map_err(|e| self.err(v, format!("invalid globs: {e}"), "invalid glob", None))
+        let set = b
+            .build()
+            .map_err(|e| self.err(v, format!("invalid globs: {e}"), "invalid glob", None))?;
+        Ok((set, patterns))
     }
 
     /// `clusters:`, a list of `{name, paths, profile?, namespace?, external-ips?}`.
@@ -346,12 +350,7 @@ impl Reader<'_> {
                             named = true;
                         }
                         "paths" => {
-                            c.paths = self.globs(v, "paths")?;
-                            c.patterns = self
-                                .strings(v, "paths")?
-                                .into_iter()
-                                .map(|(s, _)| s)
-                                .collect();
+                            (c.paths, c.patterns) = self.globs(v, "paths")?;
                             pathed = true;
                         }
                         "profile" => c.profile = Some((self.profile(v)?, self.source(v))),
@@ -495,22 +494,15 @@ pub(super) fn read(
                 "load-balancer" => settings.load_balancer = r.load_balancer(v)?,
                 "external-ips" => settings.allow = r.allow(v, "external-ips", warnings)?,
                 "clusters" => settings.clusters = r.clusters(v, warnings)?,
-                "include" => {
-                    settings.include = Some(r.globs(v, "include")?);
-                    settings.include_patterns = r
-                        .strings(v, "include")?
-                        .into_iter()
-                        .map(|(g, _)| g)
-                        .collect();
-                    settings.sources.insert(key.clone(), r.source(v));
-                }
-                "exclude" => {
-                    settings.exclude = Some(r.globs(v, "exclude")?);
-                    settings.exclude_patterns = r
-                        .strings(v, "exclude")?
-                        .into_iter()
-                        .map(|(g, _)| g)
-                        .collect();
+                "include" | "exclude" => {
+                    let (set, patterns) = r.globs(v, &key)?;
+                    if key == "include" {
+                        settings.include = Some(set);
+                        settings.include_patterns = patterns;
+                    } else {
+                        settings.exclude = Some(set);
+                        settings.exclude_patterns = patterns;
+                    }
                     settings.sources.insert(key.clone(), r.source(v));
                 }
                 "rules" => {

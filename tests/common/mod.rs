@@ -9,6 +9,16 @@ use extip_lint::config::{self, Overrides};
 use extip_lint::render::locate;
 use extip_lint::{Report, lint};
 
+/// Sets a fixed author and committer and ignores the user's git config, so a scratch
+/// repository commits the same way on every machine.
+pub fn git_identity(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    cmd.env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+}
+
 /// One expected or actual finding: file name, line, column (0 = any), code.
 pub type Hit = (String, usize, usize, String);
 
