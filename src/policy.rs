@@ -180,8 +180,8 @@ impl Policy {
                     .unwrap_or(&default);
                 match selector::fit(sel, pods.labels) {
                     Fit::No(m) => Err(format!(
-                        "podSelector `{}` does not select them (`{m}` fails)",
-                        selector::describe(sel)
+                        "{} does not select them (`{m}` fails)",
+                        named("podSelector", selector::describe(sel))
                     )),
                     f => f.into(),
                 }
@@ -212,8 +212,8 @@ impl Policy {
                     let sel = cilium_selector(&rule.selector, *cluster_wide);
                     match selector::fit(&sel, &with_ns) {
                         Fit::No(m) => why.push(format!(
-                            "endpointSelector `{}` does not select them (`{m}` fails)",
-                            selector::describe(&rule.selector)
+                            "{} does not select them (`{m}` fails)",
+                            named("endpointSelector", selector::describe(&rule.selector))
                         )),
                         _ if !rule.has_ingress => {
                             why.push("has no ingress or ingressDeny rules".into());
@@ -351,8 +351,8 @@ impl CalicoPolicy {
         }
         match self.selector.fit(&labels) {
             Fit::No(_) => Err(format!(
-                "selector `{}` does not select them",
-                self.selector.describe()
+                "{} does not select them",
+                named("selector", self.selector.describe())
             )),
             f => {
                 if let Some(sa) = &self.service_account_selector {
@@ -479,6 +479,16 @@ fn cilium_selector(sel: &LabelSelector, cluster_wide: bool) -> LabelSelector {
                 .filter(|e| keep(&e.key))
                 .collect()
         }),
+    }
+}
+
+/// A selector in a reason: with its text when that is short, else by its field alone (the
+/// requirement that fails is named after it, and the policy is a click away).
+fn named(field: &str, text: String) -> String {
+    if text.chars().count() <= 48 {
+        format!("{field} `{text}`")
+    } else {
+        format!("its {field}")
     }
 }
 
