@@ -181,7 +181,7 @@ impl Policy {
                 match selector::fit(sel, pods.labels) {
                     Fit::No(m) => Err(format!(
                         "{} does not select them (`{m}` fails)",
-                        named("podSelector", selector::describe(sel))
+                        named("podSelector", &selector::describe(sel))
                     )),
                     f => f.into(),
                 }
@@ -213,7 +213,7 @@ impl Policy {
                     match selector::fit(&sel, &with_ns) {
                         Fit::No(m) => why.push(format!(
                             "{} does not select them (`{m}` fails)",
-                            named("endpointSelector", selector::describe(&rule.selector))
+                            named("endpointSelector", &selector::describe(&rule.selector))
                         )),
                         _ if !rule.has_ingress => {
                             why.push("has no ingress or ingressDeny rules".into());
@@ -352,7 +352,7 @@ impl CalicoPolicy {
         match self.selector.fit(&labels) {
             Fit::No(_) => Err(format!(
                 "{} does not select them",
-                named("selector", self.selector.describe())
+                named("selector", &self.selector.describe())
             )),
             f => {
                 if let Some(sa) = &self.service_account_selector {
@@ -484,7 +484,7 @@ fn cilium_selector(sel: &LabelSelector, cluster_wide: bool) -> LabelSelector {
 
 /// A selector in a reason: with its text when that is short, else by its field alone (the
 /// requirement that fails is named after it, and the policy is a click away).
-fn named(field: &str, text: String) -> String {
+fn named(field: &str, text: &str) -> String {
     if text.chars().count() <= 48 {
         format!("{field} `{text}`")
     } else {

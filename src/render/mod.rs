@@ -304,16 +304,29 @@ pub fn summary(report: &Report) -> String {
                 .iter()
                 .filter(|f| f.suppressed.is_none() && f.cluster.as_ref() == Some(&c.name))
                 .count();
+            // A reason is worth a line per cluster when something decided it; the defaults
+            // and an auto profile that found nothing are said in a word.
+            let profile = if c.profile.decided_by.is_some()
+                || c.profile.requested != crate::config::Profile::Auto
+            {
+                text(report, &c.profile.reason).into_owned()
+            } else {
+                "auto".into()
+            };
+            let kubernetes = text(report, &c.kubernetes.reason);
+            let kubernetes = if kubernetes.starts_with("default") {
+                "default"
+            } else {
+                &kubernetes
+            };
             let _ = writeln!(
                 out,
-                "  {}: {}, {}, profile {} ({}), kubernetes {} ({}), load balancer {}",
+                "  {}: {}, {}, profile {} ({profile}), kubernetes {} ({kubernetes}), load balancer {}",
                 one_line(&c.name),
                 plural(c.files, "file"),
                 plural(n, "finding"),
                 c.profile.profile.as_str(),
-                text(report, &c.profile.reason),
                 c.kubernetes.target.version,
-                text(report, &c.kubernetes.reason),
                 c.lb.implementation.map_or("none found", |i| i.name())
             );
         }
