@@ -766,6 +766,42 @@ fn a_live_cluster_list_from_kubectl_get_is_linted_on_stdin() {
     );
 }
 
+/// Every flag `--help` lists is in README's flag table.
+#[test]
+fn readme_documents_every_flag() {
+    let dir = project(&[]);
+    let (out, _) = run_in(dir.path(), &["--help"], None);
+    let help = stdout(&out);
+    let readme = std::fs::read_to_string("README.md").expect("README");
+    let table: String = readme
+        .lines()
+        .filter(|l| l.starts_with("| `-"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut flags = 0;
+    for line in help.lines() {
+        let Some(at) = line.trim_start().find("--") else {
+            continue;
+        };
+        if !line.trim_start().starts_with('-') {
+            continue;
+        }
+        let flag: String = line.trim_start()[at..]
+            .chars()
+            .take_while(|c| *c == '-' || c.is_ascii_alphanumeric())
+            .collect();
+        if flag == "--help" || flag == "--version" {
+            continue;
+        }
+        flags += 1;
+        let documented = table.match_indices(&flag).any(|(i, _)| {
+            !table[i + flag.len()..].starts_with(|c: char| c == '-' || c.is_ascii_alphanumeric())
+        });
+        assert!(documented, "README's flag table lacks {flag}");
+    }
+    assert!(flags > 20, "{help}");
+}
+
 #[test]
 fn context_indexes_without_reporting() {
     let svc = b"apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n";
