@@ -226,62 +226,24 @@ fn helm_output_on_stdin_points_at_the_stream_or_with_chart_dir_at_the_template()
         ("charts/shop/templates/svc.yaml", template.as_bytes()),
     ]);
     let helm = format!("---\n# Source: shop/templates/svc.yaml\n{BAD_SERVICE}");
+    // EXT004's findings in `--format short` for `input` on standard input, with `flags`.
+    let short = |flags: &[&str], input: &str| {
+        let mut args = vec!["-f", "short", "--select", "EXT004"];
+        args.extend_from_slice(flags);
+        args.push("-");
+        stdout(&run_in(dir.path(), &args, Some(input.as_bytes())).0)
+    };
     // Without the chart: the stream's own name and line, never a path that does not exist.
-    let (out, _) = run_in(
-        dir.path(),
-        &[
-            "-f",
-            "short",
-            "--select",
-            "EXT004",
-            "--stdin-filename",
-            "rendered.yaml",
-            "-",
-        ],
-        Some(helm.as_bytes()),
-    );
-    assert!(
-        stdout(&out).starts_with("rendered.yaml:10:5: EXT004"),
-        "{}",
-        stdout(&out)
-    );
+    let out = short(&["--stdin-filename", "rendered.yaml"], &helm);
+    assert!(out.starts_with("rendered.yaml:10:5: EXT004"), "{out}");
     // With it: the template's line that writes `externalIPs`.
-    let (out, _) = run_in(
-        dir.path(),
-        &[
-            "-f",
-            "short",
-            "--select",
-            "EXT004",
-            "--chart-dir",
-            "charts/shop",
-            "-",
-        ],
-        Some(helm.as_bytes()),
-    );
+    let out = short(&["--chart-dir", "charts/shop"], &helm);
     assert!(
-        stdout(&out).starts_with("charts/shop/templates/svc.yaml:8:3: EXT004"),
-        "{}",
-        stdout(&out)
+        out.starts_with("charts/shop/templates/svc.yaml:8:3: EXT004"),
+        "{out}"
     );
-    let (out, _) = run_in(
-        dir.path(),
-        &[
-            "-f",
-            "short",
-            "--select",
-            "EXT004",
-            "--stdin-filename",
-            "all.yaml",
-            "-",
-        ],
-        Some(BAD_SERVICE.as_bytes()),
-    );
-    assert!(
-        stdout(&out).starts_with("all.yaml:8:5: EXT004"),
-        "{}",
-        stdout(&out)
-    );
+    let out = short(&["--stdin-filename", "all.yaml"], BAD_SERVICE);
+    assert!(out.starts_with("all.yaml:8:5: EXT004"), "{out}");
 }
 
 #[test]

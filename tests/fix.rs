@@ -32,12 +32,17 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .expect("runs")
 }
 
-fn inputs() -> Vec<PathBuf> {
+/// The fixture files, sorted, each with its file name.
+fn inputs() -> Vec<(PathBuf, String)> {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fix");
-    let mut out: Vec<PathBuf> = std::fs::read_dir(&from)
+    let mut out: Vec<(PathBuf, String)> = std::fs::read_dir(&from)
         .expect("fixtures")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "json"))
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            (p, name)
+        })
         .collect();
     out.sort();
     out
@@ -49,12 +54,7 @@ fn fixes_make_exactly_the_expected_text_and_nothing_on_a_second_run() {
     let out = run(dir.path(), &["-f", "short", "--fix", "--unsafe-fixes", "."]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("fixed 9 findings in 5 files"), "{err}");
-    for input in inputs() {
-        let name = input
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
+    for (input, name) in inputs() {
         let got = std::fs::read(dir.path().join(&name)).expect("fixed file");
         let expected_path = PathBuf::from(format!("{}.fixed", input.display()));
         let expected = if expected_path.exists() {
@@ -132,12 +132,10 @@ fn diff_shows_the_edits_and_writes_nothing() {
         "{diff}"
     );
     assert!(!diff.contains("api.json"), "JSON is not edited");
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fix");
-    for input in inputs() {
-        let name = input.file_name().expect("name");
+    for (input, name) in inputs() {
         assert_eq!(
-            std::fs::read(dir.path().join(name)).expect("file"),
-            std::fs::read(from.join(name)).expect("input")
+            std::fs::read(dir.path().join(&name)).expect("file"),
+            std::fs::read(input).expect("input")
         );
     }
 }
@@ -171,12 +169,7 @@ fn kubectl_reads_every_fixed_file() {
     let out = run(dir.path(), &["-f", "short", "--fix", "--unsafe-fixes", "."]);
     assert!(out.status.code().is_some());
     let mut migrated = 0;
-    for input in inputs() {
-        let name = input
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
+    for (_, name) in inputs() {
         if name.starts_with('.') {
             continue;
         }

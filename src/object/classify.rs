@@ -264,41 +264,34 @@ fn object(
             let pass = depth == 2 && tree.scalar(n) == Some("Pass");
             Some(View::CalicoTier { pass })
         }
-        _ if pools::pool(
-            api_version,
-            kind,
-            &id.name,
-            id.namespace.as_deref(),
-            tree,
-            node,
-        )
-        .is_some() =>
-        {
-            subtrees.extend(["/spec", "/data"]);
-            pools::pool(
+        _ => {
+            if let Some(p) = pools::pool(
                 api_version,
                 kind,
                 &id.name,
                 id.namespace.as_deref(),
                 tree,
                 node,
-            )
-            .map(|p| View::AddressPool(Box::new(p)))
-        }
-        _ => match policies::policy(&mut cx, api_version, kind) {
-            policies::Read::Policy(p) => {
-                subtrees.extend(["/spec", "/specs"]);
-                Some(View::Policy(p))
+            ) {
+                subtrees.extend(["/spec", "/data"]);
+                Some(View::AddressPool(Box::new(p)))
+            } else {
+                match policies::policy(&mut cx, api_version, kind) {
+                    policies::Read::Policy(p) => {
+                        subtrees.extend(["/spec", "/specs"]);
+                        Some(View::Policy(p))
+                    }
+                    policies::Read::Rejected => None,
+                    policies::Read::NotAPolicy => match pod_template_metadata(tree, node, kind) {
+                        Some(path) => workload::read(&mut cx, kind, path).map(|w| {
+                            subtrees.push(path);
+                            View::Workload(Box::new(w))
+                        }),
+                        None => Some(View::Other),
+                    },
+                }
             }
-            policies::Read::Rejected => None,
-            policies::Read::NotAPolicy => match pod_template_metadata(tree, node, kind) {
-                Some(path) => workload::read(&mut cx, kind, path).map(|w| {
-                    subtrees.push(path);
-                    View::Workload(Box::new(w))
-                }),
-                None => Some(View::Other),
-            },
-        },
+        }
     };
     // Every object's metadata is validated as the API server does (a Service's and a policy's
     // came with the whole object).

@@ -56,16 +56,21 @@ impl SpanMap {
     /// Whether the node at `pointer` was recorded (it exists and is within the bounds below).
     #[must_use]
     pub fn has(&self, pointer: &str) -> bool {
+        self.position(pointer).is_some()
+    }
+
+    /// The index of the entry recorded for exactly `pointer` (entries are sorted by pointer).
+    fn position(&self, pointer: &str) -> Option<usize> {
         let (mut lo, mut hi) = (0, self.entries.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             match self.pointer(mid).cmp(pointer) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return true,
+                std::cmp::Ordering::Equal => return Some(mid),
             }
         }
-        false
+        None
     }
 
     fn pointer(&self, i: usize) -> &str {
@@ -78,14 +83,8 @@ impl SpanMap {
             return [0; 5];
         };
         loop {
-            let (mut lo, mut hi) = (0, self.entries.len());
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                match self.pointer(mid).cmp(pointer) {
-                    std::cmp::Ordering::Less => lo = mid + 1,
-                    std::cmp::Ordering::Greater => hi = mid,
-                    std::cmp::Ordering::Equal => return self.entries[mid],
-                }
+            if let Some(i) = self.position(pointer) {
+                return self.entries[i];
             }
             match pointer.rfind('/') {
                 Some(i) => pointer = &pointer[..i],

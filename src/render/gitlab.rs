@@ -56,19 +56,20 @@ fn severity(s: Severity) -> &'static str {
 }
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let mut seen: Vec<String> = Vec::new();
+    // How often each fingerprint was written so far.
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     out.write_all(b"[")?;
     for (i, f) in active(report).enumerate() {
         let l = locate(report, f.primary.span, f.origin.as_ref());
         let file = &report.files[f.primary.span.file.0 as usize];
         let base = f.fingerprint(&file.name);
-        let repeats = seen.iter().filter(|s| **s == base).count();
-        let fingerprint = if repeats == 0 {
-            base.clone()
+        let repeats = seen.entry(base.clone()).or_default();
+        *repeats += 1;
+        let fingerprint = if *repeats == 1 {
+            base
         } else {
-            format!("{base}-{}", repeats + 1)
+            format!("{base}-{repeats}")
         };
-        seen.push(base);
         let description = format!(
             "{}{}",
             super::text(report, &f.message),

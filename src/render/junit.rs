@@ -79,6 +79,9 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .map(|(m, _)| (m.code, m.name, Vec::new()))
         .collect();
+    // (suite, case name) -> the case's index in its suite.
+    let mut where_is: std::collections::HashMap<(usize, String), usize> =
+        std::collections::HashMap::new();
     for f in active(report) {
         let i = if let Some(i) = suites.iter().position(|(code, ..)| *code == f.rule.code) {
             i
@@ -88,9 +91,12 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         };
         let name = case_name(report, f);
         let cases = &mut suites[i].2;
-        match cases.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, list)) => list.push(f),
-            None => cases.push((name, vec![f])),
+        let next = cases.len();
+        let c = *where_is.entry((i, name.clone())).or_insert(next);
+        if c == next {
+            cases.push((name, vec![f]));
+        } else {
+            cases[c].1.push(f);
         }
     }
     let tests: usize = suites.iter().map(|(.., c)| c.len().max(1)).sum();

@@ -178,6 +178,16 @@ pub fn fix_line(fix: &crate::finding::Fix) -> String {
     }
 }
 
+/// `2 documents not Kubernetes objects`.
+fn not_objects(n: usize) -> String {
+    let what = if n == 1 {
+        "a Kubernetes object"
+    } else {
+        "Kubernetes objects"
+    };
+    format!("{} not {what}", plural(n, "document"))
+}
+
 /// `3 files (unrendered Helm templates)`: a count of skipped files with the reason.
 fn skipped(n: usize, why: &str) -> String {
     format!("{} ({why})", plural(n, "file"))
@@ -198,15 +208,7 @@ pub fn empty_reason(report: &Report) -> String {
         )
     }];
     if s.other_documents > 0 {
-        parts.push(format!(
-            "{} not {}",
-            plural(s.other_documents, "document"),
-            if s.other_documents == 1 {
-                "a Kubernetes object"
-            } else {
-                "Kubernetes objects"
-            }
-        ));
+        parts.push(not_objects(s.other_documents));
     }
     for (why, n) in &s.skipped {
         parts.push(format!("skipped {}", skipped(*n, why)));
@@ -261,16 +263,7 @@ pub fn summary(report: &Report) -> String {
         );
     }
     if s.other_documents > 0 {
-        let _ = write!(
-            out,
-            "; {} not {}, ignored",
-            plural(s.other_documents, "document"),
-            if s.other_documents == 1 {
-                "a Kubernetes object"
-            } else {
-                "Kubernetes objects"
-            }
-        );
+        let _ = write!(out, "; {}, ignored", not_objects(s.other_documents));
     }
     let _ = writeln!(out);
     if !s.skipped.is_empty() {
