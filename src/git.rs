@@ -66,6 +66,20 @@ fn run(mut c: Command, what: &str) -> Result<Vec<u8>, String> {
     }
 }
 
+/// The top of the git repository (or worktree) holding `start`: the nearest folder at or above
+/// it with a `.git` entry. Looked up on the file system, without running git.
+#[must_use]
+pub fn repository_root(start: &Path) -> Option<PathBuf> {
+    let dir = if start.is_dir() {
+        start
+    } else {
+        start.parent()?
+    };
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
 fn usage(message: impl std::fmt::Display) -> Error {
     Error::Usage(format!("--diff-base: {message}"))
 }

@@ -29,6 +29,7 @@ pub mod load;
 pub mod object;
 pub mod policy;
 pub mod profile;
+pub mod progress;
 pub mod render;
 pub mod report;
 pub mod rules;
@@ -41,9 +42,8 @@ pub mod yaml;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
-pub use load::Progress;
+pub use progress::{Phase, Progress};
 pub use report::{Report, Stats};
 
 use crate::cluster::Split;
@@ -84,7 +84,7 @@ pub fn lint_against(
     let mut walked =
         walk::walk_with_context(&walk_options(settings), &settings.paths, &settings.context);
     if settings.render.enabled {
-        expand::render_all(&mut walked, &render_options(settings));
+        expand::render_all(&mut walked, &render_options(settings), progress);
     }
     run(settings, walked, stdin, progress, known)
 }
@@ -136,7 +136,7 @@ pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Result<Known, e
                 }
             }
         }
-        expand::render_all(&mut walked, &render);
+        expand::render_all(&mut walked, &render, None);
         walked.errors.clear();
         // Named as the working tree names them, so clusters and fingerprints match.
         let now = |root: usize, p: &Path| -> PathBuf {
@@ -205,7 +205,6 @@ fn run(
     progress: Option<&Progress>,
     known: Option<&Known>,
 ) -> Report {
-    let started = Instant::now();
     let no_history = object::claims::History::default();
     let history = known.map_or(&no_history, |k| &k.history);
     let split = if settings.cluster_per_path {
@@ -250,7 +249,13 @@ fn run(
     let mut claim_keys = Vec::new();
     let mut inventory = Vec::new();
     let mut clusters = Vec::new();
+    if let Some(p) = progress {
+        p.start(Phase::Check, Some(plans.len()));
+    }
     for ((plan, objects), problems) in plans.iter().zip(&objects).zip(&problems) {
+        if let Some(p) = progress {
+            p.add(1, 0);
+        }
         let index = index::build(objects);
         let (requested, source) = plan.profile;
         let set_by = (*source != ValueSource::Default).then(|| source.message(config_file));
@@ -352,7 +357,6 @@ fn run(
             max_findings_per_file: settings.limits.max_findings_per_file,
             filtered,
             claim_keys,
-            elapsed: started.elapsed(),
         },
     )
 }

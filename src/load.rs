@@ -6,13 +6,13 @@
 //! settings or rules: everything it needs is in `LoadOptions`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
 use crate::error::Error;
 use crate::finding::Message;
 use crate::object::{self, ClassifyOptions, IgnoreAnnotation, Object, Problem, ProblemKind};
+use crate::progress::{Phase, Progress};
 use crate::source::{self, Encoding, FileId, SourceFile, Span};
 use crate::walk::Input;
 use crate::yaml::{self, BuildLimits, TreeError};
@@ -38,7 +38,22 @@ pub fn load_all(
 ) -> Vec<Loaded> {
     // Standard input is read once (the walk lists `-` once) and its bytes become the source
     // text without a copy kept beside it.
+    let stdin_len = stdin.as_ref().map_or(0, |b| b.len() as u64);
     let stdin = std::sync::Mutex::new(stdin);
+    if let Some(p) = progress {
+        p.start(Phase::Read, Some(inputs.len()));
+        p.expect_bytes(
+            inputs
+                .iter()
+                .map(|i| match i {
+                    Input::File { path, .. } => std::fs::metadata(path).map_or(0, |m| m.len()),
+                    Input::Blob { bytes, .. } => bytes.len() as u64,
+                    Input::Rendered(r) => r.bytes.len() as u64,
+                    Input::Stdin { .. } => stdin_len,
+                })
+                .sum(),
+        );
+    }
     inputs
         .par_iter()
         .zip(opts)
@@ -117,13 +132,6 @@ fn short_error(error: &str) -> String {
     format!("…{}", &error[cut..])
 }
 
-/// Files and bytes read so far, for a progress line on long runs.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub files: AtomicUsize,
-    pub bytes: AtomicU64,
-}
-
 fn load(
     id: FileId,
     input: &Input,
@@ -184,8 +192,7 @@ fn load(
         },
     };
     if let Some(p) = progress {
-        p.files.fetch_add(1, Ordering::Relaxed);
-        p.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        p.add(1, bytes.len() as u64);
     }
     if bytes.len() as u64 > max {
         out.problems.push(file_problem(

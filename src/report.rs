@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::error::Error;
 use crate::finding::{Finding, Message, RuleMeta, Severity};
@@ -31,6 +30,9 @@ pub struct Stats {
     pub truncated: BTreeMap<FileId, usize>,
     /// The most severe unsuppressed finding left out: it still decides the exit code.
     pub truncated_severity: Option<Severity>,
+    /// Files that held a Kubernetes object or a broken one: manifests, which a report must
+    /// never be written over.
+    pub manifests: std::collections::BTreeSet<FileId>,
 }
 
 impl Stats {
@@ -62,7 +64,6 @@ pub struct Report {
     pub filtered: Option<Filtered>,
     /// `Claim::key` of every claim that takes effect (what a later run's EXT005 calls older).
     pub claim_keys: Vec<String>,
-    pub elapsed: Duration,
 }
 
 impl Report {
@@ -113,6 +114,9 @@ impl Inputs {
             ..Inputs::default()
         };
         for (i, l) in loaded.into_iter().enumerate() {
+            if !l.objects.is_empty() || !l.problems.is_empty() {
+                out.stats.manifests.insert(l.source.id);
+            }
             out.files.push(l.source);
             if i >= walked.reported {
                 out.stats.context_files += 1;
@@ -183,7 +187,6 @@ pub struct Outcome {
     pub max_findings_per_file: usize,
     pub filtered: Option<Filtered>,
     pub claim_keys: Vec<String>,
-    pub elapsed: Duration,
 }
 
 /// Builds the report: findings on context files are dropped, the rest sorted by file name and
@@ -217,7 +220,6 @@ pub fn assemble(inputs: Inputs, outcome: Outcome) -> Report {
         inventory: outcome.inventory,
         filtered: outcome.filtered,
         claim_keys: outcome.claim_keys,
-        elapsed: outcome.elapsed,
     }
 }
 

@@ -39,6 +39,9 @@ pub struct Origin {
     pub patched_in: Vec<String>,
 }
 
+/// The name of standard input in reports when `--stdin-filename` gives none.
+pub const STDIN_NAME: &str = "<stdin>";
+
 /// Turns a path into the name reports show: relative to the working directory when it is
 /// inside it, `/`-separated, without a leading `./`.
 #[must_use]

@@ -175,7 +175,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                 name: settings
                     .stdin_filename
                     .clone()
-                    .unwrap_or_else(|| "<stdin>".into()),
+                    .unwrap_or_else(|| crate::source::STDIN_NAME.into()),
             });
             continue;
         }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// Modules from the bottom layer to the top. A module may use modules listed before it.
 const LAYERS: &[&[&str]] = &[
     // vocabulary
-    &["source", "error"],
+    &["source", "error", "progress"],
     &["finding", "kubernetes", "implementation"],
     // readers
     &["yaml", "address", "selector"],

@@ -22,16 +22,7 @@ fn report_of(paths: &[&str]) -> Report {
 
 fn rendered(report: &Report, format: Format) -> String {
     let mut buf = Vec::new();
-    render::render(
-        report,
-        format,
-        &Options {
-            color: false,
-            width: 100,
-        },
-        &mut buf,
-    )
-    .expect("renders");
+    render::render(report, format, &Options::default(), &mut buf).expect("renders");
     String::from_utf8(buf).expect("utf-8")
 }
 
@@ -64,7 +55,7 @@ fn gitlab_code_quality_has_the_documented_fields_and_unique_fingerprints() {
     let report = report_of(&[PROJECT]);
     let doc: serde_json::Value =
         serde_json::from_str(&rendered(&report, Format::Gitlab)).expect("json");
-    let (schemas, id) = schema("testdata/schemas/gitlab-code-quality.json");
+    let (schemas, id) = common::schema("testdata/schemas/gitlab-code-quality.json");
     if let Err(e) = schemas.validate(&doc, id) {
         panic!("the Code Quality report lacks a documented field: {e:#}");
     }
@@ -146,7 +137,7 @@ fn sarif_validates_against_the_official_schema() {
     let report = report_of(&[PROJECT]);
     let doc: serde_json::Value =
         serde_json::from_str(&rendered(&report, Format::Sarif)).expect("json");
-    let (schemas, id) = schema("testdata/schemas/sarif-schema-2.1.0.json");
+    let (schemas, id) = common::schema("testdata/schemas/sarif-schema-2.1.0.json");
     if let Err(e) = schemas.validate(&doc, id) {
         panic!("SARIF does not validate: {e:#}");
     }
@@ -246,20 +237,8 @@ fn readme_timeline_is_current() {
 }
 
 /// Compiles the JSON Schema at `path`.
-fn schema(path: &str) -> (boon::Schemas, boon::SchemaIndex) {
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("schema file")).expect("json");
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    compiler.add_resource("schema.json", schema).expect("added");
-    let id = compiler
-        .compile("schema.json", &mut schemas)
-        .expect("compiles");
-    (schemas, id)
-}
-
 fn config_schema() -> (boon::Schemas, boon::SchemaIndex) {
-    schema("extip-lint.schema.json")
+    common::schema("extip-lint.schema.json")
 }
 
 #[test]
@@ -348,57 +327,4 @@ fn config_schema_accepts_every_config_in_testdata() {
         }
     }
     assert!(n >= 3, "found {n} configs");
-}
-
-/// The GitHub Action's run step, executed as written (with the binary cargo built in place of
-/// the one its install step builds), produces SARIF that validates.
-#[test]
-fn action_run_step_writes_valid_sarif() {
-    let action = std::fs::read_to_string("action.yml").expect("action.yml");
-    let step = action
-        .split("- name: Run extip-lint")
-        .nth(1)
-        .expect("run step");
-    let script: String = step
-        .split_once("run: |\n")
-        .expect("run block")
-        .1
-        .lines()
-        .take_while(|l| l.starts_with("        ") || l.is_empty())
-        .fold(String::new(), |mut out, l| {
-            out.push_str(l.trim_start());
-            out.push('\n');
-            out
-        });
-    let temp = tempfile::tempdir().expect("tmp");
-    std::fs::create_dir_all(temp.path().join("extip-lint/bin")).expect("mkdir");
-    std::os::unix::fs::symlink(
-        env!("CARGO_BIN_EXE_extip-lint"),
-        temp.path().join("extip-lint/bin/extip-lint"),
-    )
-    .expect("link");
-    let sarif = temp.path().join("out.sarif");
-    let status = std::process::Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
-        .env("RUNNER_TEMP", temp.path())
-        .env("INPUT_PATHS", "testdata/examples")
-        .env("INPUT_CONFIG", "testdata/examples/.extip-lint.yaml")
-        .env("INPUT_PROFILE", "")
-        .env("INPUT_FAIL_ON", "never")
-        .env("INPUT_SARIF", &sarif)
-        .env("INPUT_DIFF_BASE", "")
-        .env("INPUT_BASELINE", "")
-        .status()
-        .expect("bash runs");
-    assert!(status.success());
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&sarif).expect("sarif written"))
-            .expect("json");
-    let (schemas, id) = schema("testdata/schemas/sarif-schema-2.1.0.json");
-    assert!(schemas.validate(&doc, id).is_ok());
-    assert!(
-        doc["runs"][0]["results"]
-            .as_array()
-            .is_some_and(|r| !r.is_empty())
-    );
 }

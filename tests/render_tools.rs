@@ -96,8 +96,9 @@ fn check(name: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.status.code(), Some(1));
-    // GitHub annotations and SARIF point at the same source lines.
-    let out = run(&dir, &["-f", "github", "."]);
+    // GitHub annotations and SARIF point at the same source lines, relative to the root.
+    let root = ["--project-root", "."];
+    let out = run(&dir, &[&["-f", "github", "."][..], &root].concat());
     let text = String::from_utf8_lossy(&out.stdout);
     for (file, line, code) in &expected {
         assert!(
@@ -107,7 +108,7 @@ fn check(name: &str) {
             "no annotation for {file}:{line} {code}:\n{text}"
         );
     }
-    let out = run(&dir, &["-f", "sarif", "."]);
+    let out = run(&dir, &[&["-f", "sarif", "."][..], &root].concat());
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif");
     let mut placed = BTreeSet::new();
     for r in sarif["runs"][0]["results"].as_array().expect("results") {

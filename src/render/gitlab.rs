@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{active, locate};
+use super::{Options, active, ci_locate};
 use crate::finding::Severity;
 use crate::report::Report;
 
@@ -55,12 +55,12 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
     // How often each fingerprint was written so far.
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     out.write_all(b"[")?;
     for (i, f) in active(report).enumerate() {
-        let l = locate(report, f.primary.span, f.origin.as_ref());
+        let l = ci_locate(report, opts, f.primary.span, f.origin.as_ref());
         let file = &report.files[f.primary.span.file.0 as usize];
         let base = f.fingerprint(&file.name);
         let repeats = seen.entry(base.clone()).or_default();

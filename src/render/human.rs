@@ -66,12 +66,16 @@ impl SourceCode for Indexed<'_> {
         let to_line = (last + after).min(starts.len() - 1);
         let from = starts[from_line];
         let to = starts.get(to_line + 1).copied().unwrap_or(text.len());
+        // miette heads the frame with the primary label's line and this column: the
+        // label's own (code points, 0-based), as short and JSON output say it. Only the header
+        // reads it; the lines are laid out from the text.
+        let column = file.position(start).column - 1;
         Ok(Box::new(MietteSpanContents::new_named(
             super::one_line(&file.name).into_owned(),
             &text.as_bytes()[from..to],
             (from, to - from).into(),
             from_line,
-            0,
+            column,
             to_line - from_line + 1,
         )))
     }

@@ -36,7 +36,13 @@ pub enum Format {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub color: bool,
+    /// Columns the human format wraps at.
     pub width: usize,
+    /// Where the CI formats (SARIF, GitHub, GitLab) place files; `None`: as named.
+    pub base: Option<Base>,
+    /// The SARIF report written in the same run, which `--format github` points to for what
+    /// it cannot show.
+    pub sarif_file: Option<String>,
 }
 
 impl Default for Options {
@@ -44,8 +50,83 @@ impl Default for Options {
         Options {
             color: false,
             width: 100,
+            base: None,
+            sarif_file: None,
         }
     }
+}
+
+/// The repository root that code scanning, annotations and Code Quality resolve paths against,
+/// and the working directory the files were named from. Both absolute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    pub root: std::path::PathBuf,
+    pub cwd: std::path::PathBuf,
+}
+
+impl Base {
+    /// `name` (a file as reports name it: relative to the working directory, or absolute)
+    /// relative to the root, `/`-separated; `None` when it is not below the root.
+    #[must_use]
+    pub fn relative(&self, name: &str) -> Option<String> {
+        use std::path::Component;
+        let mut parts: Vec<std::ffi::OsString> = Vec::new();
+        for c in self.cwd.join(name).components() {
+            match c {
+                Component::ParentDir => {
+                    parts.pop();
+                }
+                Component::Normal(p) => parts.push(p.to_os_string()),
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            }
+        }
+        let mut root: Vec<std::ffi::OsString> = Vec::new();
+        for c in self.root.components() {
+            if let Component::Normal(p) = c {
+                root.push(p.to_os_string());
+            }
+        }
+        let rest = parts.strip_prefix(root.as_slice())?;
+        if rest.is_empty() {
+            return None;
+        }
+        Some(
+            rest.iter()
+                .map(|p| p.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+        )
+    }
+
+    /// `file://` URI of the root, ending in `/`, for SARIF's `originalUriBaseIds`.
+    #[must_use]
+    pub fn root_uri(&self) -> String {
+        let mut path = self.root.to_string_lossy().replace('\\', "/");
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        format!("file://{}", sarif::uri(&path))
+    }
+}
+
+/// A located span for the CI formats: its path relative to the repository root when `opts`
+/// has one and the file is below it, else as reports name it. Rendered output and unnamed
+/// standard input keep their labels.
+#[must_use]
+pub fn ci_locate(report: &Report, opts: &Options, span: Span, origin: Option<&Origin>) -> Location {
+    let mut l = locate(report, span, origin);
+    let file = &report.files[span.file.0 as usize];
+    if let Some(base) = &opts.base
+        && !file.virtual_file
+        && file.name != crate::source::STDIN_NAME
+        && let Some(relative) = base.relative(&l.path)
+    {
+        l.path = relative;
+    }
+    l
 }
 
 /// Writes the report in `format`.
@@ -62,9 +143,9 @@ pub fn render(
         Format::Human => human::render(report, opts, out),
         Format::Short => short::render(report, out),
         Format::Json => json::render(report, out),
-        Format::Sarif => sarif::render(report, out),
-        Format::Github => github::render(report, out),
-        Format::Gitlab => gitlab::render(report, out),
+        Format::Sarif => sarif::render(report, opts, out),
+        Format::Github => github::render(report, opts, out),
+        Format::Gitlab => gitlab::render(report, opts, out),
         Format::Junit => junit::render(report, out),
     }?;
     buffered.flush()
@@ -158,7 +239,7 @@ pub fn counts(report: &Report) -> (usize, usize, usize, usize) {
     c
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
@@ -239,9 +320,9 @@ pub fn kubernetes_json(
 }
 
 /// The run summary for standard error: files, documents, objects by kind, skipped files,
-/// profile, findings by severity, time.
+/// profile, findings by severity, and the time the whole run took (`elapsed`).
 #[must_use]
-pub fn summary(report: &Report) -> String {
+pub fn summary(report: &Report, elapsed: std::time::Duration) -> String {
     let s = &report.stats;
     let mut out = String::new();
     let kinds = kinds_line(&s.objects_by_kind);
@@ -356,7 +437,7 @@ pub fn summary(report: &Report) -> String {
     if sup > 0 {
         let _ = write!(out, " ({sup} suppressed)");
     }
-    let _ = write!(out, " in {:.2}s", report.elapsed.as_secs_f64());
+    let _ = write!(out, " in {:.2}s", elapsed.as_secs_f64());
     let by_rule = by_rule(report);
     if !by_rule.is_empty() {
         let rules: Vec<String> = by_rule

@@ -12,9 +12,87 @@ use std::io::{self, Write};
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
-use super::{DOCS_BASE, HOMEPAGE, locate};
+use super::{DOCS_BASE, HOMEPAGE, Options, ci_locate};
 use crate::finding::{Finding, Severity};
 use crate::report::Report;
+
+/// GitHub code scanning rejects a run with more results than this.
+pub const MAX_RESULTS: usize = 25_000;
+/// ... and a result with more locations than this (related locations are kept to it too).
+pub const MAX_LOCATIONS: usize = 1_000;
+
+/// Which findings a SARIF run holds, and what it leaves out to stay within code scanning's
+/// limits. Decided once, so the file and the note on standard error say the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// Indices into `Report::findings`, in report order.
+    pub kept: Vec<usize>,
+    /// Results left out: errors, warnings, notes (unsuppressed), and suppressed ones.
+    pub left_out: [usize; 4],
+    /// Results whose related locations were cut to `MAX_LOCATIONS`.
+    pub related_cut: usize,
+}
+
+impl Selection {
+    /// Unsuppressed errors, then warnings, then notes, then suppressed findings, each in report
+    /// order, up to `max`.
+    #[must_use]
+    pub fn of(report: &Report, max: usize) -> Selection {
+        let rank = |f: &Finding| match (f.suppressed.is_some(), f.severity) {
+            (false, Severity::Error) => 0,
+            (false, Severity::Warning) => 1,
+            (false, Severity::Note) => 2,
+            (true, _) => 3,
+        };
+        let mut order: Vec<usize> = (0..report.findings.len()).collect();
+        order.sort_by_key(|&i| rank(&report.findings[i]));
+        let mut left_out = [0; 4];
+        for &i in order.iter().skip(max) {
+            left_out[rank(&report.findings[i])] += 1;
+        }
+        order.truncate(max);
+        order.sort_unstable();
+        let related_cut = order
+            .iter()
+            .filter(|&&i| report.findings[i].related.len() > MAX_LOCATIONS)
+            .count();
+        Selection {
+            kept: order,
+            left_out,
+            related_cut,
+        }
+    }
+
+    /// The note a run that left something out carries, and prints on standard error.
+    #[must_use]
+    pub fn note(&self, total: usize) -> Option<String> {
+        let out: usize = self.left_out.iter().sum();
+        let mut parts = Vec::new();
+        if out > 0 {
+            let names = ["error", "warning", "note", "suppressed finding"];
+            let what: Vec<String> = self
+                .left_out
+                .iter()
+                .zip(names)
+                .filter(|(n, _)| **n > 0)
+                .map(|(n, name)| super::plural(*n, name))
+                .collect();
+            parts.push(format!(
+                "the SARIF report holds {} of {total} results: GitHub code scanning rejects a run of more than {MAX_RESULTS}, so {} {} left out (errors are kept first, then warnings, then notes); `--format json` holds them all",
+                self.kept.len(),
+                what.join(", "),
+                if out == 1 { "is" } else { "are" },
+            ));
+        }
+        if self.related_cut > 0 {
+            parts.push(format!(
+                "{} kept only {MAX_LOCATIONS} related locations (the most code scanning accepts)",
+                super::plural(self.related_cut, "SARIF result")
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -25,7 +103,7 @@ fn level(s: Severity) -> &'static str {
 }
 
 /// Percent-encodes what a URI reference may not hold; keeps `/`.
-fn uri(path: &str) -> String {
+pub(super) fn uri(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
@@ -55,16 +133,26 @@ struct Log<'a> {
 struct Run<'a> {
     column_kind: &'static str,
     invocations: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_uri_base_ids: Option<Value>,
     properties: Value,
     results: Results<'a>,
     tool: Value,
 }
 
-struct Results<'a>(&'a Report);
+struct Results<'a> {
+    report: &'a Report,
+    opts: &'a Options,
+    kept: &'a [usize],
+}
 
 impl Serialize for Results<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.findings.iter().map(|f| result(self.0, f)))
+        s.collect_seq(
+            self.kept
+                .iter()
+                .map(|&i| result(self.report, self.opts, &self.report.findings[i])),
+        )
     }
 }
 
@@ -111,7 +199,24 @@ struct Physical {
 #[serde(rename_all = "camelCase")]
 struct Artifact {
     uri: String,
-    uri_base_id: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+/// A file's location: relative to `%SRCROOT%` (the repository root) when it is below it, an
+/// absolute `file://` URI otherwise.
+fn artifact(path: &str) -> Artifact {
+    if path.starts_with('/') {
+        Artifact {
+            uri: format!("file://{}", uri(path)),
+            uri_base_id: None,
+        }
+    } else {
+        Artifact {
+            uri: uri(path),
+            uri_base_id: Some("%SRCROOT%"),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -158,13 +263,21 @@ struct Suppression<'a> {
     kind: &'static str,
 }
 
-fn physical(report: &Report, f: &Finding, span: crate::source::Span, origin: bool) -> Physical {
-    let l = locate(report, span, if origin { f.origin.as_ref() } else { None });
+fn physical(
+    report: &Report,
+    opts: &Options,
+    f: &Finding,
+    span: crate::source::Span,
+    origin: bool,
+) -> Physical {
+    let l = ci_locate(
+        report,
+        opts,
+        span,
+        if origin { f.origin.as_ref() } else { None },
+    );
     Physical {
-        artifact_location: Artifact {
-            uri: uri(&l.path),
-            uri_base_id: "%SRCROOT%",
-        },
+        artifact_location: artifact(&l.path),
         region: Region {
             end_column: l.end.column,
             end_line: l.end.line,
@@ -175,10 +288,10 @@ fn physical(report: &Report, f: &Finding, span: crate::source::Span, origin: boo
 }
 
 /// A SARIF `fix`: the edits by file, each a deleted region and the text inserted there.
-fn sarif_fix(report: &Report, fix: &crate::finding::Fix) -> serde_json::Value {
+fn sarif_fix(report: &Report, opts: &Options, fix: &crate::finding::Fix) -> serde_json::Value {
     let mut by_file: Vec<(String, Vec<serde_json::Value>)> = Vec::new();
     for e in &fix.edits {
-        let l = locate(report, e.span, None);
+        let l = ci_locate(report, opts, e.span, None);
         let replacement = json!({
             "deletedRegion": {
                 "startLine": l.start.line, "startColumn": l.start.column,
@@ -194,14 +307,14 @@ fn sarif_fix(report: &Report, fix: &crate::finding::Fix) -> serde_json::Value {
     json!({
         "description": {"text": fix.title},
         "artifactChanges": by_file.into_iter().map(|(path, replacements)| json!({
-            "artifactLocation": {"uri": uri(&path), "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": artifact(&path),
             "replacements": replacements,
         })).collect::<Vec<_>>(),
     })
 }
 
 /// One SARIF result.
-fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
+fn result<'a>(report: &'a Report, opts: &Options, f: &'a Finding) -> SarifResult<'a> {
     let file = &report.files[f.primary.span.file.0 as usize];
     let mut message = format!("{}\n{}", super::text(report, &f.message), f.help);
     for n in &f.notes {
@@ -213,7 +326,7 @@ fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
             .fixes
             .iter()
             .filter(|x| x.refused.is_none() && !x.edits.is_empty())
-            .map(|x| sarif_fix(report, x))
+            .map(|x| sarif_fix(report, opts, x))
             .collect(),
         level: level(f.severity),
         locations: [Location {
@@ -225,7 +338,7 @@ fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
                     kind: "object",
                 })
                 .collect(),
-            physical_location: physical(report, f, f.primary.span, true),
+            physical_location: physical(report, opts, f, f.primary.span, true),
         }],
         message: Text { text: message },
         partial_fingerprints: Fingerprints {
@@ -238,7 +351,7 @@ fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
                 .iter()
                 .filter(|l| report.files[l.span.file.0 as usize].virtual_file)
                 .map(|l| {
-                    let at = locate(report, l.span, None);
+                    let at = super::locate(report, l.span, None);
                     format!("{}:{}:{}", at.path, at.start.line, at.start.column)
                 })
                 .collect(),
@@ -247,11 +360,12 @@ fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
             .related
             .iter()
             .filter(|l| !report.files[l.span.file.0 as usize].virtual_file)
+            .take(MAX_LOCATIONS)
             .enumerate()
             .map(|(i, l)| Related {
                 id: i + 1,
                 message: Text { text: &l.text },
-                physical_location: physical(report, f, l.span, false),
+                physical_location: physical(report, opts, f, l.span, false),
             })
             .collect(),
         rule_id: f.rule.code,
@@ -265,7 +379,8 @@ fn result<'a>(report: &'a Report, f: &'a Finding) -> SarifResult<'a> {
     }
 }
 
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
+    let selection = Selection::of(report, MAX_RESULTS);
     let rules: Vec<Value> = report
         .rules
         .iter()
@@ -286,10 +401,16 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             })
         })
         .collect();
+    let left_out = selection.note(report.findings.len());
     let notifications: Vec<Value> = report
         .notices
         .iter()
         .map(|n| json!({"level": "note", "message": {"text": super::text(report, n)}}))
+        .chain(
+            left_out
+                .iter()
+                .map(|n| json!({"level": "warning", "message": {"text": n}})),
+        )
         .chain(
             report
                 .errors
@@ -305,7 +426,24 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 "executionSuccessful": report.errors.is_empty(),
                 "toolExecutionNotifications": notifications,
             }]),
+            original_uri_base_ids: opts.base.as_ref().map(|b| {
+                json!({"%SRCROOT%": {
+                    "uri": b.root_uri(),
+                    "description": {"text": "The repository root."},
+                }})
+            }),
             properties: json!({
+                "results": {
+                    "total": report.findings.len(),
+                    "kept": selection.kept.len(),
+                    "leftOut": {
+                        "error": selection.left_out[0],
+                        "warning": selection.left_out[1],
+                        "note": selection.left_out[2],
+                        "suppressed": selection.left_out[3],
+                    },
+                    "relatedLocationsCut": selection.related_cut,
+                },
                 "profile": report.profile().map(|p| p.profile.as_str()),
                 "profileReason": report.profile().map(|p| super::text(report, &p.reason)),
                 "clusters": report.clusters.iter().map(|c| json!({
@@ -316,7 +454,11 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     "loadBalancer": c.lb.implementation.map(crate::implementation::Implementation::key),
                 })).collect::<Vec<_>>(),
             }),
-            results: Results(report),
+            results: Results {
+                report,
+                opts,
+                kept: &selection.kept,
+            },
             tool: json!({"driver": {
                 "name": "extip-lint",
                 "version": env!("CARGO_PKG_VERSION"),
@@ -334,6 +476,14 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Code scanning rejects a rule with more than 20 tags.
+    #[test]
+    fn every_rule_has_at_most_20_tags() {
+        for m in crate::rules::CATALOG.iter() {
+            assert!(m.tags.len() <= 20, "{}", m.code);
+        }
+    }
 
     #[test]
     fn uris_are_percent_encoded_but_keep_slashes() {

@@ -19,6 +19,81 @@ pub fn git_identity(cmd: &mut std::process::Command) -> &mut std::process::Comma
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
 }
 
+/// How long a run of the binary may take before a test calls it hung: generous, so a loaded
+/// machine never fails a test that works; only a hang (or a quadratic blow-up) reaches it.
+pub const HANG: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs `cmd` with `stdin` (or none), killing it and failing the test if it runs past `HANG`.
+pub fn output_within(
+    cmd: &mut std::process::Command,
+    stdin: Option<&[u8]>,
+) -> std::process::Output {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?} does not start: {e}"));
+    // Readers on their own threads, so a child filling a pipe never blocks.
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out.read_to_end(&mut b);
+        b
+    });
+    let err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err.read_to_end(&mut b);
+        b
+    });
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+    }
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > HANG {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} HUNG: killed after {HANG:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+/// A JSON Schema compiled for validation (`testdata/schemas/...`, or a shipped schema), by
+/// path from the crate root.
+pub fn schema(path: &str) -> (boon::Schemas, boon::SchemaIndex) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema file")).expect("json");
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource("schema.json", schema).expect("added");
+    let id = compiler
+        .compile("schema.json", &mut schemas)
+        .expect("compiles");
+    (schemas, id)
+}
+
 /// One expected or actual finding: file name, line, column (0 = any), code.
 pub type Hit = (String, usize, usize, String);
 

@@ -1,8 +1,12 @@
-//! Command line: clap definitions, and `run`, which drives a lint and writes the report.
+//! Command line: clap definitions, and `run`, which drives a lint and writes the reports.
 //! `main.rs` turns the `Outcome` into an exit code.
+
+pub mod generate;
+pub mod output;
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
+use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
 
@@ -25,12 +29,17 @@ pub struct Args {
     /// Files and folders to lint; `-` reads standard input.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// Write the report to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Output format (default: human).
+    #[arg(short, long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report to FILE instead of standard output; `FORMAT=FILE` writes one more
+    /// report in FORMAT (`-` is standard output). Repeatable: `-o sarif=extip.sarif -o github=-`.
+    #[arg(short, long, value_name = "[FORMAT=]FILE")]
+    pub output: Vec<PathBuf>,
+    /// The folder SARIF, GitHub and GitLab paths are relative to (default: the top of the git
+    /// repository holding the working directory).
+    #[arg(long, value_name = "DIR")]
+    pub project_root: Option<PathBuf>,
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Warning)]
     pub fail_on: FailOn,
@@ -54,10 +63,10 @@ pub struct Args {
     #[arg(short, long, value_name = "NS")]
     pub namespace: Option<String>,
     /// Run only these rules (comma-separated codes or names).
-    #[arg(long, value_name = "CODES")]
+    #[arg(long, value_name = "CODES", value_parser = generate::RuleNames)]
     pub select: Vec<String>,
     /// Do not run these rules (comma-separated codes or names).
-    #[arg(long, value_name = "CODES")]
+    #[arg(long, value_name = "CODES", value_parser = generate::RuleNames)]
     pub ignore: Vec<String>,
     /// Index the manifests under DIR (policies, Services, workloads) without reporting on them;
     /// for pre-commit, which names only the changed files. Repeatable.
@@ -132,7 +141,7 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub inventory: Option<crate::render::inventory::InventoryFormat>,
     /// Print a rule's documentation (code or name), then exit.
-    #[arg(long, value_name = "RULE")]
+    #[arg(long, value_name = "RULE", value_parser = generate::RuleNames)]
     pub explain: Option<String>,
 }
 
@@ -176,6 +185,7 @@ pub struct Outcome {
 
 /// Runs the command.
 pub fn run(args: &Args) -> Result<Outcome, Error> {
+    let started = Instant::now();
     let ok = Outcome {
         failed: false,
         errors: false,
@@ -209,7 +219,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             Generate::AdmissionPolicy | Generate::AdmissionPolicyDenyAll
         )
     {
-        write_ignoring_pipe(&mut stdout, &generate(kind)?)?;
+        write_ignoring_pipe(&mut stdout, &generate::generate(kind)?)?;
         return Ok(ok);
     }
     if let Some(code) = &args.explain {
@@ -217,13 +227,14 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             .ok_or_else(|| Error::Usage(format!("unknown rule `{code}` (see --list-rules)")))?;
         // Drawn for a terminal; the Markdown source when piped (`--color always` draws it too).
         let tty = io::stdout().is_terminal();
-        let color = match args.color {
-            Color::Always => true,
-            Color::Never => false,
-            Color::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        let stdout_dest = output::Destination {
+            format: Format::Human,
+            file: None,
+            primary: true,
         };
+        let color = output::color(args.color, &stdout_dest);
         if tty || color {
-            let drawn = render::markdown::terminal(meta.docs, color);
+            let drawn = render::markdown::terminal(meta.docs, color, output::width(tty));
             write_ignoring_pipe(&mut stdout, drawn.as_bytes())?;
         } else {
             write_ignoring_pipe(&mut stdout, meta.docs.as_bytes())?;
@@ -277,27 +288,30 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     settings.stdin_filename.clone_from(&args.stdin_filename);
     settings.no_ignore = args.no_ignore;
     settings.context.clone_from(&args.context);
-    settings.inventory = args.inventory.is_some();
     settings.cluster_per_path = args.cluster_per_path;
+    let destinations = output::destinations(args)?;
+    let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY")
+        .filter(|v| !v.is_empty())
+        .filter(|_| destinations.iter().any(|d| d.format == Format::Github));
+    settings.inventory = args.inventory.is_some() || step_summary.is_some();
     let stdin = if args.paths.iter().any(|p| p.as_os_str() == "-") {
         let mut buf = Vec::new();
         io::stdin()
             .lock()
             .read_to_end(&mut buf)
             .map_err(|source| Error::Io {
-                path: "<stdin>".into(),
+                path: crate::source::STDIN_NAME.into(),
                 cause: source,
             })?;
         Some(buf)
     } else {
         None
     };
-    // A progress line on stderr for runs longer than a second, only for people at a terminal.
-    let show_progress = io::stderr().is_terminal()
-        && args.inventory.is_none()
-        && matches!(args.format, Format::Human | Format::Short);
+    // A progress line on standard error, only for people at a terminal; it stops before a
+    // report is written to the same terminal.
+    let show_progress = io::stderr().is_terminal();
     let progress = crate::Progress::default();
-    let done = std::sync::atomic::AtomicBool::new(false);
+    let line = output::ProgressLine::default();
     let mut known: Option<Known> = None;
     if let Some(rev) = &args.diff_base {
         let roots = [settings.paths.as_slice(), settings.context.as_slice()].concat();
@@ -315,14 +329,43 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             None => b,
         });
     }
-    let report = std::thread::scope(|scope| {
+    let run = Run {
+        args,
+        started,
+        destinations: &destinations,
+        step_summary: step_summary.as_deref().map(std::path::Path::new),
+        progress: show_progress.then_some(&progress),
+        line: &line,
+    };
+    std::thread::scope(|scope| {
         if show_progress {
-            scope.spawn(|| progress_line(&progress, &done));
+            scope.spawn(|| line.run(&progress));
         }
-        let report = crate::lint_against(&settings, stdin, Some(&progress), known.as_ref());
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        report
-    });
+        let outcome = lint_and_write(&run, &settings, stdin, known.as_ref());
+        line.stop();
+        outcome
+    })
+}
+
+/// What a run writes, and where.
+struct Run<'a> {
+    args: &'a Args,
+    started: Instant,
+    destinations: &'a [output::Destination],
+    step_summary: Option<&'a std::path::Path>,
+    progress: Option<&'a crate::Progress>,
+    line: &'a output::ProgressLine,
+}
+
+/// Lints, applies or shows fixes when asked, and writes the reports.
+fn lint_and_write(
+    run: &Run<'_>,
+    settings: &config::Settings,
+    stdin: Option<Vec<u8>>,
+    known: Option<&Known>,
+) -> Result<Outcome, Error> {
+    let args = run.args;
+    let report = crate::lint_against(settings, stdin, run.progress, known);
     if args.diff || args.fix {
         let (fixed, applied) =
             crate::fix::apply(&report.findings, &report.files, args.unsafe_fixes);
@@ -337,9 +380,10 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
                         .any(|x| x.safety == Safety::Unsafe && x.refused.is_none())
             })
             .count();
+        run.line.stop();
         let mut stderr = io::stderr().lock();
         if args.diff {
-            let mut out = io::BufWriter::new(stdout);
+            let mut out = io::BufWriter::new(io::stdout());
             for (file, text) in &fixed {
                 let f = &report.files[file.0 as usize];
                 let diff = similar::TextDiff::from_lines(&*f.text, text.as_str());
@@ -388,8 +432,8 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         drop(stderr);
         // What is left, as a run without fixes reports it.
         if !fixed.is_empty() {
-            let report = crate::lint_against(&settings, None, None, known.as_ref());
-            return finish(args, &report);
+            let report = crate::lint_against(settings, None, None, known);
+            return finish(run, &report);
         }
     }
     if let Some(path) = &args.write_baseline {
@@ -398,6 +442,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             path: path.display().to_string(),
             cause: source,
         })?;
+        run.line.stop();
         let mut stderr = io::stderr().lock();
         let n = render::active(&report).count();
         let _ = writeln!(
@@ -414,58 +459,97 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
             errors: !report.errors.is_empty(),
         });
     }
-    finish(args, &report)
+    finish(run, &report)
 }
 
-/// Renders the report, writes the notices and summary, and decides the outcome.
-fn finish(args: &Args, report: &Report) -> Result<Outcome, Error> {
-    let color = match args.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => {
-            args.output.is_none()
-                && io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// Writes every report, then the notices and summary, and decides the outcome.
+fn finish(run: &Run<'_>, report: &Report) -> Result<Outcome, Error> {
+    let args = run.args;
+    for d in run.destinations {
+        if let Some(file) = &d.file
+            && output::overwrites_input(file, args, report)
+        {
+            return Err(Error::Usage(format!(
+                "--output `{}` is one of the manifests being linted; writing the report there would replace it",
+                file.display()
+            )));
         }
-    };
-    let opts = render::Options { color, width: 100 };
-    // Rendered straight into the destination: a report can be larger than the input.
-    let (mut sink, path): (Box<dyn Write>, String) = match &args.output {
-        Some(p) => {
-            let file = std::fs::File::create(p).map_err(|source| Error::Write {
-                path: p.display().to_string(),
-                cause: source,
-            })?;
-            (Box::new(io::BufWriter::new(file)), p.display().to_string())
-        }
-        None => (
-            Box::new(io::BufWriter::new(io::stdout())),
-            "<stdout>".into(),
-        ),
-    };
-    let written = match args.inventory {
-        Some(f) => render::inventory::render(report, f, &mut sink),
-        None if args.statistics => render::statistics(report, &mut sink),
-        None => render::render(report, args.format, &opts, &mut sink),
     }
-    .and_then(|()| sink.flush());
-    match written {
-        // A closed pipe (`| head`) ends output quietly.
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            return Err(Error::Write { path, cause: e });
-        }
-        _ => {}
+    if let Some(p) = run.progress {
+        p.start(crate::Phase::Write, None);
+        p.add(render::active(report).count(), 0);
     }
-    drop(sink);
+    let base = output::base(args);
+    let sarif_file = run
+        .destinations
+        .iter()
+        .find(|d| d.format == Format::Sarif && d.file.is_some())
+        .map(output::Destination::name);
+    let mut notes: Vec<String> = Vec::new();
+    for d in run.destinations {
+        if d.file.is_none() && output::stdout_is_terminal() {
+            // The report is about to share the terminal with the progress line: end the line.
+            run.line.stop();
+        }
+        let opts = render::Options {
+            color: output::color(args.color, d),
+            width: output::width(d.file.is_none() && output::stdout_is_terminal()),
+            base: base.clone(),
+            sarif_file: sarif_file.clone(),
+        };
+        let (mut sink, path): (Box<dyn Write>, String) = match &d.file {
+            Some(p) => {
+                if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|source| Error::Write {
+                        path: p.display().to_string(),
+                        cause: source,
+                    })?;
+                }
+                let file = std::fs::File::create(p).map_err(|source| Error::Write {
+                    path: p.display().to_string(),
+                    cause: source,
+                })?;
+                (Box::new(io::BufWriter::new(file)), p.display().to_string())
+            }
+            None => (Box::new(io::BufWriter::new(io::stdout())), d.name()),
+        };
+        // Rendered straight into the destination: a report can be larger than the input.
+        let written = match args.inventory {
+            Some(f) if d.primary => render::inventory::render(report, f, &mut sink),
+            None if d.primary && args.statistics => render::statistics(report, &mut sink),
+            _ => render::render(report, d.format, &opts, &mut sink),
+        }
+        .and_then(|()| sink.flush());
+        match written {
+            // A closed pipe (`| head`) ends output quietly.
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                return Err(Error::Write { path, cause: e });
+            }
+            _ => {}
+        }
+        if d.format == Format::Sarif
+            && let Some(n) = render::sarif::Selection::of(report, render::sarif::MAX_RESULTS)
+                .note(report.findings.len())
+        {
+            notes.push(format!("{}: {n}", d.name()));
+        }
+        if d.format == Format::Github
+            && let Some(path) = run.step_summary
+        {
+            output::step_summary(path, &render::github::summary(report, &opts))?;
+        }
+    }
+    run.line.stop();
     let mut stderr = io::stderr().lock();
-    for n in &report.notices {
-        let _ = writeln!(
-            stderr,
-            "note: {}",
-            render::one_line(&render::text(report, n))
-        );
+    for n in report
+        .notices
+        .iter()
+        .map(|n| render::one_line(&render::text(report, n)).into_owned())
+        .chain(notes)
+    {
+        let _ = writeln!(stderr, "note: {n}");
     }
-    let _ = stderr.write_all(render::summary(report).as_bytes());
+    let _ = stderr.write_all(render::summary(report, run.started.elapsed()).as_bytes());
     for e in &report.errors {
         let _ = write!(stderr, "{}", error_text(e));
     }
@@ -501,67 +585,6 @@ fn finish(args: &Args, report: &Report) -> Result<Outcome, Error> {
     })
 }
 
-/// Redraws `files, MB (MB/s)` on stderr every 200 ms after the first second; clears it at the end.
-fn progress_line(progress: &crate::Progress, done: &std::sync::atomic::AtomicBool) {
-    use std::sync::atomic::Ordering::Relaxed;
-    let started = std::time::Instant::now();
-    let mut shown = false;
-    while !done.load(Relaxed) {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        let secs = started.elapsed().as_secs_f64();
-        if secs < 1.0 || done.load(Relaxed) {
-            continue;
-        }
-        #[allow(clippy::cast_precision_loss)]
-        let mb = progress.bytes.load(Relaxed) as f64 / 1_048_576.0;
-        eprint!(
-            "\r\x1b[Kreading: {} files, {mb:.1} MB ({:.1} MB/s)",
-            progress.files.load(Relaxed),
-            mb / secs
-        );
-        shown = true;
-    }
-    if shown {
-        eprint!("\r\x1b[K");
-    }
-}
-
-/// The text of `--generate KIND`.
-pub fn generate(kind: Generate) -> Result<Vec<u8>, Error> {
-    use clap::CommandFactory;
-    use clap_complete::Shell;
-    let mut cmd = Args::command();
-    let mut out = Vec::new();
-    let shell = match kind {
-        Generate::CompleteBash => Shell::Bash,
-        Generate::CompleteZsh => Shell::Zsh,
-        Generate::CompleteFish => Shell::Fish,
-        Generate::CompletePowershell => Shell::PowerShell,
-        Generate::Man => {
-            clap_mangen::Man::new(cmd)
-                .render(&mut out)
-                .map_err(|source| Error::Write {
-                    path: "<man page>".into(),
-                    cause: source,
-                })?;
-            return Ok(out);
-        }
-        Generate::AdmissionPolicy | Generate::AdmissionPolicyDenyAll => {
-            return Err(Error::Usage(
-                "the admission policy needs the settings".into(),
-            ));
-        }
-        Generate::ConfigSchema => {
-            let mut text = serde_json::to_string_pretty(&config::json_schema(&rules::CATALOG))
-                .unwrap_or_default();
-            text.push('\n');
-            return Ok(text.into_bytes());
-        }
-    };
-    clap_complete::generate(shell, &mut cmd, "extip-lint", &mut out);
-    Ok(out)
-}
-
 /// Writes to stdout; a closed pipe (`| head`) ends output quietly.
 fn write_ignoring_pipe(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
     match out.write_all(bytes).and_then(|()| out.flush()) {
@@ -590,16 +613,14 @@ pub fn error_text(e: &Error) -> String {
 /// A config problem or warning drawn as miette draws it, glyph by severity; in color only on a
 /// terminal that allows it.
 fn diagnostic(d: &dyn miette::Diagnostic) -> String {
-    let color =
-        io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let theme = if color {
+    let theme = if output::color_stderr() {
         miette::GraphicalTheme::unicode()
     } else {
         miette::GraphicalTheme::unicode_nocolor()
     };
     let mut out = String::new();
     let _ = miette::GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
+        .with_width(output::stderr_width())
         .render_report(&mut out, d);
     out.push('\n');
     out
