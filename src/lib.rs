@@ -290,9 +290,11 @@ fn run(
                 .filter(|c| c.inert.is_none())
                 .map(|c| c.key(plan.name)),
         );
+        let by_address = object::claims::by_address(&claims);
         let cx = RuleContext {
             objects,
             claims: &claims,
+            by_address: &by_address,
             kubernetes: &kubernetes.target,
             index: &index,
             problems,
@@ -338,7 +340,7 @@ fn run(
     // Findings about rendered objects point at their template or patch.
     inputs.sources_start_here();
     srcmap::map(&mut findings, &mut inputs.files);
-    fix::plan(&mut findings, &inputs.files);
+    fix::plan(&mut findings, &inputs.files, settings.limits.build());
     suppress::apply(
         &inputs.files,
         &inputs.ignores,

@@ -1,6 +1,7 @@
 //! Command line: clap definitions, and `run`, which drives a lint and writes the reports.
 //! `main.rs` turns the `Outcome` into an exit code.
 
+pub mod fixes;
 pub mod generate;
 pub mod output;
 
@@ -12,7 +13,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::config::{self, Overrides};
 use crate::error::Error;
-use crate::finding::{Safety, Severity};
+use crate::finding::Severity;
 use crate::known::Known;
 use crate::render::{self, Format};
 use crate::report::Report;
@@ -367,74 +368,79 @@ fn lint_and_write(
     let args = run.args;
     let report = crate::lint_against(settings, stdin, run.progress, known);
     if args.diff || args.fix {
-        let (fixed, applied) =
-            crate::fix::apply(&report.findings, &report.files, args.unsafe_fixes);
-        let unsafe_left = report
-            .findings
-            .iter()
-            .filter(|f| f.suppressed.is_none())
-            .filter(|f| {
-                !args.unsafe_fixes
-                    && f.fixes
-                        .iter()
-                        .any(|x| x.safety == Safety::Unsafe && x.refused.is_none())
-            })
-            .count();
+        let limits = settings.limits.build();
+        let fixed = fixes::planned(&report, args.unsafe_fixes, limits);
+        let (unsafe_left, refused) = fixes::left_out(&report, args.unsafe_fixes);
         run.line.stop();
+        let done = if args.diff {
+            fixes::diff(&report, &fixed, &mut io::stdout().lock())
+        } else {
+            fixes::write(&report, &fixed)
+        };
         let mut stderr = io::stderr().lock();
-        if args.diff {
-            let mut out = io::BufWriter::new(io::stdout());
-            for (file, text) in &fixed {
-                let f = &report.files[file.0 as usize];
-                let diff = similar::TextDiff::from_lines(&*f.text, text.as_str());
-                let _ = write!(
-                    out,
-                    "{}",
-                    diff.unified_diff()
-                        .context_radius(3)
-                        .header(&format!("a/{}", f.name), &format!("b/{}", f.name))
-                );
-            }
-            let _ = out.flush();
-            let _ = writeln!(
-                stderr,
-                "{applied} fix{} in {} file{} (nothing written; --fix writes them)",
-                if applied == 1 { "" } else { "es" },
-                fixed.len(),
-                if fixed.len() == 1 { "" } else { "s" }
-            );
-            if unsafe_left > 0 {
-                let _ = writeln!(stderr, "{unsafe_left} more with --unsafe-fixes");
-            }
-            return Ok(Outcome {
-                failed: false,
-                errors: !report.errors.is_empty(),
-            });
+        for r in &refused {
+            let _ = writeln!(stderr, "note: {r}");
         }
-        for (file, text) in &fixed {
-            let f = &report.files[file.0 as usize];
-            let Some(path) = &f.path else { continue };
-            std::fs::write(path, text).map_err(|source| Error::Write {
-                path: f.name.clone(),
-                cause: source,
-            })?;
-        }
+        let applied: usize = done.fixed.iter().map(|(_, n)| n).sum();
+        let clashed: usize = fixed.iter().map(|f| f.clashed).sum();
+        let files: Vec<String> = done
+            .fixed
+            .iter()
+            .map(|(name, n)| format!("{} ({n})", render::one_line(name)))
+            .collect();
         let _ = writeln!(
             stderr,
-            "fixed {applied} finding{} in {} file{}",
-            if applied == 1 { "" } else { "s" },
-            fixed.len(),
-            if fixed.len() == 1 { "" } else { "s" }
+            "{} {} in {}{}{}",
+            if args.diff { "would fix" } else { "fixed" },
+            render::plural(applied, "finding"),
+            render::plural(done.fixed.len(), "file"),
+            if files.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", files.join(", "))
+            },
+            if args.diff {
+                " (nothing written; --fix writes them)"
+            } else {
+                ""
+            }
         );
+        if clashed > 0 {
+            let _ = writeln!(
+                stderr,
+                "{clashed} fix{} left out: another fix in the same file changes the same place, or together they would not read back as they mean; a second --fix picks up those that still apply",
+                if clashed == 1 { "" } else { "es" }
+            );
+        }
         if unsafe_left > 0 {
             let _ = writeln!(stderr, "{unsafe_left} more fixable with --unsafe-fixes");
         }
-        drop(stderr);
-        // What is left, as a run without fixes reports it.
-        if !fixed.is_empty() {
-            let report = crate::lint_against(settings, None, None, known);
-            return finish(run, &report);
+        for (name, why) in &done.failed {
+            let _ = writeln!(
+                stderr,
+                "error: could not fix `{}`: {why}",
+                render::one_line(name)
+            );
         }
+        drop(stderr);
+        let failed = !done.failed.is_empty();
+        if args.diff {
+            return Ok(Outcome {
+                failed: false,
+                errors: failed || !report.errors.is_empty(),
+            });
+        }
+        // What is left, as a run without fixes reports it.
+        let outcome = if done.fixed.is_empty() {
+            finish(run, &report)?
+        } else {
+            let report = crate::lint_against(settings, None, None, known);
+            finish(run, &report)?
+        };
+        return Ok(Outcome {
+            errors: outcome.errors || failed,
+            ..outcome
+        });
     }
     if let Some(path) = &args.write_baseline {
         let text = crate::known::baseline(report.findings.iter(), &report.files);

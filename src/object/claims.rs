@@ -208,6 +208,22 @@ impl Claim<'_> {
     }
 }
 
+/// The claims that take effect, by the address they ask for (written in a form `IpAddr`
+/// reads), each as its index in `claims`.
+#[must_use]
+pub fn by_address(claims: &[Claim<'_>]) -> std::collections::HashMap<std::net::IpAddr, Vec<usize>> {
+    let mut out: std::collections::HashMap<std::net::IpAddr, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, c) in claims.iter().enumerate() {
+        if c.inert.is_none()
+            && let Ok(a) = c.entry.parse()
+        {
+            out.entry(a).or_default().push(i);
+        }
+    }
+    out
+}
+
 /// A claim's key from a finding's identity and pointer (as baselines record them).
 #[must_use]
 pub fn claim_key(identity: &str, pointer: &str) -> String {

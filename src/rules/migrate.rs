@@ -99,6 +99,22 @@ pub fn to_load_balancer(
     if let Some(why) = too_many(implementation, addresses) {
         return refuse(why);
     }
+    // Another object asking for the same address: migrated alone, or both migrated without a
+    // sharing key (and with two pools holding it), the implementation would give it to one.
+    if let Some((other, address)) = addresses.iter().find_map(|a| {
+        let others = cx.by_address.get(a)?;
+        let c = others
+            .iter()
+            .map(|&i| &cx.claims[i])
+            .find(|c| !std::ptr::eq(c.object, obj))?;
+        Some((c.object, *a))
+    }) {
+        return refuse(format!(
+            "{} `{}` asks for `{address}` too; migrate the objects that share it together, by hand, with the implementation's sharing key",
+            other.id.kind,
+            other.id.qualified_name()
+        ));
+    }
     // Any address annotation of the implementation, the superseded key too: merging lists is
     // for people.
     if let Some(a) = ADDRESS_ANNOTATIONS.iter().find(|a| {

@@ -115,6 +115,8 @@ pub struct RuleContext<'a> {
     pub objects: &'a [Object],
     /// Every address the objects ask for.
     pub claims: &'a [Claim<'a>],
+    /// The claims that take effect, by address (`claims::by_address`).
+    pub by_address: &'a std::collections::HashMap<std::net::IpAddr, Vec<usize>>,
     /// The Kubernetes version and gates the cluster runs.
     pub kubernetes: &'a Target,
     pub index: &'a Index<'a>,

@@ -394,6 +394,12 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
                 };
                 flow_depth -= usize::from(open.flow);
                 let from = open.from;
+                // A block collection ends where its last entry as written ends (settling a
+                // mapping may move entries and drop repeated ones).
+                let written_end = pending[from..]
+                    .iter()
+                    .map(|&c| tree.nodes[c as usize].end)
+                    .max();
                 if matches!(tree.nodes[open.id as usize].kind, NodeKind::Map { .. }) {
                     let before = aliases.then(|| pending[from..].to_vec());
                     mapping::settle(&mut tree, &mut pending, from).map_err(|e| Failure::At {
@@ -409,11 +415,6 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
                 let first = tree.edges.len() as u32;
                 let len = (pending.len() - from) as u32;
                 tree.edges.extend(pending.drain(from..));
-                let last_end = tree
-                    .edges
-                    .last()
-                    .filter(|_| len > 0)
-                    .map(|&c| tree.nodes[c as usize].end);
                 let node = &mut tree.nodes[open.id as usize];
                 node.kind = match node.kind {
                     NodeKind::Seq { .. } => NodeKind::Seq { first, len },
@@ -422,7 +423,7 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
                 node.end = if open.flow {
                     end
                 } else {
-                    last_end.unwrap_or(node.end).max(node.start)
+                    written_end.unwrap_or(node.end).max(node.start)
                 };
                 None
             }

@@ -1,59 +1,14 @@
-//! Fix stage: the changes rules plan on the nodes they know -> text edits that keep everything
-//! else of the file as it is (comments, key order, quoting, indentation, line ends), and the
-//! fixed texts for `--diff` and `--fix`. Only plain YAML files are edited: never rendered output,
-//! the templates or patches it came from, or JSON.
+//! Changes -> text edits: each change a rule plans on the nodes it knows becomes an edit that
+//! keeps everything else of the file as it is (comments, key order, quoting, indentation, line
+//! ends). In a JSON stream the edits are JSON. Whether an edit does what the change means is
+//! not decided here: `check` reads the result back.
 
-use std::collections::BTreeMap;
+use crate::finding::{Change, Edit};
+use crate::source::{SourceFile, Span};
+use crate::yaml::BuildLimits;
 
-use crate::finding::{Change, Edit, Finding, Safety};
-use crate::source::{FileId, SourceFile, Span};
-
-/// Turns every fix's changes into edits, or says why it cannot.
-pub fn plan(findings: &mut [Finding], files: &[SourceFile]) {
-    for f in findings {
-        let file = &files[f.primary.span.file.0 as usize];
-        for fix in &mut f.fixes {
-            if fix.refused.is_some() {
-                continue;
-            }
-            if file.virtual_file || file.path.is_none() {
-                fix.refused = Some("the file is rendered output or standard input".into());
-                continue;
-            }
-            if std::path::Path::new(&file.name)
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-            {
-                fix.refused = Some("JSON files are not edited".into());
-                continue;
-            }
-            let mut edits = Vec::new();
-            for change in &fix.changes {
-                match edit(change, files) {
-                    Ok(e) => edits.extend(e),
-                    Err(why) => {
-                        fix.refused = Some(why);
-                        edits.clear();
-                        break;
-                    }
-                }
-            }
-            if fix.refused.is_none() && overlapping(&edits) {
-                fix.refused = Some("its edits overlap".into());
-                edits.clear();
-            }
-            fix.edits = edits;
-        }
-    }
-}
-
-fn overlapping(edits: &[Edit]) -> bool {
-    edits.iter().enumerate().any(|(i, a)| {
-        edits[i + 1..].iter().any(|b| {
-            a.span.file == b.span.file && a.span.start < b.span.end && b.span.start < a.span.end
-        })
-    })
-}
+/// Limits for reading the small texts a fix writes.
+const SNIPPET: BuildLimits = BuildLimits { max_depth: 64 };
 
 /// The line end the file uses.
 fn newline(text: &str) -> &'static str {
@@ -69,24 +24,50 @@ fn line_end_after(text: &str, at: usize) -> usize {
     text[at..].find('\n').map_or(text.len(), |i| at + i + 1)
 }
 
-/// `value` quoted as `original` is.
-fn requote(original: &str, value: &str) -> String {
+/// `value` quoted as `original` is; a JSON string in a JSON stream.
+fn requote(original: &str, value: &str, json: bool) -> String {
+    if json {
+        return serde_json::to_string(value).unwrap_or_default();
+    }
     match original.chars().next() {
         Some('"') => format!("\"{value}\""),
         Some('\'') => format!("'{value}'"),
-        _ => value.to_string(),
+        // Plain where nothing in it could be read as syntax or another type; else quoted.
+        _ if !value.is_empty()
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'))
+            && value.starts_with(|c: char| c.is_ascii_alphabetic())
+            && !matches!(
+                value.to_ascii_lowercase().as_str(),
+                "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
+            ) =>
+        {
+            value.to_string()
+        }
+        _ => serde_json::to_string(value).unwrap_or_default(),
     }
 }
 
-fn edit(change: &Change, files: &[SourceFile]) -> Result<Vec<Edit>, String> {
+/// The edits that make `change` in `files`; `json` when the file is a JSON stream.
+pub fn edit(change: &Change, files: &[SourceFile], json: bool) -> Result<Vec<Edit>, String> {
     let text = |span: &Span| -> &str { &files[span.file.0 as usize].text };
     match change {
         Change::Value { span, value } => {
             let t = text(span);
             let original = &t[span.start..span.end];
+            // An anchor or a tag before the value stays: aliases elsewhere may use it.
+            let mut props = 0;
+            while let Some(rest) = original[props..].strip_prefix(['&', '!']) {
+                let token = rest
+                    .find([' ', '\t', '\n', '\r'])
+                    .map_or(rest.len(), |i| i + 1);
+                let after = &original[props + 1 + token..];
+                props = original.len() - after.trim_start_matches([' ', '\t']).len();
+            }
             Ok(vec![Edit {
-                span: *span,
-                text: requote(original, value),
+                span: Span::new(span.file, span.start + props, span.end),
+                text: requote(&original[props..], value, json),
             }])
         }
         Change::Within { span, old, new } => {
@@ -96,7 +77,12 @@ fn edit(change: &Change, files: &[SourceFile]) -> Result<Vec<Edit>, String> {
             match (found.next(), found.next()) {
                 (Some((i, _)), None) => Ok(vec![Edit {
                     span: Span::new(span.file, span.start + i, span.start + i + old.len()),
-                    text: new.clone(),
+                    text: if json {
+                        let quoted = serde_json::to_string(new).unwrap_or_default();
+                        quoted[1..quoted.len() - 1].to_string()
+                    } else {
+                        new.clone()
+                    },
                 }]),
                 _ => Err(format!("`{old}` is not written once in the value")),
             }
@@ -105,7 +91,7 @@ fn edit(change: &Change, files: &[SourceFile]) -> Result<Vec<Edit>, String> {
             let t = text(span);
             Ok(vec![Edit {
                 span: *span,
-                text: requote(&t[span.start..span.end], key),
+                text: requote(&t[span.start..span.end], key, json),
             }])
         }
         Change::Remove { key, value } => {
@@ -125,9 +111,20 @@ fn edit(change: &Change, files: &[SourceFile]) -> Result<Vec<Edit>, String> {
             if before.trim() == "-" {
                 return Err("the entry starts a list item".into());
             }
-            // Flow style: the entry and one comma beside it.
+            // Flow style: the entry and one comma beside it; the comma before it when the one
+            // after it is a trailing comma (`{a: 1, b: 2, }`), so the mapping's end stays.
             let after = &t[value.end..];
             let trailing = after.len() - after.trim_start_matches([' ', '\t']).len();
+            let lead = t[..key.start].trim_end_matches([' ', '\t']);
+            let closes = after[trailing..]
+                .strip_prefix(',')
+                .is_some_and(|rest| rest.trim_start().starts_with(['}', ']']));
+            if closes && lead.ends_with(',') {
+                return Ok(vec![Edit {
+                    span: Span::new(key.file, lead.len() - 1, value.end),
+                    text: String::new(),
+                }]);
+            }
             if after[trailing..].starts_with(',') {
                 let rest = &after[trailing + 1..];
                 let spaces = rest.len() - rest.trim_start_matches(' ').len();
@@ -136,7 +133,6 @@ fn edit(change: &Change, files: &[SourceFile]) -> Result<Vec<Edit>, String> {
                     text: String::new(),
                 }]);
             }
-            let lead = t[..key.start].trim_end_matches([' ', '\t']);
             if lead.ends_with(',') {
                 return Ok(vec![Edit {
                     span: Span::new(key.file, lead.len() - 1, value.end),
@@ -156,16 +152,35 @@ fn edit(change: &Change, files: &[SourceFile]) -> Result<Vec<Edit>, String> {
             if body.starts_with('{') {
                 let close = mapping.start + body.rfind('}').ok_or("an unclosed flow mapping")?;
                 let inner = t[mapping.start + 1..close].trim();
-                let text = if inner.is_empty() {
-                    format!("{key}: {value}")
+                let entry = if json {
+                    let value = super::check::snippet(&format!("{key}: {value}"), SNIPPET)?;
+                    let Some((k, v)) = value.as_object().and_then(|m| m.iter().next()) else {
+                        return Err("BUG: a snippet `key: value` is a mapping".into());
+                    };
+                    format!(
+                        "{}: {}",
+                        serde_json::to_string(k).unwrap_or_default(),
+                        serde_json::to_string(v).unwrap_or_default()
+                    )
                 } else {
-                    format!(", {key}: {value}")
+                    format!("{key}: {value}")
+                };
+                // `{}`, `{a: 1}`, and `{a: 1, }` (a trailing comma YAML allows).
+                let text = if inner.is_empty() {
+                    entry
+                } else if inner.ends_with(',') {
+                    format!(" {entry}")
+                } else {
+                    format!(", {entry}")
                 };
                 let at = mapping.start + 1 + t[mapping.start + 1..close].trim_end().len();
                 return Ok(vec![Edit {
                     span: Span::new(mapping.file, at, at),
                     text,
                 }]);
+            }
+            if json {
+                return Err("BUG: a JSON mapping is a flow mapping".into());
             }
             // Block style: a new first entry, at the mapping's indentation, above the comments
             // that belong to the first key.
@@ -201,57 +216,18 @@ fn edit(change: &Change, files: &[SourceFile]) -> Result<Vec<Edit>, String> {
             } else {
                 nl
             };
+            let text = if json {
+                // A JSON stream takes one more value; a `---` line would end it.
+                let value = super::check::snippet(doc, SNIPPET)?;
+                let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+                format!("{sep}{}{nl}", pretty.replace('\n', nl))
+            } else {
+                format!("{sep}---{nl}{}", doc.replace('\n', nl))
+            };
             Ok(vec![Edit {
                 span: Span::new(*file, t.len(), t.len()),
-                text: format!("{sep}---{nl}{}", doc.replace('\n', nl)),
+                text,
             }])
         }
     }
-}
-
-/// The fixed text of every file a fix touches: fixes of the allowed safety (unsafe ones only
-/// with `unsafe_too`), each whole or not at all, the first of two that overlap. Returns the
-/// texts and how many fixes went in.
-#[must_use]
-pub fn apply(
-    findings: &[Finding],
-    files: &[SourceFile],
-    unsafe_too: bool,
-) -> (BTreeMap<FileId, String>, usize) {
-    let mut accepted: BTreeMap<FileId, Vec<(usize, &Edit)>> = BTreeMap::new();
-    let mut applied = 0;
-    for f in findings.iter().filter(|f| f.suppressed.is_none()) {
-        let Some(fix) = f.fixes.iter().find(|x| {
-            x.refused.is_none() && !x.edits.is_empty() && (x.safety == Safety::Safe || unsafe_too)
-        }) else {
-            continue;
-        };
-        let clashes = fix.edits.iter().any(|e| {
-            accepted.get(&e.span.file).is_some_and(|list| {
-                list.iter().any(|(_, a)| {
-                    a.span.start < e.span.end && e.span.start < a.span.end
-                        || (a.span == e.span && a.text == e.text)
-                })
-            })
-        });
-        if clashes {
-            continue;
-        }
-        for e in &fix.edits {
-            accepted.entry(e.span.file).or_default().push((applied, e));
-        }
-        applied += 1;
-    }
-    let mut out = BTreeMap::new();
-    for (file, mut edits) in accepted {
-        let mut text = files[file.0 as usize].text.to_string();
-        // From the end, so offsets stay valid; an insertion goes before a removal at its place,
-        // and of two insertions at one place the earlier fix's comes first.
-        edits.sort_by_key(|(i, e)| std::cmp::Reverse((e.span.start, e.span.end, *i)));
-        for (_, e) in edits {
-            text.replace_range(e.span.start..e.span.end, &e.text);
-        }
-        out.insert(file, text);
-    }
-    (out, applied)
 }
