@@ -172,3 +172,177 @@ fn findings_do_not_depend_on_file_order_or_line_endings() {
         "CRLF changes only byte offsets"
     );
 }
+
+// ---- fixes: every fix keeps what tests/common/fix_oracle.rs says, on generated manifests ----
+
+#[path = "common/fix_oracle.rs"]
+mod fix_oracle;
+
+/// A small deterministic generator (xorshift64*): the same seed, the same manifests.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len())]
+    }
+}
+
+/// An address as a manifest may write it: canonical or not, v4 or v6, quoted or not.
+fn address(g: &mut Gen, i: usize) -> String {
+    let a = match g.below(5) {
+        0 => format!("192.0.2.{}", 10 + i),
+        1 => format!("2001:db8::{:x}", 0x10 + i),
+        2 => format!("2001:DB8::{:X}", 0x10 + i),
+        3 => format!("2001:db8:0:0::{:x}", 0x10 + i),
+        _ => format!("198.51.100.{}", 10 + i),
+    };
+    match g.below(3) {
+        0 => format!("\"{a}\""),
+        1 if !a.contains(':') => format!("'{a}'"),
+        _ if a.contains(':') => format!("\"{a}\""),
+        _ => a,
+    }
+}
+
+/// One generated manifest: Services (and a ConfigMap) in block or flow style, in separate
+/// documents or one `List`, with anchors, aliases, merge keys, repeated keys, comments,
+/// trailing commas, old annotation keys, `loadBalancerIP`, CRLF, a BOM or JSON.
+fn manifest(g: &mut Gen) -> Vec<u8> {
+    let services = 1 + g.below(4);
+    let list = g.chance(30);
+    let flow = g.chance(30);
+    let crlf = g.chance(15);
+    let mut docs: Vec<String> = Vec::new();
+    let mut anchored = false;
+    for i in 0..services {
+        let name = format!("s{i}");
+        let mut meta = vec![format!("name: {name}"), "namespace: shop".to_string()];
+        if g.chance(25) {
+            let key = g.pick(&[
+                "metallb.universe.tf/loadBalancerIPs",
+                "metallb.io/loadBalancerIPs",
+                "metallb.universe.tf/allow-shared-ip",
+            ]);
+            meta.push(format!("annotations: {{{key}: {}}}", address(g, i + 20)));
+        }
+        let mut spec = vec![format!("ports: [{{port: {}}}]", 80 + i)];
+        if g.chance(30) {
+            spec.push("type: LoadBalancer".into());
+        }
+        if g.chance(25) {
+            spec.push(format!("loadBalancerIP: {}", address(g, i + 40)));
+        }
+        let ips: Vec<String> = (0..=g.below(2)).map(|j| address(g, i * 3 + j)).collect();
+        let ips = if list && g.chance(25) && !anchored {
+            anchored = true;
+            format!("&ips [{}]", ips.join(", "))
+        } else if list && anchored && g.chance(40) {
+            "*ips".to_string()
+        } else {
+            format!("[{}]", ips.join(", "))
+        };
+        spec.push(format!("externalIPs: {ips}"));
+        if g.chance(8) {
+            spec.push(format!("externalIPs: [{}]", address(g, 60 + i)));
+        }
+        if g.chance(10) {
+            spec.push("selector: {app: web}".into());
+        }
+        let trailing = if flow && g.chance(30) { ", " } else { "" };
+        let comment = if g.chance(30) { "  # a comment" } else { "" };
+        let body = if flow {
+            format!(
+                "apiVersion: v1\nkind: Service\nmetadata: {{{}{trailing}}}{comment}\nspec: {{{}{trailing}}}\n",
+                meta.join(", "),
+                spec.join(", ")
+            )
+        } else {
+            let mut b = format!("apiVersion: v1\nkind: Service\nmetadata:{comment}\n");
+            for m in &meta {
+                let _ = writeln!(b, "  {m}");
+            }
+            b.push_str("spec:\n");
+            for s in &spec {
+                let _ = writeln!(b, "  {s}");
+            }
+            b
+        };
+        docs.push(body);
+    }
+    if g.chance(20) {
+        docs.push(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\ndata: {k: v}\n"
+                .into(),
+        );
+    }
+    let mut text = if list {
+        let mut t = String::from("apiVersion: v1\nkind: List\nitems:\n");
+        for d in &docs {
+            for (j, line) in d.lines().enumerate() {
+                let _ = writeln!(t, "{}{line}", if j == 0 { "- " } else { "  " });
+            }
+        }
+        // A merge key sharing the first Service's spec.
+        if g.chance(30) {
+            t = t.replacen("  spec:", "  spec: &spec", 1);
+            if t.contains("spec: &spec\n") || t.contains("spec: &spec {") {
+                let _ = write!(
+                    t,
+                    "- apiVersion: v1\n  kind: Service\n  metadata: {{name: merged, namespace: shop}}\n  spec:\n    <<: *spec\n    ports: [{{port: 9}}]\n"
+                );
+            }
+        }
+        t
+    } else {
+        docs.join("---\n")
+    };
+    if crlf {
+        text = text.replace('\n', "\r\n");
+    }
+    let mut bytes = text.into_bytes();
+    if g.chance(5) {
+        let mut with_bom = vec![0xEF, 0xBB, 0xBF];
+        with_bom.extend(bytes);
+        bytes = with_bom;
+    }
+    if g.chance(5) {
+        bytes.extend_from_slice(b"# a byte that is not UTF-8: \xff\n");
+    }
+    bytes
+}
+
+/// 600 generated manifests on a fixed seed, each fixed with every fix and checked by the
+/// oracle; a failure prints the seed's case. Most cases must have something fixed, or the test
+/// proves nothing.
+#[test]
+fn every_fix_keeps_the_oracles_invariants_on_generated_manifests() {
+    let mut g = Gen(0x5eed_f1c5_0000_0001);
+    let mut fixed = 0;
+    let mut with_fixes = 0;
+    for case in 0..600 {
+        let bytes = manifest(&mut g);
+        match fix_oracle::check(&bytes, "m.yaml") {
+            Ok(n) => {
+                fixed += n;
+                with_fixes += usize::from(n > 0);
+            }
+            Err(why) => panic!("case {case}: {why}\n{}", String::from_utf8_lossy(&bytes)),
+        }
+    }
+    assert!(
+        with_fixes > 300,
+        "only {with_fixes} cases had a fix ({fixed} fixes)"
+    );
+}

@@ -107,6 +107,8 @@ pub struct Fixed {
     pub text: String,
     /// How many fixes went in.
     pub applied: usize,
+    /// The findings (indices into the findings given) whose fixes went in.
+    pub findings: Vec<usize>,
     /// Fixes left out because, made together with the ones before them, the file would not
     /// read back as they all mean.
     pub clashed: usize,
@@ -122,12 +124,19 @@ pub fn apply(
     unsafe_too: bool,
     limits: BuildLimits,
 ) -> Vec<Fixed> {
-    let mut by_file: BTreeMap<FileId, Vec<&crate::finding::Fix>> = BTreeMap::new();
-    for f in findings.iter().filter(|f| f.suppressed.is_none()) {
+    let mut by_file: BTreeMap<FileId, Vec<(usize, &crate::finding::Fix)>> = BTreeMap::new();
+    for (i, f) in findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.suppressed.is_none())
+    {
         if let Some(fix) = f.fixes.iter().find(|x| {
             x.refused.is_none() && !x.edits.is_empty() && (x.safety == Safety::Safe || unsafe_too)
         }) {
-            by_file.entry(f.primary.span.file).or_default().push(fix);
+            by_file
+                .entry(f.primary.span.file)
+                .or_default()
+                .push((i, fix));
         }
     }
     let mut out = Vec::new();
@@ -137,7 +146,8 @@ pub fn apply(
         let mut edits: Vec<Edit> = Vec::new();
         let mut changes: Vec<&Change> = Vec::new();
         let (mut applied, mut clashed) = (0, 0);
-        for fix in fixes {
+        let mut fixed_findings = Vec::new();
+        for (finding, fix) in fixes {
             let overlaps = fix.edits.iter().any(|e| {
                 edits.iter().any(|a| {
                     a.span.start < e.span.end && e.span.start < a.span.end
@@ -161,6 +171,7 @@ pub fn apply(
                 edits = more_edits;
                 changes = more_changes;
                 applied += 1;
+                fixed_findings.push(finding);
             } else {
                 clashed += 1;
             }
@@ -171,6 +182,7 @@ pub fn apply(
                 text: edited(text, &edits),
                 edits,
                 applied,
+                findings: fixed_findings,
                 clashed,
             });
         }
