@@ -105,17 +105,7 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
     // Plain lines: in the log, never dropped.
     for f in &rest {
         let l = ci_locate(report, opts, f.primary.span, f.origin.as_ref());
-        writeln!(
-            out,
-            "{}:{}:{}: {} [{}] {}{}",
-            one_line(&l.path),
-            l.start.line,
-            l.start.column,
-            f.rule.code,
-            f.severity,
-            one_line(&super::text(report, &f.message)),
-            super::cluster_note(report, f)
-        )?;
+        super::short::line(report, f, &l, out)?;
     }
     let mut counts = [0usize; 3];
     for f in &rest {
@@ -157,17 +147,7 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
 pub fn summary(report: &Report, opts: &Options) -> String {
     const FIRST: usize = 50;
     let mut out = String::from("## extip-lint\n\n");
-    let (e, w, n, sup) = super::counts(report);
-    let _ = write!(
-        out,
-        "**{}, {}, {}**",
-        plural(e, "error"),
-        plural(w, "warning"),
-        plural(n, "note")
-    );
-    if sup > 0 {
-        let _ = write!(out, " ({sup} suppressed)");
-    }
+    let _ = write!(out, "**{}**", super::totals(report));
     let _ = writeln!(
         out,
         " in {} ({}).\n",
@@ -178,11 +158,7 @@ pub fn summary(report: &Report, opts: &Options) -> String {
     if !by_rule.is_empty() {
         out.push_str("| rule | severity | findings |\n| --- | --- | ---: |\n");
         for (m, n) in &by_rule {
-            let severity = report
-                .rules
-                .iter()
-                .find(|(r, _)| r.code == m.code)
-                .map_or(m.default_severity, |(_, s)| *s);
+            let severity = super::severity_of(report, m);
             let _ = writeln!(
                 out,
                 "| [{} {}]({}{}) | {severity} | {n} |",

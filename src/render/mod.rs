@@ -224,6 +224,32 @@ pub fn active(report: &Report) -> impl Iterator<Item = &Finding> {
     report.findings.iter().filter(|f| f.suppressed.is_none())
 }
 
+/// `2 errors, 1 warning, 0 notes (3 suppressed)`.
+#[must_use]
+pub fn totals(report: &Report) -> String {
+    let (e, w, n, sup) = counts(report);
+    let mut out = format!(
+        "{}, {}, {}",
+        plural(e, "error"),
+        plural(w, "warning"),
+        plural(n, "note")
+    );
+    if sup > 0 {
+        let _ = write!(out, " ({sup} suppressed)");
+    }
+    out
+}
+
+/// The severity `rule` ran at in this run.
+#[must_use]
+pub fn severity_of(report: &Report, rule: &crate::finding::RuleMeta) -> Severity {
+    report
+        .rules
+        .iter()
+        .find(|(r, _)| r.code == rule.code)
+        .map_or(rule.default_severity, |(_, s)| *s)
+}
+
 /// Counts of unsuppressed findings by severity, and suppressed ones.
 #[must_use]
 pub fn counts(report: &Report) -> (usize, usize, usize, usize) {
@@ -426,17 +452,7 @@ pub fn summary(report: &Report, elapsed: std::time::Duration) -> String {
             );
         }
     }
-    let (e, w, n, sup) = counts(report);
-    let _ = write!(
-        out,
-        "{}, {}, {}",
-        plural(e, "error"),
-        plural(w, "warning"),
-        plural(n, "note")
-    );
-    if sup > 0 {
-        let _ = write!(out, " ({sup} suppressed)");
-    }
+    out.push_str(&totals(report));
     let _ = write!(out, " in {:.2}s", elapsed.as_secs_f64());
     let by_rule = by_rule(report);
     if !by_rule.is_empty() {
@@ -492,11 +508,7 @@ pub fn statistics(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .unwrap_or(1);
     let name = rows.iter().map(|(m, _)| m.name.len()).max().unwrap_or(0);
     for (m, n) in rows {
-        let severity = report
-            .rules
-            .iter()
-            .find(|(r, _)| r.code == m.code)
-            .map_or(m.default_severity, |(_, s)| *s);
+        let severity = severity_of(report, m);
         writeln!(
             out,
             "{n:>count$}  {}  {:<name$}  {severity}",
