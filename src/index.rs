@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::object::workload::{Which, Workload, is_controller_label};
 use crate::object::{Object, View};
-use crate::policy::{Isolation, Pods, Policy, Reach};
+use crate::policy::{Isolation, Openness, Pods, Policy, Reach};
 use crate::selector::{self, Fit, PodLabels};
 use crate::source::Span;
 
@@ -69,6 +69,8 @@ pub struct PodSet<'a> {
     /// The first policy that isolates these pods for ingress, if any, and whether that was
     /// assumed.
     pub isolated_by: Option<(&'a Object, Isolation)>,
+    /// The isolating policies whose ingress rules still let in every source, with where.
+    pub opened_by: Vec<(&'a Object, Openness)>,
     service_account: String,
 }
 
@@ -309,10 +311,21 @@ impl<'a> Index<'a> {
         }
         for set in &mut sets {
             if !set.host_network {
-                set.isolated_by = n.policies.first_isolating(&self.pods(ns, n, set));
+                let (first, opened) = n.policies.isolating(&self.pods(ns, n, set));
+                set.isolated_by = first;
+                set.opened_by = opened;
             }
         }
         sets
+    }
+}
+
+impl<'a> PodSet<'a> {
+    /// The first isolating policy that lets in every source on every port, if any: then the
+    /// isolation restricts nothing.
+    #[must_use]
+    pub fn open_to_all(&self) -> Option<&(&'a Object, Openness)> {
+        self.opened_by.iter().find(|(_, o)| o.all_ports)
     }
 }
 
@@ -330,6 +343,7 @@ fn pod_set<'a>(
         host_network: w.host_network,
         selection_assumed,
         isolated_by: None,
+        opened_by: Vec::new(),
         service_account: w.service_account.clone(),
     }
 }
@@ -342,6 +356,7 @@ fn stand_in(selector: &BTreeMap<String, String>) -> PodSet<'static> {
         host_network: false,
         selection_assumed: None,
         isolated_by: None,
+        opened_by: Vec::new(),
         service_account: "default".into(),
     }
 }
@@ -372,7 +387,18 @@ impl<'a> Policies<'a> {
     }
 
     /// The first policy (in `all` order) that isolates `pods` for ingress.
+    #[cfg(test)]
     fn first_isolating(&self, pods: &Pods<'_>) -> Option<(&'a Object, Isolation)> {
+        self.isolating(pods).0
+    }
+
+    /// The first policy (in `all` order) that isolates `pods` for ingress, and every isolating
+    /// policy whose ingress rules let in every source: traffic any of them allows is allowed.
+    #[allow(clippy::type_complexity)]
+    fn isolating(
+        &self,
+        pods: &Pods<'_>,
+    ) -> (Option<(&'a Object, Isolation)>, Vec<(&'a Object, Openness)>) {
         let mut candidates = self.always.clone();
         for (k, v) in &pods.labels.known {
             if let Some(found) = self.by_key.get(k.as_str()) {
@@ -386,10 +412,21 @@ impl<'a> Policies<'a> {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        candidates.into_iter().find_map(|i| {
+        let mut first = None;
+        let mut opened = Vec::new();
+        for i in candidates {
             let p = self.all[i];
-            policy(p)?.isolates(pods).ok().map(|how| (p, how))
-        })
+            let Some(pol) = policy(p) else { continue };
+            let Ok(how) = pol.isolates(pods) else {
+                continue;
+            };
+            let open = pol.openness(pods);
+            if open.is_open() {
+                opened.push((p, open));
+            }
+            first.get_or_insert((p, how));
+        }
+        (first, opened)
     }
 }
 

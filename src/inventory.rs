@@ -2,6 +2,8 @@
 //! every source (`object::claims`), with the facts an outage investigation or a migration
 //! starts from. Reads the claims and the index like a rule, but produces rows, not findings.
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 use crate::config::{AllowEntry, Profile};
@@ -151,25 +153,41 @@ fn coverage(index: &Index<'_>, svc: &Object) -> String {
         return String::new();
     };
     let sets = index.coverage(ns_name, sel);
+    let name = |o: &Object| format!("{} {}", o.id.kind_label(), o.id.qualified_name());
     let mut by: Vec<String> = sets
         .iter()
-        .filter_map(|p| {
-            p.isolated_by
-                .as_ref()
-                .map(|(o, _)| format!("{} {}", o.id.kind_label(), o.id.qualified_name()))
-        })
+        .filter_map(|p| p.isolated_by.as_ref().map(|(o, _)| name(o)))
         .collect();
     by.sort();
     by.dedup();
+    let mut open_all: Vec<String> = sets
+        .iter()
+        .filter_map(|p| p.open_to_all().map(|(o, _)| name(o)))
+        .collect();
+    open_all.sort();
+    open_all.dedup();
+    let mut open_ports: Vec<String> = sets
+        .iter()
+        .flat_map(|p| &p.opened_by)
+        .filter(|(_, o)| !o.all_ports)
+        .flat_map(|(_, o)| o.ports.iter().cloned())
+        .collect();
+    open_ports.sort();
+    open_ports.dedup();
     if sets.iter().any(|p| p.host_network) {
         "not covered (hostNetwork)".into()
-    } else if sets.iter().any(|p| p.isolated_by.is_none()) {
-        if by.is_empty() {
-            "not covered".into()
-        } else {
-            format!("partly covered by {}", by.join(", "))
-        }
+    } else if by.is_empty() {
+        "not covered".into()
+    } else if !open_all.is_empty() {
+        format!("open to all by {}", open_all.join(", "))
     } else {
-        format!("covered by {}", by.join(", "))
+        let mut text = format!("restricted by {}", by.join(", "));
+        if sets.iter().any(|p| p.isolated_by.is_none()) {
+            text.push_str("; some pods not covered");
+        }
+        if !open_ports.is_empty() {
+            let _ = write!(text, " (open to all on {})", open_ports.join(", "));
+        }
+        text
     }
 }

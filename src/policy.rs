@@ -26,6 +26,65 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use crate::calico;
 use crate::selector::{self, Fit, PodLabels};
 
+/// Where a policy's ingress rules let in traffic from anywhere: every source, in the cluster or
+/// outside it. A rule restricts sources when it names pods, namespaces, endpoints or address
+/// blocks smaller than a whole address family; otherwise it is open, on the ports it lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Openness {
+    /// Some rule admits every source on every port.
+    pub all_ports: bool,
+    /// The ports (`443/TCP`) rules admit every source on, when not all.
+    pub ports: Vec<String>,
+    /// How the widest open rule is written, for messages: ``ingress rule 1 (`from` empty)``.
+    pub how: Option<String>,
+}
+
+impl Openness {
+    /// Whether any rule is open to every source.
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        self.all_ports || !self.ports.is_empty()
+    }
+
+    /// Adds an open rule: on every port when `ports` is empty.
+    pub fn open(&mut self, ports: Vec<String>, how: String) {
+        if ports.is_empty() {
+            if !self.all_ports {
+                self.how = Some(how);
+            }
+            self.all_ports = true;
+        } else {
+            if self.how.is_none() {
+                self.how = Some(how);
+            }
+            for p in ports {
+                if !self.ports.contains(&p) {
+                    self.ports.push(p);
+                }
+            }
+        }
+    }
+
+    /// `every port`, or the ports.
+    #[must_use]
+    pub fn ports_text(&self) -> String {
+        if self.all_ports {
+            "every port".into()
+        } else {
+            self.ports.join(", ")
+        }
+    }
+}
+
+/// Whether a CIDR spans a whole address family (`0.0.0.0/0`, `::/0`): as open as no source at
+/// all, for traffic from outside the cluster.
+#[must_use]
+pub fn spans_a_family(cidr: &str) -> bool {
+    cidr.trim()
+        .rsplit_once('/')
+        .is_some_and(|(_, len)| len.trim() == "0")
+}
+
 /// A Cilium rule's view: which endpoints it selects and whether it enforces on ingress.
 #[derive(Debug, Clone)]
 pub struct CiliumRule {
@@ -33,6 +92,9 @@ pub struct CiliumRule {
     pub selector: LabelSelector,
     pub has_ingress: bool,
     pub default_deny_ingress: Option<bool>,
+    /// Its ingress rules open to every source (`fromEntities: [world]` or `[all]`, a `/0`
+    /// CIDR, or ports with no source).
+    pub open: Openness,
 }
 
 /// A Calico `NetworkPolicy` or `GlobalNetworkPolicy`.
@@ -55,6 +117,9 @@ pub struct CalicoPolicy {
     pub order: Option<f64>,
     /// `doNotTrack` or `preDNAT` (the field set): applies to host endpoints only.
     pub host_only: Option<&'static str>,
+    /// Its `Allow` ingress rules open to every source (no source, or a `/0` net), up to the
+    /// first `Deny` rule that shuts every source out.
+    pub open: Openness,
 }
 
 /// What an AdminNetworkPolicy-family policy selects: namespaces, or pods in namespaces.
@@ -190,23 +255,7 @@ impl Policy {
                 cluster_wide,
                 rules,
             } => {
-                // The labels Cilium gives an endpoint besides the pod's own.
-                let mut with_ns = pods.labels.clone();
-                with_ns
-                    .known
-                    .insert(CILIUM_NAMESPACE_KEY.into(), pods.namespace.to_string());
-                with_ns.known.insert(
-                    "io.cilium.k8s.policy.serviceaccount".into(),
-                    pods.service_account.to_string(),
-                );
-                with_ns
-                    .known
-                    .insert("io.cilium.k8s.policy.cluster".into(), "default".into());
-                for (k, v) in pods.namespace_labels {
-                    with_ns
-                        .known
-                        .insert(format!("io.cilium.k8s.namespace.labels.{k}"), v.clone());
-                }
+                let with_ns = cilium_labels(pods);
                 let mut why = Vec::new();
                 for rule in rules {
                     let sel = cilium_selector(&rule.selector, *cluster_wide);
@@ -240,6 +289,38 @@ impl Policy {
                 },
             )),
             Policy::Unevaluated(why) => Err((*why).to_string()),
+        }
+    }
+
+    /// Where the ingress rules that apply to `pods` (already isolated by this policy) let in
+    /// every source.
+    #[must_use]
+    pub fn openness(&self, pods: &Pods<'_>) -> Openness {
+        match self {
+            Policy::Kubernetes(np) => kubernetes_openness(np.spec.as_ref()),
+            Policy::Cilium {
+                cluster_wide,
+                rules,
+            } => {
+                let labels = cilium_labels(pods);
+                let mut out = Openness::default();
+                for rule in rules {
+                    let sel = cilium_selector(&rule.selector, *cluster_wide);
+                    if selector::fit(&sel, &labels).selects() {
+                        if rule.open.all_ports {
+                            out.open(Vec::new(), rule.open.how.clone().unwrap_or_default());
+                        } else if !rule.open.ports.is_empty() {
+                            out.open(
+                                rule.open.ports.clone(),
+                                rule.open.how.clone().unwrap_or_default(),
+                            );
+                        }
+                    }
+                }
+                out
+            }
+            Policy::Calico(c) => c.open.clone(),
+            Policy::Cluster(_) | Policy::Unevaluated(_) => Openness::default(),
         }
     }
 
@@ -286,6 +367,70 @@ impl Policy {
             _ => true,
         }
     }
+}
+
+/// The labels Cilium gives an endpoint besides the pod's own.
+fn cilium_labels(pods: &Pods<'_>) -> PodLabels {
+    let mut with_ns = pods.labels.clone();
+    with_ns
+        .known
+        .insert(CILIUM_NAMESPACE_KEY.into(), pods.namespace.to_string());
+    with_ns.known.insert(
+        "io.cilium.k8s.policy.serviceaccount".into(),
+        pods.service_account.to_string(),
+    );
+    with_ns
+        .known
+        .insert("io.cilium.k8s.policy.cluster".into(), "default".into());
+    for (k, v) in pods.namespace_labels {
+        with_ns
+            .known
+            .insert(format!("io.cilium.k8s.namespace.labels.{k}"), v.clone());
+    }
+    with_ns
+}
+
+/// Where a `NetworkPolicy`'s ingress rules let in every source: a rule with no `from` (or an
+/// empty one), or with an `ipBlock` spanning a whole address family, on its `ports` (every port
+/// when it lists none).
+/// <https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/#NetworkPolicySpec>
+fn kubernetes_openness(spec: Option<&NetworkPolicySpec>) -> Openness {
+    let mut out = Openness::default();
+    for (i, rule) in spec
+        .and_then(|s| s.ingress.as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let peers = rule.from.as_deref().unwrap_or_default();
+        let how = if peers.is_empty() {
+            Some(format!("ingress rule {} has no `from`", i + 1))
+        } else {
+            peers
+                .iter()
+                .filter_map(|p| p.ip_block.as_ref())
+                .find(|b| spans_a_family(&b.cidr))
+                .map(|b| format!("ingress rule {} admits `ipBlock` `{}`", i + 1, b.cidr))
+        };
+        let Some(how) = how else { continue };
+        let ports: Vec<String> = rule
+            .ports
+            .iter()
+            .flatten()
+            .map(|p| {
+                use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+                let proto = p.protocol.as_deref().unwrap_or("TCP");
+                match (&p.port, p.end_port) {
+                    (Some(IntOrString::Int(n)), Some(end)) => format!("{n}-{end}/{proto}"),
+                    (Some(IntOrString::Int(n)), None) => format!("{n}/{proto}"),
+                    (Some(IntOrString::String(name)), _) => format!("{name}/{proto}"),
+                    (None, _) => format!("every {proto} port"),
+                }
+            })
+            .collect();
+        out.open(ports, how);
+    }
+    out
 }
 
 /// A namespace's labels as Calico's namespace selectors see them: its own, and
@@ -508,6 +653,7 @@ mod tests {
             order: None,
             host_only: None,
             types_defaulted: false,
+            open: Openness::default(),
         }
     }
 

@@ -810,9 +810,9 @@ fn inventory_lists_every_claimed_address() {
     assert_eq!(
         stdout(&out),
         "cluster,address,source,kind,service,ports,allowed by,profile verdict,kubernetes,migration,network policy,owner,location\n\
-         default,192.0.2.7,spec.externalIPs,Service,shop/web,443/TCP 53/UDP,192.0.2.0/24,ok,deprecated since 1.36; kube-proxy 1.37 programs them; by default it stops from 1.40 (planned),no load-balancer implementation found (set `load-balancer:`),covered by NetworkPolicy shop/deny,payments,svc.yaml:12\n\
-         default,203.0.113.9,spec.loadBalancerIP,Service,shop/web,443/TCP 53/UDP,none,ok,spec.loadBalancerIP is deprecated since 1.24,no load-balancer implementation found (set `load-balancer:`),covered by NetworkPolicy shop/deny,payments,svc.yaml:10\n\
-         default,203.0.113.10,status.loadBalancer.ingress,Service,shop/web,443/TCP 53/UDP,none,ok,,,covered by NetworkPolicy shop/deny,payments,svc.yaml:15\n"
+         default,192.0.2.7,spec.externalIPs,Service,shop/web,443/TCP 53/UDP,192.0.2.0/24,ok,deprecated since 1.36; kube-proxy 1.37 programs them; by default it stops from 1.40 (planned),no load-balancer implementation found (set `load-balancer:`),restricted by NetworkPolicy shop/deny,payments,svc.yaml:12\n\
+         default,203.0.113.9,spec.loadBalancerIP,Service,shop/web,443/TCP 53/UDP,none,ok,spec.loadBalancerIP is deprecated since 1.24,no load-balancer implementation found (set `load-balancer:`),restricted by NetworkPolicy shop/deny,payments,svc.yaml:10\n\
+         default,203.0.113.10,status.loadBalancer.ingress,Service,shop/web,443/TCP 53/UDP,none,ok,,,restricted by NetworkPolicy shop/deny,payments,svc.yaml:15\n"
     );
     assert_eq!(
         out.status.code(),

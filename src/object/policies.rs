@@ -12,7 +12,8 @@ use serde::de::IgnoredAny;
 use super::classify::Decoder;
 use crate::calico;
 use crate::policy::{
-    CalicoPolicy, CiliumRule, ClusterPolicy, Policy, Subject, calico_default_types,
+    CalicoPolicy, CiliumRule, ClusterPolicy, Openness, Policy, Subject, calico_default_types,
+    spans_a_family,
 };
 
 /// What reading an object as a policy gave.
@@ -137,12 +138,14 @@ fn cilium(cx: &mut Decoder<'_>, cluster_wide: bool) -> Option<Policy> {
             continue;
         };
         valid &= cx.valid_selector(Some(&selector), &format!("{path}/endpointSelector"));
+        let ingress = cx.decode::<serde_json::Value>(&format!("{path}/ingress"));
         rules.push(CiliumRule {
-            pointer: path,
             selector,
             has_ingress: spec.ingress.is_some_and(|r| !r.is_empty())
                 || spec.ingress_deny.is_some_and(|r| !r.is_empty()),
             default_deny_ingress: spec.enable_default_deny.and_then(|d| d.ingress),
+            open: ingress.map_or_else(Openness::default, |rules| cilium_openness(&rules, &path)),
+            pointer: path,
         });
     }
     valid.then_some(Policy::Cilium {
@@ -230,6 +233,9 @@ fn calico(cx: &mut Decoder<'_>, global: bool) -> Option<Policy> {
         .unwrap_or_else(|| calico::Selector::parse("").expect("BUG: empty selectors parse"));
     let namespace_selector = parse("namespaceSelector", spec.namespace_selector)?;
     let service_account_selector = parse("serviceAccountSelector", spec.service_account_selector)?;
+    let open = cx
+        .decode::<serde_json::Value>("/spec/ingress")
+        .map_or_else(Openness::default, |rules| calico_openness(&rules));
     let ingress_rules = spec.ingress.map_or(0, |r| r.len());
     let egress_rules = spec.egress.map_or(0, |r| r.len());
     let written = spec.types.filter(|t| !t.is_empty());
@@ -245,6 +251,7 @@ fn calico(cx: &mut Decoder<'_>, global: bool) -> Option<Policy> {
         tier: spec.tier.unwrap_or_else(|| "default".into()),
         order: spec.order,
         types_defaulted,
+        open,
         host_only: if spec.do_not_track == Some(true) {
             Some("doNotTrack")
         } else if spec.pre_dnat == Some(true) {
@@ -253,6 +260,163 @@ fn calico(cx: &mut Decoder<'_>, global: bool) -> Option<Policy> {
             None
         },
     })))
+}
+
+/// Where a Cilium rule's ingress lets in every source: `fromEntities` `world` or `all`, a `/0`
+/// in `fromCIDR` or `fromCIDRSet`, or `toPorts` with no `from*` at all (a layer-4 rule applies
+/// to every source), on the rule's ports (every port without `toPorts`). An ingress rule with
+/// neither is empty and allows nothing.
+/// <https://docs.cilium.io/en/stable/security/policy/language/>
+fn cilium_openness(rules: &serde_json::Value, at: &str) -> Openness {
+    const FROM: &[&str] = &[
+        "fromEndpoints",
+        "fromRequires",
+        "fromCIDR",
+        "fromCIDRSet",
+        "fromEntities",
+        "fromGroups",
+        "fromNodes",
+    ];
+    let mut out = Openness::default();
+    for (i, rule) in rules.as_array().into_iter().flatten().enumerate() {
+        let strings = |key: &str| -> Vec<String> {
+            rule.get(key)
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .or_else(|| v.get("cidr").and_then(|c| c.as_str()).map(str::to_string))
+                })
+                .collect()
+        };
+        let to_ports = rule.get("toPorts").and_then(|v| v.as_array());
+        let ports: Vec<String> = to_ports
+            .into_iter()
+            .flatten()
+            .flat_map(|p| {
+                p.get("ports")
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+            })
+            .map(|p| {
+                let port = p.get("port").map_or_else(
+                    || "0".into(),
+                    |v| v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                );
+                let port = match p.get("endPort").and_then(serde_json::Value::as_i64) {
+                    Some(end) => format!("{port}-{end}"),
+                    None => port,
+                };
+                let proto = p.get("protocol").and_then(|v| v.as_str()).unwrap_or("ANY");
+                if port == "0" {
+                    format!("every {proto} port")
+                } else {
+                    format!("{port}/{proto}")
+                }
+            })
+            .collect();
+        let entities = strings("fromEntities");
+        let how = if let Some(e) = entities
+            .iter()
+            .find(|e| matches!(e.as_str(), "world" | "all" | "world-ipv4" | "world-ipv6"))
+        {
+            Some(format!("`{at}/ingress/{i}` admits `fromEntities: {e}`"))
+        } else if let Some(c) = strings("fromCIDR")
+            .into_iter()
+            .chain(strings("fromCIDRSet"))
+            .find(|c| spans_a_family(c))
+        {
+            Some(format!("`{at}/ingress/{i}` admits CIDR `{c}`"))
+        } else if to_ports.is_some_and(|p| !p.is_empty())
+            && !FROM.iter().any(|k| rule.get(*k).is_some())
+        {
+            Some(format!("`{at}/ingress/{i}` lists ports and no source"))
+        } else {
+            None
+        };
+        if let Some(how) = how {
+            out.open(ports, how);
+        }
+    }
+    out
+}
+
+/// Where a Calico policy's ingress rules let in every source, in order: an `Allow` rule whose
+/// `source` names no nets, selector, namespace selector or service accounts (or a `/0` net), on
+/// its destination ports (every port without them); a `Deny` rule that shuts out every source
+/// on every port ends the search.
+/// <https://docs.tigera.io/calico/latest/reference/resources/networkpolicy#rule>
+fn calico_openness(rules: &serde_json::Value) -> Openness {
+    let mut out = Openness::default();
+    for (i, rule) in rules.as_array().into_iter().flatten().enumerate() {
+        let action = rule.get("action").and_then(|v| v.as_str()).unwrap_or("");
+        let source = rule.get("source");
+        let field = |key: &str| source.and_then(|s| s.get(key));
+        let nets: Vec<&str> = field("nets")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        let names_peers = [
+            "selector",
+            "namespaceSelector",
+            "serviceAccounts",
+            "services",
+            "notNets",
+            "notSelector",
+        ]
+        .iter()
+        .any(|k| field(k).is_some());
+        let wide_net = nets.iter().find(|n| spans_a_family(n));
+        let every_source = !names_peers && (nets.is_empty() || wide_net.is_some());
+        if !every_source {
+            continue;
+        }
+        let proto = rule.get("protocol").and_then(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| Some(v.to_string()))
+        });
+        let ports: Vec<String> = rule
+            .get("destination")
+            .and_then(|d| d.get("ports"))
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let port = p.as_str().map_or_else(|| p.to_string(), str::to_string);
+                format!(
+                    "{}/{}",
+                    port.replace(':', "-"),
+                    proto.as_deref().unwrap_or("TCP")
+                )
+            })
+            .collect();
+        let all_ports = ports.is_empty() && proto.is_none();
+        match action {
+            "Allow" => {
+                let how = wide_net.map_or_else(
+                    || format!("ingress rule {} allows with no source", i + 1),
+                    |n| format!("ingress rule {} allows net `{n}`", i + 1),
+                );
+                let ports = if ports.is_empty() {
+                    proto
+                        .map(|p| vec![format!("every {p} port")])
+                        .unwrap_or_default()
+                } else {
+                    ports
+                };
+                out.open(ports, how);
+            }
+            "Deny" if all_ports => break,
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `AdminNetworkPolicy`, `BaselineAdminNetworkPolicy` and `ClusterNetworkPolicy` specs, as

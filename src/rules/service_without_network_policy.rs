@@ -12,7 +12,7 @@ use crate::object::{Object, View};
 pub static META: RuleMeta = RuleMeta {
     code: "EXT003",
     name: "service-without-network-policy",
-    summary: "Service whose pods no NetworkPolicy isolates for ingress",
+    summary: "Service whose pods no NetworkPolicy isolates for ingress, or whose policies let in every source on every port",
     default_severity: Severity::Warning,
     docs: include_str!("../../rules/EXT003-service-without-network-policy.md"),
     security_severity: "5.0",
@@ -42,19 +42,44 @@ impl Rule for ServiceWithoutNetworkPolicy {
                 let pods = cx.index.coverage(ns_name, sel);
                 let uncovered: Vec<&PodSet<'_>> =
                     pods.iter().filter(|p| p.isolated_by.is_none()).collect();
-                if uncovered.is_empty() {
+                let open: Vec<&PodSet<'_>> = pods
+                    .iter()
+                    .filter(|p| p.isolated_by.is_some() && p.open_to_all().is_some())
+                    .collect();
+                if uncovered.is_empty() && open.is_empty() {
                     continue;
                 }
-                let explained = cx.index.explain(ns_name, uncovered[0], NOTE_POLICIES);
-                let mut f = finding(
-                    obj,
-                    ns_name,
-                    sel,
-                    &uncovered,
-                    &explained,
-                    pods.len(),
-                    cx.scope,
-                );
+                let mut f = if uncovered.is_empty() {
+                    opened(obj, ns_name, sel, &open, pods.len(), cx.scope)
+                } else {
+                    let explained = cx.index.explain(ns_name, uncovered[0], NOTE_POLICIES);
+                    finding(
+                        obj,
+                        ns_name,
+                        sel,
+                        &uncovered,
+                        &explained,
+                        pods.len(),
+                        cx.scope,
+                    )
+                };
+                // Where isolated pods are still open to every source, on some ports or all.
+                let mut said = Vec::new();
+                for set in pods.iter().filter(|p| p.isolated_by.is_some()) {
+                    for (p, open) in &set.opened_by {
+                        let note = format!(
+                            "{} `{}` admits every source on {} ({})",
+                            p.id.kind_label(),
+                            p.id.qualified_name(),
+                            open.ports_text(),
+                            open.how.as_deref().unwrap_or("an ingress rule")
+                        );
+                        if !said.contains(&note) {
+                            said.push(note);
+                        }
+                    }
+                }
+                f.notes.extend(said);
                 // Policies the API server rejects are not in the index; say they were seen.
                 let mut rejected: Vec<String> = cx
                     .problems
@@ -78,6 +103,79 @@ impl Rule for ServiceWithoutNetworkPolicy {
             }
         }
     }
+}
+
+/// The pods a finding is about: the workloads (and pods) or, when none is in the input, the
+/// labels standing in for them.
+fn who(sel: &BTreeMap<String, String>, sets: &[&PodSet<'_>], total: usize, scope: &str) -> String {
+    if sets.iter().all(|p| p.workload.is_none()) {
+        let sel_text = sel
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        return format!(
+            "pods labelled `{sel_text}` (no workload in {scope} matches; the selector stands in for them)"
+        );
+    }
+    let names = names_once(sets);
+    let workloads = sets.iter().filter(|p| p.pod.is_none()).count();
+    let of = if total > sets.len() && workloads == sets.len() {
+        format!(" ({} of the {total} workloads it selects)", sets.len())
+    } else {
+        String::new()
+    };
+    format!("{}{of}", names.join(", "))
+}
+
+/// The finding for pods that policies isolate, but whose ingress rules let in every source on
+/// every port: isolated, and restricted in nothing.
+fn opened(
+    obj: &Object,
+    ns: &str,
+    sel: &BTreeMap<String, String>,
+    open: &[&PodSet<'_>],
+    total: usize,
+    scope: &str,
+) -> Finding {
+    let mut by: Vec<&Object> = open
+        .iter()
+        .filter_map(|p| p.open_to_all().map(|(o, _)| *o))
+        .collect();
+    by.dedup_by(|a, b| a.id == b.id);
+    let policies: Vec<String> = by
+        .iter()
+        .map(|o| format!("{} `{}`", o.id.kind_label(), o.id.qualified_name()))
+        .collect();
+    let who = who(sel, open, total, scope);
+    let mut f = Draft {
+        object: obj,
+        path: "/spec/selector",
+        at: At::Key,
+        label: "selects pods open to every source",
+        message: format!(
+            "Service `{}` exposes {who}, which {} {} to every source on every port",
+            obj.id.qualified_name(),
+            policies.join(" and "),
+            if policies.len() == 1 { "opens" } else { "open" }
+        )
+        .into(),
+        help: &format!(
+            "Restrict the ingress rules that apply in namespace `{ns}` to the sources that need these pods (a podSelector, a namespaceSelector or an ipBlock narrower than 0.0.0.0/0 and ::/0), or to the ports they serve."
+        ),
+    }
+    .finding(&META);
+    for o in by {
+        f.related.push(Label::new(
+            o.key_span("/spec/ingress"),
+            format!(
+                "{} {} admits every source on every port",
+                o.id.kind_label(),
+                o.id.qualified_name()
+            ),
+        ));
+    }
+    f
 }
 
 /// How many policies the note explains before summarising the rest.
@@ -176,25 +274,7 @@ fn finding(
     total: usize,
     scope: &str,
 ) -> Finding {
-    let sel_text = sel
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let who = if uncovered.iter().all(|p| p.workload.is_none()) {
-        format!(
-            "pods labelled `{sel_text}` (no workload in {scope} matches; the selector stands in for them)"
-        )
-    } else {
-        let names = names_once(uncovered);
-        let workloads = uncovered.iter().filter(|p| p.pod.is_none()).count();
-        let of = if total > uncovered.len() && workloads == uncovered.len() {
-            format!(" ({} of the {total} workloads it selects)", uncovered.len())
-        } else {
-            String::new()
-        };
-        format!("{}{of}", names.join(", "))
-    };
+    let who = who(sel, uncovered, total, scope);
     let host = uncovered.iter().all(|p| p.host_network);
     let isolates = if host {
         "which run with hostNetwork, where no NetworkPolicy isolates them"
