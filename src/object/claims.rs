@@ -511,17 +511,58 @@ fn service<'a>(obj: &'a Object, svc: &Service, out: &mut Vec<Claim<'a>>) {
             not_lb.clone(),
         ));
     }
+    annotation_claims(
+        &obj.annotations,
+        "/metadata/annotations",
+        "metadata.annotations",
+        not_lb.as_ref(),
+        &|source, entry, path, field, inert| claim(source, entry, path, field, inert),
+        out,
+    );
+    let ingress = svc
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|l| l.ingress.as_ref());
+    for (i, ing) in ingress.into_iter().flatten().enumerate() {
+        if let Some(ip) = ing.ip.as_deref().filter(|s| !s.is_empty()) {
+            out.push(claim(
+                Source::StatusIngress,
+                ip,
+                format!("/status/loadBalancer/ingress/{i}/ip"),
+                format!("status.loadBalancer.ingress[{i}].ip"),
+                not_lb.clone(),
+            ));
+        }
+    }
+}
+
+/// Makes a claim of one object: source, entry, path, field, why it takes no effect.
+type MakeClaim<'a, 'f> = dyn Fn(Source, &str, String, String, Option<String>) -> Claim<'a> + 'f;
+
+/// The claims of the implementations' address annotations in `annotations` (a Service's own,
+/// or those a Gateway's `spec.infrastructure.annotations` puts on the Service made for it), at
+/// `path` and `field` below the object. `not_lb`: why the addresses take no effect, if they
+/// do not.
+fn annotation_claims<'a>(
+    annotations: &BTreeMap<String, String>,
+    path: &str,
+    field: &str,
+    not_lb: Option<&String>,
+    claim: &MakeClaim<'a, '_>,
+    out: &mut Vec<Claim<'a>>,
+) {
     for a in ADDRESS_ANNOTATIONS {
-        let Some(value) = obj.annotations.get(a.key) else {
+        let Some(value) = annotations.get(a.key) else {
             continue;
         };
-        let path = format!("/metadata/annotations/{}", escape(a.key));
-        let field = format!("metadata.annotations[{}]", a.key);
+        let path = format!("{path}/{}", escape(a.key));
+        let field = format!("{field}[{}]", a.key);
         let inert = a
             .superseded_by
-            .filter(|k| obj.annotations.contains_key(*k))
+            .filter(|k| annotations.contains_key(*k))
             .map(|k| format!("`{k}` is set too, and {} reads that one", a.implementation))
-            .or_else(|| not_lb.clone());
+            .or_else(|| not_lb.cloned());
         let from = out.len();
         let (entries, list_error) = match a.list {
             List::Comma => (
@@ -566,22 +607,6 @@ fn service<'a>(obj: &'a Object, svc: &Service, out: &mut Vec<Claim<'a>>) {
             }
         }
     }
-    let ingress = svc
-        .status
-        .as_ref()
-        .and_then(|s| s.load_balancer.as_ref())
-        .and_then(|l| l.ingress.as_ref());
-    for (i, ing) in ingress.into_iter().flatten().enumerate() {
-        if let Some(ip) = ing.ip.as_deref().filter(|s| !s.is_empty()) {
-            out.push(claim(
-                Source::StatusIngress,
-                ip,
-                format!("/status/loadBalancer/ingress/{i}/ip"),
-                format!("status.loadBalancer.ingress[{i}].ip"),
-                not_lb.clone(),
-            ));
-        }
-    }
 }
 
 fn sharing(annotations: &BTreeMap<String, String>, spec: &ServiceSpec) -> Sharing {
@@ -618,6 +643,27 @@ fn gateway<'a>(obj: &'a Object, g: &super::gateway::Gateway, out: &mut Vec<Claim
     let annotations = &g.infrastructure_annotations;
     let mut sharing = sharing(annotations, &ServiceSpec::default());
     sharing.local_selector = None;
+    // Envoy Gateway and Istio put these on the LoadBalancer Service they make for the Gateway,
+    // where MetalLB, Cilium or kube-vip read them.
+    let claim = |source, entry: &str, path: String, field: String, inert: Option<String>| Claim {
+        object: obj,
+        source,
+        entry: entry.to_string(),
+        path,
+        field,
+        ports: ports.clone(),
+        inert,
+        list_error: None,
+        sharing: sharing.clone(),
+    };
+    annotation_claims(
+        annotations,
+        "/spec/infrastructure/annotations",
+        "spec.infrastructure.annotations",
+        None,
+        &claim,
+        out,
+    );
     for (i, a) in g.addresses.iter().enumerate() {
         if a.type_.as_deref().is_some_and(|t| t != "IPAddress") {
             continue;

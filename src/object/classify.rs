@@ -256,7 +256,11 @@ fn object(
             Some(View::Namespace(labels))
         }
         (av, "Gateway") if av.starts_with("gateway.networking.k8s.io/") => {
-            subtrees.extend(["/spec/addresses", "/spec/listeners"]);
+            subtrees.extend([
+                "/spec/addresses",
+                "/spec/listeners",
+                "/spec/infrastructure/annotations",
+            ]);
             gateway::read(&mut cx).map(|g| View::Gateway(Box::new(g)))
         }
         ("projectcalico.org/v3" | "crd.projectcalico.org/v1", "Tier") => {

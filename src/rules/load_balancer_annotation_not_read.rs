@@ -36,10 +36,13 @@ impl Rule for LoadBalancerAnnotationNotRead {
             {
                 continue;
             }
+            let gateway = obj.id.kind == "Gateway";
             let mut fix = None;
             let mut message = Message::from(format!(
-                "Service `{}` has annotation `{}`, which no controller of the cluster reads: ",
+                "{} `{}` has {}annotation `{}`, which no controller of the cluster reads: ",
+                obj.id.kind,
                 obj.id.qualified_name(),
+                if gateway { "infrastructure " } else { "" },
                 a.key
             ));
             if let Some(newer) = a.superseded_by.filter(|k| obj.annotations.contains_key(*k)) {
@@ -47,7 +50,7 @@ impl Rule for LoadBalancerAnnotationNotRead {
                     "`{newer}` is set too, and {} reads only that one",
                     a.implementation
                 ));
-                let path = annotation_path(a.key);
+                let path = claim.path.clone();
                 fix = Some(Fix {
                     title: format!(
                         "Remove `{}`, which {} does not read",
@@ -63,6 +66,9 @@ impl Rule for LoadBalancerAnnotationNotRead {
                 });
             } else if let Some(i) = cx.lb.implementation
                 && Implementation::of_annotation(a.implementation) != Some(i)
+                // A Gateway's infrastructure annotations go to the Service its implementation
+                // makes, whose address another controller allocates.
+                && !(gateway && i == Implementation::Gateway)
             {
                 message.push_str(&format!(
                     "it is {}'s, and the cluster's load balancer is {} (",
@@ -75,7 +81,7 @@ impl Rule for LoadBalancerAnnotationNotRead {
                 continue;
             }
             seen.push((obj, a.key));
-            let path = annotation_path(a.key);
+            let path = claim.path.clone();
             let help = if fix.is_some() {
                 "Remove the older key; the newer one is the one in force."
             } else {
@@ -94,11 +100,4 @@ impl Rule for LoadBalancerAnnotationNotRead {
             out.push(f);
         }
     }
-}
-
-fn annotation_path(key: &str) -> String {
-    format!(
-        "/metadata/annotations/{}",
-        crate::yaml::pointer::escape(key)
-    )
 }
