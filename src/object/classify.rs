@@ -278,6 +278,19 @@ fn object(
                 node,
             ) {
                 subtrees.extend(["/spec", "/data"]);
+                // A pool with an entry that is no range is refused (the CRD's `format: cidr`,
+                // or the controller's webhook): what it holds is unknown, and rules that
+                // compare addresses with the implementation's pools abstain.
+                for (text, path) in &p.unreadable {
+                    cx.problem_at(
+                        path,
+                        &format!(
+                            "has `{text}` where an address range belongs (a placeholder not replaced?): the API server or {} refuses the pool, and addresses are not compared with {}'s pools while it cannot be read",
+                            p.implementation.name(),
+                            p.implementation.name()
+                        ),
+                    );
+                }
                 Some(View::AddressPool(Box::new(p)))
             } else {
                 match policies::policy(&mut cx, api_version, kind) {

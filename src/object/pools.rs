@@ -71,6 +71,29 @@ pub struct AddressPool {
     pub ranges: Vec<Range>,
     /// MetalLB `autoAssign: false`: addresses are given only to Services that ask for them.
     pub auto_assign: bool,
+    /// Entries that are no range (a placeholder like `AUTOMATIC_REPLACE` a kustomize
+    /// replacement fills in, a typo), each with its pointer below the object: the API server
+    /// or the controller refuses the pool, and what it holds is not known.
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// The implementation whose pools an object of this kind declares, if it is a pool kind.
+#[must_use]
+pub fn pool_kind(
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    namespace: Option<&str>,
+) -> Option<Implementation> {
+    match (api_version.split('/').next().unwrap_or_default(), kind) {
+        ("metallb.io", "IPAddressPool") => Some(Implementation::MetalLb),
+        ("cilium.io", "CiliumLoadBalancerIPPool") => Some(Implementation::Cilium),
+        ("projectcalico.org" | "crd.projectcalico.org", "IPPool") => Some(Implementation::Calico),
+        ("v1", "ConfigMap") if name == "kubevip" && namespace == Some("kube-system") => {
+            Some(Implementation::KubeVip)
+        }
+        _ => None,
+    }
 }
 
 impl AddressPool {
@@ -95,6 +118,21 @@ fn range(text: &str) -> Option<Range> {
         });
     }
     text.parse::<IpNet>().ok().map(|n| Range::of_net(n.trunc()))
+}
+
+/// Each entry as a range, or among the unreadable ones.
+fn read_all(
+    entries: impl Iterator<Item = (String, String)>,
+) -> (Vec<Range>, Vec<(String, String)>) {
+    let mut ranges = Vec::new();
+    let mut unreadable = Vec::new();
+    for (text, path) in entries {
+        match range(&text) {
+            Some(r) => ranges.push(r),
+            None => unreadable.push((text, path)),
+        }
+    }
+    (ranges, unreadable)
 }
 
 /// The pool an object declares, if it is a pool: by API group and kind, with the tree of its
@@ -127,35 +165,41 @@ pub fn pool(
     match (group, kind) {
         ("metallb.io", "IPAddressPool") => {
             let (n, _, depth) = tree.lookup(node, &["spec", "autoAssign"]);
+            let (ranges, unreadable) = read_all(
+                strings(&["spec", "addresses"])
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, s)| (s, format!("/spec/addresses/{i}"))),
+            );
             Some(AddressPool {
                 implementation: Implementation::MetalLb,
-                ranges: strings(&["spec", "addresses"])
-                    .iter()
-                    .filter_map(|s| range(s))
-                    .collect(),
+                ranges,
                 auto_assign: !(depth == 2 && tree.scalar(n) == Some("false")),
+                unreadable,
             })
         }
         ("cilium.io", "CiliumLoadBalancerIPPool") => {
-            let mut ranges = Vec::new();
+            let mut entries = Vec::new();
             for key in ["blocks", "cidrs"] {
                 let (n, _, depth) = tree.lookup(node, &["spec", key]);
                 if depth < 2 {
                     continue;
                 }
-                for &b in tree.items(n) {
+                for (i, &b) in tree.items(n).iter().enumerate() {
                     if let Some(c) = scalar(b, "cidr") {
-                        ranges.extend(range(c));
+                        entries.push((c.to_string(), format!("/spec/{key}/{i}/cidr")));
                     } else if let Some(start) = scalar(b, "start") {
                         let stop = scalar(b, "stop").unwrap_or(start);
-                        ranges.extend(range(&format!("{start}-{stop}")));
+                        entries.push((format!("{start}-{stop}"), format!("/spec/{key}/{i}/start")));
                     }
                 }
             }
+            let (ranges, unreadable) = read_all(entries.into_iter());
             Some(AddressPool {
                 implementation: Implementation::Cilium,
                 ranges,
                 auto_assign: true,
+                unreadable,
             })
         }
         ("projectcalico.org" | "crd.projectcalico.org", "IPPool")
@@ -163,13 +207,16 @@ pub fn pool(
                 .iter()
                 .any(|u| u == "LoadBalancer") =>
         {
+            let (ranges, unreadable) = read_all(
+                strings(&["spec", "cidr"])
+                    .into_iter()
+                    .map(|s| (s, "/spec/cidr".to_string())),
+            );
             Some(AddressPool {
                 implementation: Implementation::Calico,
-                ranges: strings(&["spec", "cidr"])
-                    .iter()
-                    .filter_map(|s| range(s))
-                    .collect(),
+                ranges,
                 auto_assign: true,
+                unreadable,
             })
         }
         ("v1", "ConfigMap") if name == "kubevip" && namespace == Some("kube-system") => {
@@ -177,20 +224,26 @@ pub fn pool(
             if depth < 1 {
                 return None;
             }
-            let ranges = tree
+            let entries: Vec<(String, String)> = tree
                 .pairs(data)
-                .filter(|(k, _)| {
-                    tree.key_string(*k)
-                        .is_some_and(|k| k.starts_with("cidr-") || k.starts_with("range-"))
+                .filter_map(|(k, v)| {
+                    let key = tree.key_string(k)?;
+                    let value = tree.scalar(v)?.to_string();
+                    (key.starts_with("cidr-") || key.starts_with("range-")).then_some((key, value))
                 })
-                .filter_map(|(_, v)| tree.scalar(v))
-                .flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
-                .filter_map(|s| range(&s))
+                .flat_map(|(key, v)| {
+                    let path = format!("/data/{}", crate::yaml::pointer::escape(&key));
+                    v.split(',')
+                        .map(|e| (e.to_string(), path.clone()))
+                        .collect::<Vec<_>>()
+                })
                 .collect();
+            let (ranges, unreadable) = read_all(entries.into_iter());
             Some(AddressPool {
                 implementation: Implementation::KubeVip,
                 ranges,
                 auto_assign: true,
+                unreadable,
             })
         }
         _ => None,

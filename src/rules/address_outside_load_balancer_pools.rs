@@ -38,6 +38,23 @@ impl Rule for AddressOutsideLoadBalancerPools {
         if pools.is_empty() {
             return;
         }
+        // A pool of the implementation that cannot be read (its EXT900 says so) may hold any
+        // address: no verdict rather than "never assigned".
+        let unreadable = cx
+            .problems
+            .iter()
+            .filter_map(|p| p.object.as_deref())
+            .any(|o| {
+                crate::object::pools::pool_kind(
+                    &o.api_version,
+                    &o.kind,
+                    &o.name,
+                    o.namespace.as_deref(),
+                ) == Some(implementation)
+            });
+        if unreadable {
+            return;
+        }
         for claim in cx.claims {
             if claim.inert.is_some() || !lb::requested(claim) {
                 continue;
