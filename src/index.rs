@@ -49,7 +49,7 @@ pub struct Namespace<'a> {
 #[derive(Debug)]
 pub struct Index<'a> {
     namespaces: BTreeMap<&'a str, Namespace<'a>>,
-    cloud_evidence: Option<CloudEvidence>,
+    cloud_evidence: Vec<CloudEvidence>,
     /// Calico tiers whose `defaultAction` is `Pass`.
     passing_tiers: Vec<String>,
 }
@@ -102,11 +102,9 @@ pub fn build(objects: &[Object]) -> Index<'_> {
     let mut cluster_policies = Vec::new();
     let mut namespace_labels: BTreeMap<&str, &BTreeMap<String, String>> = BTreeMap::new();
     let mut passing_tiers = Vec::new();
-    let mut cloud = None;
+    let mut cloud = Vec::new();
     for (i, obj) in objects.iter().enumerate() {
-        if cloud.is_none() {
-            cloud = cloud_evidence(obj);
-        }
+        cloud.extend(cloud_evidence(obj));
         match &obj.view {
             View::Namespace(labels) => {
                 namespace_labels.insert(&obj.id.name, labels);
@@ -187,10 +185,10 @@ pub fn build(objects: &[Object]) -> Index<'_> {
 }
 
 impl<'a> Index<'a> {
-    /// The first sign of a managed cloud in the input, if any.
+    /// Every sign of a managed cloud in the input, in input order.
     #[must_use]
-    pub fn cloud_evidence(&self) -> Option<&CloudEvidence> {
-        self.cloud_evidence.as_ref()
+    pub fn cloud_evidence(&self) -> &[CloudEvidence] {
+        &self.cloud_evidence
     }
 
     /// Namespaces in name order, with their Services in input order.

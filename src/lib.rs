@@ -264,7 +264,14 @@ fn run(
         } else {
             "the input".to_string()
         };
-        let profile = profile::decide(*requested, set_by, index.cloud_evidence(), &scope);
+        let file_name = |span: source::Span| inputs.files[span.file.0 as usize].name.clone();
+        let profile = profile::decide(
+            *requested,
+            set_by,
+            index.cloud_evidence(),
+            &file_name,
+            &scope,
+        );
         let (target, version_source, gates) = settings.target(plan.config);
         let kubernetes = profile::kubernetes(
             target,

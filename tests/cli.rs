@@ -514,7 +514,28 @@ fn host_bits_are_a_warning_pointing_at_the_entry() {
 fn auto_profile_says_what_decided_it() {
     let dir = project(&[("lb.yaml", b"apiVersion: v1\nkind: Service\nmetadata:\n  name: lb\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-type: nlb\nspec:\n  type: LoadBalancer\n")]);
     let out = run_in(dir.path(), &[], None);
-    assert!(stderr(&out).contains("profile: cloud (auto: Service default/lb has annotation `service.beta.kubernetes.io/aws-load-balancer-type` at lb.yaml:6:5)"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("profile: cloud (auto: Service default/lb has annotation `service.beta.kubernetes.io/aws-load-balancer-type` at lb.yaml:6:5; set `profile:` in the config or pass `--profile` to decide yourself)"), "{}", stderr(&out));
+    // The same Service in a vendored copy or an example decides nothing for an on-prem repository:
+    // its externalIPs are no EXT001.
+    let lb = "apiVersion: v1\nkind: Service\nmetadata:\n  name: lb\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-type: nlb\nspec:\n  type: LoadBalancer\n";
+    for place in [
+        "vendor/ingress/lb.yaml",
+        "deploy/static/provider/aws/lb.yaml",
+        "examples/lb.yaml",
+    ] {
+        let dir = project(&[(place, lb.as_bytes()), ("x.yaml", BAD_SERVICE.as_bytes())]);
+        let out = run_in(dir.path(), &["-f", "short"], None);
+        assert!(
+            stderr(&out).contains("profile: on-prem (auto: cloud signals only in vendored, example or provider-specific files"),
+            "{place}: {}",
+            stderr(&out)
+        );
+        assert!(
+            !stdout(&out).contains("EXT001"),
+            "{place}: {}",
+            stdout(&out)
+        );
+    }
     let dir = project(&[("x.yaml", BAD_SERVICE.as_bytes())]);
     let out = run_in(dir.path(), &[], None);
     assert!(

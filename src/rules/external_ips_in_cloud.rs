@@ -57,6 +57,11 @@ impl Rule for ExternalIpsInCloud {
                 f.related
                     .push(Label::new(span, "this made the profile cloud"));
             }
+            f.notes.push(if cx.profile.decided_by.is_some() {
+                "the profile is `auto`, decided by the cloud signals of this cluster (files under vendor/, examples/ and provider-specific folders do not count); if the cluster is not in a cloud, set `profile: on-prem` in the config or pass `--profile on-prem`".to_string()
+            } else {
+                "the profile is set to cloud; if the cluster is not in a cloud, set `profile: on-prem` in the config or pass `--profile on-prem`".to_string()
+            });
             out.push(f);
         }
     }
