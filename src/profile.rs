@@ -71,52 +71,48 @@ pub fn decide(
                 .iter()
                 .partition(|e| set_aside(&name(e.span)).is_some());
             if let Some(e) = deciding.first() {
-                {
-                    let mut reason = Message::from(format!("auto: {} at ", e.what));
-                    reason.push_place(e.span);
-                    if deciding.len() > 1 {
-                        reason.push_str(&format!(
-                            " and {} more cloud signal{}",
-                            deciding.len() - 1,
-                            if deciding.len() == 2 { "" } else { "s" }
-                        ));
-                    }
-                    reason.push_str(OVERRIDE);
-                    ProfileDecision {
-                        profile: Profile::Cloud,
-                        requested,
-                        reason,
-                        evidence: Some(e.span),
-                        decided_by: Some(e.object.clone()),
-                    }
+                let mut reason = Message::from(format!("auto: {} at ", e.what));
+                reason.push_place(e.span);
+                if deciding.len() > 1 {
+                    reason.push_str(&format!(
+                        " and {} more cloud signal{}",
+                        deciding.len() - 1,
+                        if deciding.len() == 2 { "" } else { "s" }
+                    ));
+                }
+                reason.push_str(OVERRIDE);
+                ProfileDecision {
+                    profile: Profile::Cloud,
+                    requested,
+                    reason,
+                    evidence: Some(e.span),
+                    decided_by: Some(e.object.clone()),
                 }
             } else {
-                {
-                    let mut reason = Message::from(format!(
-                        "auto: no cloud load-balancer annotation or cloud API group in {scope}"
+                let mut reason = Message::from(format!(
+                    "auto: no cloud load-balancer annotation or cloud API group in {scope}"
+                ));
+                if let Some(e) = aside.first() {
+                    let file = name(e.span);
+                    reason = Message::from(format!(
+                        "auto: cloud signals only in vendored, example or provider-specific files, which do not decide for the rest: {} in {} ({}){}",
+                        e.what,
+                        file,
+                        set_aside(&file).unwrap_or_default(),
+                        if aside.len() > 1 {
+                            format!(" and {} more", aside.len() - 1)
+                        } else {
+                            String::new()
+                        }
                     ));
-                    if let Some(e) = aside.first() {
-                        let file = name(e.span);
-                        reason = Message::from(format!(
-                            "auto: cloud signals only in vendored, example or provider-specific files, which do not decide for the rest: {} in {} ({}){}",
-                            e.what,
-                            file,
-                            set_aside(&file).unwrap_or_default(),
-                            if aside.len() > 1 {
-                                format!(" and {} more", aside.len() - 1)
-                            } else {
-                                String::new()
-                            }
-                        ));
-                        reason.push_str(OVERRIDE);
-                    }
-                    ProfileDecision {
-                        profile: Profile::OnPrem,
-                        requested,
-                        reason,
-                        evidence: None,
-                        decided_by: None,
-                    }
+                    reason.push_str(OVERRIDE);
+                }
+                ProfileDecision {
+                    profile: Profile::OnPrem,
+                    requested,
+                    reason,
+                    evidence: None,
+                    decided_by: None,
                 }
             }
         }
