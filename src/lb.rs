@@ -221,6 +221,57 @@ pub fn decide(
     }
 }
 
+/// What the input shows of the release of MetalLB the cluster runs: a version from a controller
+/// or speaker image tag (`quay.io/metallb/controller:v0.13.7`), or that its configuration is the
+/// `config` ConfigMap that only releases before 0.13 read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// `(major, minor, patch)`; `(0, 12, u32::MAX)` for "before 0.13".
+    pub version: (u32, u32, u32),
+    /// `MetalLB 0.13.7 (image of Deployment metallb-system/controller)`.
+    pub seen: String,
+}
+
+/// The MetalLB release the input shows, the oldest when it shows several.
+#[must_use]
+pub fn metallb_release(objects: &[Object]) -> Option<Release> {
+    let mut found: Vec<Release> = Vec::new();
+    for obj in objects {
+        match &obj.view {
+            View::AddressPool(p) if p.legacy => found.push(Release {
+                version: (0, 12, u32::MAX),
+                seen: format!(
+                    "MetalLB before 0.13 (the `address-pools` configuration in ConfigMap {})",
+                    obj.id.qualified_name()
+                ),
+            }),
+            View::Workload(w) => {
+                for image in &w.images {
+                    let Some((repo, tag)) = image.rsplit_once(':') else {
+                        continue;
+                    };
+                    if !(repo.ends_with("metallb/controller") || repo.ends_with("metallb/speaker"))
+                    {
+                        continue;
+                    }
+                    let mut parts = tag.trim_start_matches('v').split(['.', '-']);
+                    let mut next = || parts.next().and_then(|p| p.parse::<u32>().ok());
+                    if let (Some(a), Some(b), Some(c)) = (next(), next(), next()) {
+                        found.push(Release {
+                            version: (a, b, c),
+                            seen: format!("MetalLB {a}.{b}.{c} (image of {})", obj.id),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+        .into_iter()
+        .min_by(|a, b| a.version.cmp(&b.version).then(a.seen.cmp(&b.seen)))
+}
+
 /// The pools of `implementation` among `objects`.
 pub fn pools(
     objects: &[Object],

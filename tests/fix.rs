@@ -448,3 +448,48 @@ fn an_output_that_names_an_input_is_refused_and_nothing_is_written() {
         before
     );
 }
+
+/// EXT013's rename is safe, unless the input shows a MetalLB release older than 0.14.9 (an
+/// image tag, or the ConfigMap configuration of releases before 0.13), which reads only the old
+/// prefix: then renaming drops pool selection and sharing, and the fix says so.
+#[test]
+fn the_metallb_prefix_rename_is_unsafe_before_metallb_0_14_9() {
+    let service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\n  annotations:\n    metallb.universe.tf/address-pool: production\nspec:\n  type: LoadBalancer\n  selector: {app: web}\n  ports: [{port: 443}]\n";
+    let image = |tag: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: controller, namespace: metallb-system}}\nspec:\n  selector: {{matchLabels: {{app: metallb}}}}\n  template:\n    metadata: {{labels: {{app: metallb}}}}\n    spec:\n      containers: [{{name: controller, image: \"quay.io/metallb/controller:{tag}\"}}]\n"
+        )
+    };
+    let legacy = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config, namespace: metallb-system}\ndata:\n  config: |\n    address-pools:\n    - name: production\n      protocol: layer2\n      addresses: [192.0.2.0/24]\n";
+    for (release, unsafe_) in [
+        (image("v0.13.7"), true),
+        (legacy.to_string(), true),
+        (image("v0.14.9"), false),
+        (String::new(), false),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("svc.yaml"), service).expect("write");
+        std::fs::write(dir.path().join("metallb.yaml"), &release).expect("write");
+        let out = run(
+            dir.path(),
+            &["--fix", "--select", "EXT013", "svc.yaml", "metallb.yaml"],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        let text = std::fs::read_to_string(dir.path().join("svc.yaml")).expect("svc");
+        if unsafe_ {
+            assert_eq!(text, service, "renamed without --unsafe-fixes: {err}");
+            assert!(err.contains("1 more fixable with --unsafe-fixes"), "{err}");
+            let shown = run(
+                dir.path(),
+                &["--select", "EXT013", "svc.yaml", "metallb.yaml"],
+            );
+            let shown = String::from_utf8_lossy(&shown.stdout);
+            assert!(
+                shown.contains("changes behaviour: the input runs MetalLB"),
+                "{shown}"
+            );
+        } else {
+            assert!(text.contains("metallb.io/address-pool"), "{release}: {err}");
+        }
+    }
+}

@@ -71,6 +71,9 @@ pub struct AddressPool {
     pub ranges: Vec<Range>,
     /// MetalLB `autoAssign: false`: addresses are given only to Services that ask for them.
     pub auto_assign: bool,
+    /// MetalLB's configuration before 0.13: pools in the `config` ConfigMap of
+    /// `metallb-system`, which only releases before 0.13 read.
+    pub legacy: bool,
     /// Entries that are no range (a placeholder like `AUTOMATIC_REPLACE` a kustomize
     /// replacement fills in, a typo), each with its pointer below the object: the API server
     /// or the controller refuses the pool, and what it holds is not known.
@@ -91,6 +94,9 @@ pub fn pool_kind(
         ("projectcalico.org" | "crd.projectcalico.org", "IPPool") => Some(Implementation::Calico),
         ("v1", "ConfigMap") if name == "kubevip" && namespace == Some("kube-system") => {
             Some(Implementation::KubeVip)
+        }
+        ("v1", "ConfigMap") if name == "config" && namespace == Some("metallb-system") => {
+            Some(Implementation::MetalLb)
         }
         _ => None,
     }
@@ -175,6 +181,7 @@ pub fn pool(
                 implementation: Implementation::MetalLb,
                 ranges,
                 auto_assign: !(depth == 2 && tree.scalar(n) == Some("false")),
+                legacy: false,
                 unreadable,
             })
         }
@@ -199,6 +206,7 @@ pub fn pool(
                 implementation: Implementation::Cilium,
                 ranges,
                 auto_assign: true,
+                legacy: false,
                 unreadable,
             })
         }
@@ -216,6 +224,7 @@ pub fn pool(
                 implementation: Implementation::Calico,
                 ranges,
                 auto_assign: true,
+                legacy: false,
                 unreadable,
             })
         }
@@ -243,11 +252,57 @@ pub fn pool(
                 implementation: Implementation::KubeVip,
                 ranges,
                 auto_assign: true,
+                legacy: false,
                 unreadable,
             })
         }
+        ("v1", "ConfigMap") if name == "config" && namespace == Some("metallb-system") => {
+            legacy_metallb(tree, node)
+        }
         _ => None,
     }
+}
+
+/// MetalLB's configuration before 0.13: a YAML document in the `config` key of the `config`
+/// ConfigMap of `metallb-system`, with `address-pools` (each `addresses` and `auto-assign`).
+/// One pool stands for all of them (rules ask whether any pool holds an address).
+fn legacy_metallb(tree: &Tree, node: NodeId) -> Option<AddressPool> {
+    let (n, _, depth) = tree.lookup(node, &["data", "config"]);
+    let text = (depth == 2).then(|| tree.scalar(n)).flatten()?;
+    if !text.contains("address-pools") {
+        return None;
+    }
+    let (docs, _) = crate::yaml::parse(text, crate::yaml::BuildLimits { max_depth: 64 });
+    let doc = docs.first()?;
+    let t = &doc.tree;
+    let (pools, _, depth) = t.lookup(doc.root, &["address-pools"]);
+    if depth < 1 {
+        return None;
+    }
+    let mut entries = Vec::new();
+    let mut auto_assign = true;
+    for &p in t.items(pools) {
+        if t.get(p, "auto-assign").and_then(|(_, v)| t.scalar(v)) == Some("false") {
+            auto_assign = false;
+        }
+        let (a, _, d) = t.lookup(p, &["addresses"]);
+        if d == 1 {
+            // The entries are inside the ConfigMap's string: they point at the string.
+            for &e in t.items(a) {
+                if let Some(text) = t.scalar(e) {
+                    entries.push((text.to_string(), "/data/config".to_string()));
+                }
+            }
+        }
+    }
+    let (ranges, unreadable) = read_all(entries.into_iter());
+    Some(AddressPool {
+        implementation: Implementation::MetalLb,
+        ranges,
+        auto_assign,
+        legacy: true,
+        unreadable,
+    })
 }
 
 #[cfg(test)]

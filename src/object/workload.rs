@@ -63,6 +63,9 @@ pub struct Workload {
     pub host_network: bool,
     /// `serviceAccountName` (Calico policies can select by it), default `default`.
     pub service_account: String,
+    /// The containers' images (`quay.io/metallb/controller:v0.14.9`): what a controller's
+    /// version is detected from.
+    pub images: Vec<String>,
 }
 
 /// One set of pods of a workload that share their labels.
@@ -356,12 +359,28 @@ pub(super) fn read(cx: &mut Decoder<'_>, kind: &str, path: &str) -> Option<Workl
             return None;
         }
     };
+    let containers: Vec<String> = segments(&spec)
+        .into_iter()
+        .map(std::borrow::Cow::into_owned)
+        .chain(["containers".to_string()])
+        .collect();
+    let (list, _, depth) = tree.lookup(cx.node, &containers);
+    let images = if depth == containers.len() {
+        tree.items(list)
+            .iter()
+            .filter_map(|&c| tree.get(c, "image").and_then(|(_, v)| tree.scalar(v)))
+            .map(str::to_string)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Some(Workload {
         labels,
         pointer: path.to_string(),
         controller,
         host_network,
         service_account,
+        images,
     })
 }
 
@@ -376,6 +395,7 @@ mod tests {
             controller,
             host_network: false,
             service_account: "default".into(),
+            images: Vec::new(),
         }
     }
 

@@ -29,6 +29,9 @@ impl Rule for DeprecatedLoadBalancerAnnotation {
     }
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        // A MetalLB release older than the one that reads the new prefix turns the rename into
+        // a change of behaviour: the Service loses its pool selection and address sharing.
+        let metallb = crate::lb::metallb_release(cx.objects).filter(|r| r.version < (0, 14, 9));
         for (obj, _, _) in services(cx) {
             for key in obj.annotations.keys() {
                 let Some((old, new, by)) = RENAMED.iter().find(|(old, ..)| key.starts_with(old))
@@ -56,9 +59,20 @@ impl Rule for DeprecatedLoadBalancerAnnotation {
                 // Renaming is the same request, unless the newer key is there too (then the
                 // older one is not read, EXT012).
                 if !obj.annotations.contains_key(&newer) {
+                    let older = metallb.as_ref().filter(|_| *old == "metallb.universe.tf/");
                     f.fixes.push(Fix {
-                        title: format!("Rename to `{newer}`"),
-                        safety: Safety::Safe,
+                        title: match older {
+                            Some(r) => format!(
+                                "Rename to `{newer}` (changes behaviour: the input runs {}, which reads only `{old}` keys; upgrade MetalLB to 0.14.9 first)",
+                                r.seen
+                            ),
+                            None => format!("Rename to `{newer}`"),
+                        },
+                        safety: if older.is_some() {
+                            Safety::Unsafe
+                        } else {
+                            Safety::Safe
+                        },
                         changes: vec![Change::Key {
                             span: obj.key_span(&path),
                             key: newer,
