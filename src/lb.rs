@@ -111,21 +111,26 @@ fn evidence(obj: &Object) -> Option<Evidence> {
             obj.value_span("/apiVersion"),
         );
     }
-    if let View::Workload(_) = &obj.view {
-        let ns = obj.id.namespace.as_deref().unwrap_or_default();
-        if ns == "metallb-system" {
+    // A controller by what it runs (its image), not by what it is called: a demo app named
+    // `kube-vip-demo` is no kube-vip.
+    if let View::Workload(w) = &obj.view {
+        for image in &w.images {
+            let repo = image.split(['@', ':']).next().unwrap_or_default();
+            let implementation =
+                if repo.ends_with("metallb/controller") || repo.ends_with("metallb/speaker") {
+                    Implementation::MetalLb
+                } else if repo.ends_with("kube-vip/kube-vip")
+                    || repo.ends_with("plndr/kube-vip")
+                    || repo.ends_with("kube-vip/kube-vip-cloud-provider")
+                {
+                    Implementation::KubeVip
+                } else {
+                    continue;
+                };
             return found(
-                Implementation::MetalLb,
+                implementation,
                 What::Controller,
-                obj.id.to_string(),
-                obj.value_span("/apiVersion"),
-            );
-        }
-        if obj.id.name.starts_with("kube-vip") {
-            return found(
-                Implementation::KubeVip,
-                What::Controller,
-                obj.id.to_string(),
+                format!("{} (image `{image}`)", obj.id),
                 obj.value_span("/apiVersion"),
             );
         }

@@ -298,10 +298,12 @@ fn run(
                 .map(|c| c.key(plan.name)),
         );
         let by_address = object::claims::by_address(&claims);
+        let refused = rules::refused_objects(&claims, &kubernetes.target);
         let cx = RuleContext {
             objects,
             claims: &claims,
             by_address: &by_address,
+            refused: &refused,
             kubernetes: &kubernetes.target,
             index: &index,
             problems,

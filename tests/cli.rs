@@ -1083,10 +1083,11 @@ fn capped_at_one(text: &str) -> Output {
 
 #[test]
 fn findings_left_out_by_the_cap_still_decide_the_exit_code() {
-    // The first finding is a warning (EXT003 at the selector), the error (EXT004) comes after it
-    // and is left out by the cap of one; the run must still fail on errors.
+    // The first finding is a warning (EXT003 at the first Service's selector), the error
+    // (EXT004, on the second Service) comes after it and is left out by the cap of one; the run
+    // must still fail on errors.
     let out = capped_at_one(
-        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: s}\n  externalIPs: [127.0.0.1]\n",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: s}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: t}\nspec:\n  externalIPs: [127.0.0.1]\n",
     );
     assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
     assert!(stdout(&out).contains("EXT003"), "{}", stdout(&out));
@@ -1220,8 +1221,8 @@ fn kubernetes_version_decides_strict_ip_validation_and_the_summary_says_which() 
     let (new, err) = codes(&[]);
     assert_eq!(
         new,
-        ["EXT007", "EXT004"],
-        "1.37 rejects them, and warns about externalIPs"
+        ["EXT004"],
+        "1.37 rejects them, and refuses the Service, so nothing else is said about it"
     );
     assert!(
         err.contains("kubernetes: 1.37 (default: the newest release extip-lint knows)"),
@@ -1581,4 +1582,30 @@ fn readme_yaml_examples_are_what_they_say() {
             );
         }
     }
+}
+
+/// A load-balancer controller is detected by the image it runs, not by its name.
+#[test]
+fn controllers_are_detected_by_image_not_by_name() {
+    let deployment = |name: &str, image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: kube-system}}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec:\n      containers: [{{name: c, image: \"{image}\"}}]\n"
+        )
+    };
+    let demo = deployment("kube-vip-demo", "nginx:1.27");
+    let dir = project(&[("demo.yaml", demo.as_bytes())]);
+    let out = run_in(dir.path(), &["--allow-empty"], None);
+    assert!(
+        stderr(&out).contains("load balancer: none found"),
+        "{}",
+        stderr(&out)
+    );
+    let real = deployment("vip", "ghcr.io/kube-vip/kube-vip:v0.8.9");
+    let dir = project(&[("vip.yaml", real.as_bytes())]);
+    let out = run_in(dir.path(), &["--allow-empty"], None);
+    assert!(
+        stderr(&out).contains("load balancer: kube-vip (auto: Deployment kube-system/vip (image `ghcr.io/kube-vip/kube-vip:v0.8.9`)"),
+        "{}",
+        stderr(&out)
+    );
 }

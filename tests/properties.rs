@@ -109,7 +109,7 @@ proptest! {
 const FILES: [(&str, &str); 3] = [
     (
         "a.yaml",
-        "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: shop}\nspec:\n  selector: {app: a}\n  ports: [{port: 80}]\n  externalIPs: [192.0.2.1, 127.0.0.1]\n",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: shop}\nspec:\n  selector: {app: a}\n  ports: [{port: 80}]\n  externalIPs: [192.0.2.1]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: z, namespace: shop}\nspec:\n  externalIPs: [127.0.0.1]\n",
     ),
     (
         "b.yaml",

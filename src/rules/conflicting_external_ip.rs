@@ -53,7 +53,7 @@ impl Rule for ConflictingExternalIp {
         let mut claims: Vec<(&Claim<'_>, IpAddr, bool)> = cx
             .claims
             .iter()
-            .filter(|c| c.inert.is_none())
+            .filter(|c| c.inert.is_none() && !cx.is_refused(c.object))
             .filter_map(|c| match c.reading(cx.kubernetes) {
                 Reading::Accepted { ip, .. } => {
                     Some((c, ip, cx.history.keys.contains(&c.key(cx.cluster))))

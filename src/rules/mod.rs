@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, LazyLock};
 
 use crate::config::AllowEntry;
-use crate::finding::{Finding, Label, Message, RuleMeta, Severity};
+use crate::finding::{Finding, Label, Message, ObjectRef, RuleMeta, Severity};
 use crate::index::Index;
 use crate::kubernetes::Target;
 use crate::object::claims::{Claim, History};
@@ -117,6 +117,9 @@ pub struct RuleContext<'a> {
     pub claims: &'a [Claim<'a>],
     /// The claims that take effect, by address (`claims::by_address`).
     pub by_address: &'a std::collections::HashMap<std::net::IpAddr, Vec<usize>>,
+    /// Objects the API server refuses for an address it rejects (EXT004): they exist nowhere,
+    /// so no other rule reports on them or counts them (`refused_objects`).
+    pub refused: &'a std::collections::HashSet<usize>,
     /// The Kubernetes version and gates the cluster runs.
     pub kubernetes: &'a Target,
     pub index: &'a Index<'a>,
@@ -156,7 +159,46 @@ pub fn check(cx: &RuleContext<'_>) -> Vec<Finding> {
             }
         }
     }
+    // An object the API server refuses is EXT004's (and EXT900's) alone.
+    if !cx.refused.is_empty() {
+        let refused: Vec<&ObjectRef> = cx
+            .objects
+            .iter()
+            .filter(|o| cx.is_refused(o))
+            .map(|o| &*o.id)
+            .collect();
+        findings.retain(|f| {
+            matches!(f.rule.code, "EXT004" | "EXT900" | "EXT901" | "EXT902")
+                || f.object.as_deref().is_none_or(|o| !refused.contains(&o))
+        });
+    }
     findings
+}
+
+/// The objects the API server refuses because of an address it rejects: a Service whose
+/// `externalIPs` hold an entry EXT004 reports (the other address fields are not validated by
+/// the API server), each as its address (see `RuleContext::is_refused`).
+#[must_use]
+pub fn refused_objects(claims: &[Claim<'_>], target: &Target) -> std::collections::HashSet<usize> {
+    claims
+        .iter()
+        .filter(|c| c.source == crate::object::claims::Source::ExternalIps)
+        .filter(|c| {
+            matches!(
+                c.reading(target),
+                crate::object::claims::Reading::Rejected { .. }
+            )
+        })
+        .map(|c| std::ptr::from_ref(c.object) as usize)
+        .collect()
+}
+
+impl RuleContext<'_> {
+    /// Whether the API server refuses `obj` (see `refused_objects`).
+    #[must_use]
+    pub fn is_refused(&self, obj: &Object) -> bool {
+        self.refused.contains(&(std::ptr::from_ref(obj) as usize))
+    }
 }
 
 /// Which span of a mapping entry a finding points at.
