@@ -35,6 +35,8 @@ pub struct Namespace<'a> {
     workloads_by_label: BTreeMap<(&'a str, &'a str), Vec<&'a Object>>,
     /// Indices of this namespace's own policies.
     own_policies: Vec<usize>,
+    /// This namespace's own policies.
+    own: Vec<&'a Object>,
     policies: Policies<'a>,
     /// The policies that apply in this namespace, each identity once, in input order: what an
     /// explanation lists.
@@ -175,6 +177,7 @@ pub fn build(objects: &[Object]) -> Index<'_> {
                 })
                 .collect();
         }
+        ns.own = ns.own_policies.iter().map(|&i| &objects[i]).collect();
         ns.policies = Policies::new(all);
     }
     Index {
@@ -242,6 +245,31 @@ impl<'a> Index<'a> {
             policies: explained,
             applying: n.applying.len() + n.excluded_unknown.len(),
         }
+    }
+
+    /// Policies of other namespaces that select these pods' labels by name (not every pod):
+    /// applied in the wrong namespace, or without `kubectl -n`, they protect nothing here.
+    #[must_use]
+    pub fn elsewhere(&self, ns: &str, set: &PodSet<'_>, limit: usize) -> Vec<&'a Object> {
+        let mut out = Vec::new();
+        for (other, n) in &self.namespaces {
+            if *other == ns {
+                continue;
+            }
+            for &p in &n.own {
+                let Some(pol) = policy(p) else { continue };
+                if pol.selects_every_pod() {
+                    continue;
+                }
+                if pol.isolates(&self.pods(other, n, set)).is_ok() {
+                    out.push(p);
+                    if out.len() >= limit {
+                        return out;
+                    }
+                }
+            }
+        }
+        out
     }
 
     fn pods<'b>(&'b self, ns: &'b str, n: &'b Namespace<'_>, set: &'b PodSet<'_>) -> Pods<'b> {

@@ -292,6 +292,28 @@ impl Policy {
         }
     }
 
+    /// Whether the policy selects every pod it can reach (an empty pod or endpoint selector):
+    /// such a policy says nothing about particular pods.
+    #[must_use]
+    pub fn selects_every_pod(&self) -> bool {
+        let empty = |s: &LabelSelector| {
+            s.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
+                && s.match_expressions.as_ref().is_none_or(Vec::is_empty)
+        };
+        match self {
+            Policy::Kubernetes(np) => np
+                .spec
+                .as_ref()
+                .and_then(|s| s.pod_selector.as_ref())
+                .is_none_or(empty),
+            Policy::Cilium { rules, .. } => rules.iter().any(|r| empty(&r.selector)),
+            Policy::Calico(c) => {
+                c.selector.describe() == "all()" || c.selector.describe().is_empty()
+            }
+            Policy::Cluster(_) | Policy::Unevaluated(_) => true,
+        }
+    }
+
     /// Where the ingress rules that apply to `pods` (already isolated by this policy) let in
     /// every source.
     #[must_use]

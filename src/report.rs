@@ -33,6 +33,8 @@ pub struct Stats {
     /// Files that held a Kubernetes object or a broken one: manifests, which a report must
     /// never be written over.
     pub manifests: std::collections::BTreeSet<FileId>,
+    /// Objects of namespaced kinds that set no namespace, by the namespace they were placed in.
+    pub namespace_defaulted: BTreeMap<String, usize>,
 }
 
 impl Stats {
@@ -131,6 +133,11 @@ impl Inputs {
                     .objects_by_kind
                     .entry(o.id.kind.clone())
                     .or_default() += 1;
+                if o.namespace_defaulted
+                    && let Some(ns) = &o.id.namespace
+                {
+                    *out.stats.namespace_defaulted.entry(ns.clone()).or_default() += 1;
+                }
             }
             out.objects.extend(l.objects);
             out.problems.extend(l.problems);

@@ -1609,3 +1609,41 @@ fn controllers_are_detected_by_image_not_by_name() {
         stderr(&out)
     );
 }
+
+/// EXT003's notes agree with the file: a matching workload the API server rejects is named, a
+/// Service placed in the default namespace says so, and a policy for these labels in another
+/// namespace is pointed out; the summary counts objects without a namespace once.
+#[test]
+fn the_exposure_notes_name_what_the_file_shows() {
+    let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n---\napiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: nginx}]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: kserve}\nspec:\n  podSelector: {matchLabels: {app: web}}\n";
+    let dir = project(&[("app.yaml", text.as_bytes())]);
+    let out = run_in(dir.path(), &["-f", "json"], None);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ext003 = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["code"] == "EXT003")
+        .expect("EXT003");
+    let notes: Vec<&str> = ext003["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    for want in [
+        "may be these pods: Deployment `default/web`",
+        "the Service sets no namespace, so it is in `default`",
+        "a policy in another namespace selects these labels, but a policy applies only in its own namespace: NetworkPolicy `kserve/web`",
+    ] {
+        assert!(
+            notes.iter().any(|n| n.contains(want)),
+            "no `{want}` in {notes:?}"
+        );
+    }
+    assert!(
+        stderr(&out).contains("no namespace set: 1 object in `default`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -354,6 +354,8 @@ fn object(
         }),
         ..Arc::unwrap_or_clone(id)
     });
+    let namespace_defaulted =
+        !CLUSTER_SCOPED.contains(&kind) && metadata.namespace.as_deref().is_none_or(str::is_empty);
     for ignore in &mut out.ignores[ignores..] {
         ignore.object = Arc::clone(&id);
     }
@@ -371,6 +373,7 @@ fn object(
             BTreeMap::new()
         },
         annotations: metadata.annotations.unwrap_or_default(),
+        namespace_defaulted,
         origin,
         view,
         spans,
@@ -615,10 +618,20 @@ impl Decoder<'_> {
     fn problem(&mut self, node: NodeId, message: String) {
         let pointer = format!("{}{}", self.obj_pointer, to_pointer(&self.path_to(node)));
         let n = self.tree.node(node);
+        let span = Span::new(self.file, n.start, n.end);
+        // One finding per problem: a bare Pod's metadata is its pod template's too, and is
+        // read twice.
+        if self
+            .problems
+            .iter()
+            .any(|p| p.span == span && p.message == message)
+        {
+            return;
+        }
         self.problems.push(Problem {
             origin: self.origin.clone(),
             kind: ProblemKind::Invalid,
-            span: Span::new(self.file, n.start, n.end),
+            span,
             message,
             object: Some(Arc::clone(self.id)),
             pointer,

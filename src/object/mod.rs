@@ -56,6 +56,9 @@ pub struct Object {
     /// `metadata.labels`, kept for Services only.
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// The object sets no `metadata.namespace`: it is in the default namespace (`default`, or
+    /// `namespace:` / `-n`), as `kubectl apply` without `-n` would place it.
+    pub namespace_defaulted: bool,
     pub origin: Option<Origin>,
     pub view: View,
     pub spans: SpanMap,

@@ -377,6 +377,18 @@ pub fn summary(report: &Report, elapsed: std::time::Duration) -> String {
         let skipped: Vec<String> = s.skipped.iter().map(|(why, n)| skipped(*n, why)).collect();
         let _ = writeln!(out, "skipped: {}", skipped.join(", "));
     }
+    if !s.namespace_defaulted.is_empty() {
+        let placed: Vec<String> = s
+            .namespace_defaulted
+            .iter()
+            .map(|(ns, n)| format!("{} in `{}`", plural(*n, "object"), one_line(ns)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "no namespace set: {} (placed as `kubectl apply` without `-n` places them; `namespace:` in the config or `-n` names another)",
+            placed.join(", ")
+        );
+    }
     if let [only] = report.clusters.as_slice() {
         let _ = writeln!(
             out,

@@ -80,6 +80,62 @@ impl Rule for ServiceWithoutNetworkPolicy {
                     }
                 }
                 f.notes.extend(said);
+                // The workloads standing in by their selector may be in the input but rejected.
+                if pods.iter().all(|p| p.workload.is_none()) {
+                    let mut rejected: Vec<String> = cx
+                        .problems
+                        .iter()
+                        .filter_map(|p| p.object.as_deref())
+                        .filter(|o| {
+                            WORKLOADS.contains(&o.kind.as_str())
+                                && o.namespace.as_deref() == Some(ns_name)
+                        })
+                        .map(|o| format!("{} `{}`", o.kind, o.qualified_name()))
+                        .collect();
+                    rejected.sort();
+                    rejected.dedup();
+                    if !rejected.is_empty() {
+                        f.notes.push(format!(
+                            "workloads in namespace `{ns_name}` that the API server rejects (EXT900) are not counted, and may be these pods: {}",
+                            rejected.join(", ")
+                        ));
+                    }
+                }
+                // Where the namespace a Service or policy lands in was not written.
+                if obj.namespace_defaulted {
+                    f.notes.push(format!(
+                        "the Service sets no namespace, so it is in `{ns_name}` (`namespace:` in the config or `-n` names another; `kubectl apply -n` would too)"
+                    ));
+                }
+                if let Some(first) = uncovered.first() {
+                    let others = cx.index.elsewhere(ns_name, first, 3);
+                    if !others.is_empty() {
+                        let names: Vec<String> = others
+                            .iter()
+                            .map(|p| {
+                                format!(
+                                    "{} `{}`{}",
+                                    p.id.kind_label(),
+                                    p.id.qualified_name(),
+                                    if p.namespace_defaulted {
+                                        " (it sets no namespace)"
+                                    } else {
+                                        ""
+                                    }
+                                )
+                            })
+                            .collect();
+                        f.notes.push(format!(
+                            "{} these labels, but a policy applies only in its own namespace: {}",
+                            if others.len() == 1 {
+                                "a policy in another namespace selects"
+                            } else {
+                                "policies in other namespaces select"
+                            },
+                            names.join(", ")
+                        ));
+                    }
+                }
                 // Policies the API server rejects are not in the index; say they were seen.
                 let mut rejected: Vec<String> = cx
                     .problems
@@ -177,6 +233,19 @@ fn opened(
     }
     f
 }
+
+/// Kinds that run pods, for the note on rejected workloads.
+const WORKLOADS: &[&str] = &[
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "ReplicationController",
+    "Pod",
+    "PodTemplate",
+];
 
 /// How many policies the note explains before summarising the rest.
 const NOTE_POLICIES: usize = 8;
