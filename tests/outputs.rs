@@ -496,3 +496,55 @@ fn completions_offer_rule_codes_and_names() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("EXT0003"), "{}", stderr(&out));
 }
+
+/// A namespace without any policy is one decision: human output draws its EXT003 findings as
+/// one, naming the Services; JSON and SARIF keep one result per Service.
+#[test]
+fn services_of_a_namespace_without_policies_are_one_finding_for_people() {
+    let mut text = String::new();
+    for name in ["a", "b", "c"] {
+        let _ = write!(
+            text,
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: open}}\nspec:\n  selector: {{app: {name}}}\n  ports: [{{port: 80}}]\n"
+        );
+    }
+    let dir = project(&[("svc.yaml", &text)]);
+    let out = run(dir.path(), &["svc.yaml"], &[("COLUMNS", "300")]);
+    let human = stdout(&out);
+    assert_eq!(human.matches("EXT003").count(), 1, "{human}");
+    assert!(
+        human.contains("3 Services in namespace `open` expose pods, and no NetworkPolicy applies in the namespace: `a`, `b`, `c`"),
+        "{human}"
+    );
+    assert!(
+        stderr(&out).contains("EXT003 3"),
+        "the summary counts each: {}",
+        stderr(&out)
+    );
+    let out = run(dir.path(), &["-f", "json", "svc.yaml"], &[]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["findings"].as_array().expect("findings").len(), 3);
+}
+
+/// Helm output on standard input without `--chart-dir`: SARIF places each result in its
+/// `# Source:` template, not in `<stdin>`, which no one can open.
+#[test]
+fn sarif_places_helm_output_on_standard_input_in_its_template() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let helm = "---\n# Source: shop/templates/svc.yaml\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports: [{port: 80}]\n  externalIPs: [198.51.100.7]\n";
+    let mut cmd = Command::new(BIN);
+    cmd.args(["-f", "sarif", "--project-root", ".", "-"])
+        .current_dir(dir.path());
+    let out = common::output_within(&mut cmd, Some(helm.as_bytes()));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    for r in doc["runs"][0]["results"].as_array().expect("results") {
+        let loc = &r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+        assert_eq!(loc, "shop/templates/svc.yaml", "{r}");
+        assert!(
+            r["properties"]["rendered"][0]
+                .as_str()
+                .is_some_and(|p| p.starts_with("<stdin>:")),
+            "{r}"
+        );
+    }
+}

@@ -134,6 +134,70 @@ fn labeled(text: &str, start: usize, end: usize, primary: bool) -> LabeledSpan {
     }
 }
 
+/// EXT003 findings of one namespace where no policy applies at all: one decision, drawn once.
+enum Grouped {
+    /// The first: the headline names every Service; `places` are the others'.
+    Head {
+        ns: String,
+        services: Vec<String>,
+        places: Vec<String>,
+    },
+    /// The others, not drawn.
+    Member,
+}
+
+/// The namespaces (per cluster) with at least three EXT003 findings that say no policy applies
+/// there, by the position of each finding among the active ones. SARIF and JSON keep one
+/// result per Service; this is for reading.
+fn unprotected_namespaces(report: &Report) -> std::collections::HashMap<usize, Grouped> {
+    const AT_LEAST: usize = 3;
+    let mut by_ns: std::collections::BTreeMap<(Option<&str>, &str), Vec<usize>> =
+        std::collections::BTreeMap::new();
+    let active: Vec<&Finding> = super::active(report).collect();
+    for (i, f) in active.iter().enumerate() {
+        let none_applies = f
+            .notes
+            .iter()
+            .any(|n| n.starts_with("no NetworkPolicy (Kubernetes, Cilium or Calico) in"));
+        if f.rule.code != "EXT003" || !none_applies {
+            continue;
+        }
+        let Some(ns) = f.object.as_ref().and_then(|o| o.namespace.as_deref()) else {
+            continue;
+        };
+        by_ns.entry((f.cluster.as_deref(), ns)).or_default().push(i);
+    }
+    let mut out = std::collections::HashMap::new();
+    for ((_, ns), members) in by_ns {
+        if members.len() < AT_LEAST {
+            continue;
+        }
+        let services = members
+            .iter()
+            .filter_map(|&i| active[i].object.as_ref().map(|o| o.name.clone()))
+            .collect();
+        let places = members[1..]
+            .iter()
+            .map(|&i| {
+                let l = locate(report, active[i].primary.span, active[i].origin.as_ref());
+                format!("{}:{}", super::one_line(&l.path), l.start.line)
+            })
+            .collect();
+        out.insert(
+            members[0],
+            Grouped::Head {
+                ns: ns.to_string(),
+                services,
+                places,
+            },
+        );
+        for &i in &members[1..] {
+            out.insert(i, Grouped::Member);
+        }
+    }
+    out
+}
+
 /// Other places a finding names, listed one per line, at most.
 const MAX_ALSO: usize = 4;
 
@@ -161,17 +225,44 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
     let mut buf = String::new();
     // Notes said once: a later finding with the same note points back to the first.
     let mut said: Vec<(String, String)> = Vec::new();
-    for f in super::active(report) {
+    let groups = unprotected_namespaces(report);
+    for (i, f) in super::active(report).enumerate() {
         buf.clear();
+        let group = groups.get(&i);
+        if matches!(group, Some(Grouped::Member)) {
+            continue;
+        }
         let file = &report.files[f.primary.span.file.0 as usize];
         let loc = locate(report, f.primary.span, f.origin.as_ref());
         let place = format!("{}:{}", super::one_line(&loc.path), loc.start.line);
-        let mut headline = format!(
-            "{} {}{}",
-            f.rule.code,
-            super::one_line(&super::text(report, &f.message)),
-            super::cluster_note(report, f)
-        );
+        let mut headline = match group {
+            Some(Grouped::Head { ns, services, .. }) => {
+                let shown: Vec<String> = services
+                    .iter()
+                    .take(6)
+                    .map(|s| format!("`{}`", super::one_line(s)))
+                    .collect();
+                format!(
+                    "{} {} Services in namespace `{}` expose pods, and no NetworkPolicy applies in the namespace: {}{}{}",
+                    f.rule.code,
+                    services.len(),
+                    super::one_line(ns),
+                    shown.join(", "),
+                    if services.len() > shown.len() {
+                        format!(" and {} more", services.len() - shown.len())
+                    } else {
+                        String::new()
+                    },
+                    super::cluster_note(report, f)
+                )
+            }
+            _ => format!(
+                "{} {}{}",
+                f.rule.code,
+                super::one_line(&super::text(report, &f.message)),
+                super::cluster_note(report, f)
+            ),
+        };
         if let Some(r) = &loc.rendered_from {
             headline = format!("{headline}\n  rendered from {}", super::one_line(r));
         }
@@ -200,6 +291,12 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
                     l.start.line
                 ));
             }
+        }
+        if let Some(Grouped::Head { places, .. }) = group {
+            let others = places
+                .iter()
+                .map(|p| format!("another Service without a policy: {p}"));
+            also.splice(0..0, others);
         }
         let mut help = f.help.clone();
         for a in also.iter().take(MAX_ALSO) {

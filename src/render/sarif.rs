@@ -276,6 +276,22 @@ fn physical(
         span,
         if origin { f.origin.as_ref() } else { None },
     );
+    // Helm output on unnamed standard input is no file anyone can open; its `# Source:`
+    // template is (the line within it is not known).
+    if origin
+        && report.files[span.file.0 as usize].name == crate::source::STDIN_NAME
+        && let Some(o) = &f.origin
+    {
+        return Physical {
+            artifact_location: artifact(&o.path),
+            region: Region {
+                end_column: 1,
+                end_line: 1,
+                start_column: 1,
+                start_line: 1,
+            },
+        };
+    }
     Physical {
         artifact_location: artifact(&l.path),
         region: Region {
@@ -349,9 +365,14 @@ fn result<'a>(report: &'a Report, opts: &Options, f: &'a Finding) -> SarifResult
             rendered: f
                 .related
                 .iter()
-                .filter(|l| report.files[l.span.file.0 as usize].virtual_file)
-                .map(|l| {
-                    let at = super::locate(report, l.span, None);
+                .map(|l| l.span)
+                .filter(|s| report.files[s.file.0 as usize].virtual_file)
+                .chain(
+                    (file.name == crate::source::STDIN_NAME && f.origin.is_some())
+                        .then_some(f.primary.span),
+                )
+                .map(|span| {
+                    let at = super::locate(report, span, None);
                     format!("{}:{}:{}", at.path, at.start.line, at.start.column)
                 })
                 .collect(),
