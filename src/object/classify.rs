@@ -188,6 +188,7 @@ fn object(
         node,
         obj_pointer: &pointer,
         budget: opts.alias_budget,
+        version: opts.kubernetes.version,
         id: &id,
         problems: &mut out.problems,
     };
@@ -318,6 +319,21 @@ fn object(
     );
     if !whole && tree.lookup(node, &["metadata"]).2 == 1 {
         metadata = cx.decode::<ObjectMeta>("/metadata");
+    }
+    // Fields the newest API has that the target's does not (yet).
+    if whole {
+        for (field, added) in crate::kubernetes::fields_not_yet(kind, opts.kubernetes.version) {
+            for key in present(tree, node, field) {
+                let written = field_path(&cx.path_to(key));
+                cx.problem(
+                    key,
+                    format!(
+                        "{id} has field \"{written}\", which Kubernetes {} does not have (added in 1.{added}); the API server rejects it (strict field validation) and it is not counted",
+                        opts.kubernetes.version
+                    ),
+                );
+            }
+        }
     }
     // An object the API server rejects is not one the cluster has: it counts for nothing (its
     // suppression annotation still applies to the findings about it).
@@ -532,6 +548,8 @@ pub(super) struct Decoder<'a> {
     pub(super) node: NodeId,
     obj_pointer: &'a str,
     budget: usize,
+    /// The target release, whose API decides which fields exist.
+    version: crate::kubernetes::Version,
     pub(super) id: &'a Arc<ObjectRef>,
     origin: Option<Origin>,
     problems: &'a mut Vec<Problem>,
@@ -569,12 +587,22 @@ impl Decoder<'_> {
         }
         match decode::decode::<T>(self.tree, start, self.budget) {
             Ok(d) => {
+                let mut unknown = 0;
                 for &key in &d.unknown {
                     let field = field_path(&self.path_to(key));
+                    // A field the newest API dropped, but the target's still has.
+                    if crate::kubernetes::field_served(&self.id.kind, &field, self.version)
+                        == Some(true)
+                    {
+                        continue;
+                    }
+                    unknown += 1;
+                    let removed = crate::kubernetes::field_removed(&self.id.kind, &field)
+                        .map_or_else(String::new, |r| format!(" (Kubernetes {r} removed it)"));
                     self.problem(
                         key,
                         format!(
-                            "{} has unknown field \"{field}\"; the API server rejects it (strict field validation) and it is not counted",
+                            "{} has unknown field \"{field}\"{removed}; the API server rejects it (strict field validation) and it is not counted",
                             self.id
                         ),
                     );
@@ -582,7 +610,7 @@ impl Decoder<'_> {
                         "Correct the field's name or remove it; the rest of the object is read only once the API server would accept it.".into(),
                     );
                 }
-                d.unknown.is_empty().then_some(d.value)
+                (unknown == 0).then_some(d.value)
             }
             Err(e) => {
                 let field = field_path(&self.path_to(e.node));
@@ -638,6 +666,32 @@ impl Decoder<'_> {
             help: None,
         });
     }
+}
+
+/// The key nodes at `field` (`spec.ports[].appProtocol`, `[]` for every index) below `node`.
+fn present(tree: &Tree, node: NodeId, field: &str) -> Vec<NodeId> {
+    let mut at = vec![(node, None)];
+    for part in field.split('.') {
+        let (key, each) = match part.strip_suffix("[]") {
+            Some(k) => (k, true),
+            None => (part, false),
+        };
+        let mut next = Vec::new();
+        for (n, _) in at {
+            if let Some((k, v)) = tree.get(n, key) {
+                if each {
+                    next.extend(tree.items(v).iter().map(|&i| (i, Some(k))));
+                } else {
+                    next.push((v, Some(k)));
+                }
+            }
+        }
+        at = next;
+    }
+    if field.ends_with("[]") {
+        return Vec::new();
+    }
+    at.into_iter().filter_map(|(_, k)| k).collect()
 }
 
 /// The help for a plain scalar that YAML 1.1 typed where Kubernetes wants a string: quote it.
