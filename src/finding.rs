@@ -89,6 +89,8 @@ impl fmt::Display for ObjectRef {
 pub struct RuleMeta {
     pub code: &'static str,
     pub name: &'static str,
+    /// The extip-lint release that introduced the rule.
+    pub since: &'static str,
     pub summary: &'static str,
     pub default_severity: Severity,
     /// The rule's Markdown documentation (`rules/<CODE>-<name>.md`).

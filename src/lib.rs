@@ -354,7 +354,7 @@ fn run(
         &inputs.files,
         &inputs.ignores,
         &mut findings,
-        enabled.severity(&EXT901),
+        enabled.severity(EXT901),
         &enabled,
     );
     let filtered = known.map(|k| known::filter(&mut findings, &inputs.files, k));

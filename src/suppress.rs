@@ -104,7 +104,7 @@ pub fn apply(
     let Some(severity) = unused else { return };
     for (span, message, object) in malformed {
         let mut f = Finding::new(
-            &EXT901,
+            EXT901,
             Label::new(span, "suppresses nothing"),
             message.into(),
             "Name the rules it suppresses: `# extip-lint: ignore EXT003 -- reason` (codes or names, see `extip-lint --list-rules`); the directives are `ignore` and `ignore-file`."
@@ -124,7 +124,7 @@ pub fn apply(
                 Some(_) => continue,
             };
             let mut f = Finding::new(
-                &EXT901,
+                EXT901,
                 Label::new(e.span, "unused suppression"),
                 message.into(),
                 "Remove the suppression, or correct the rule code (see `extip-lint --list-rules`)."

@@ -73,6 +73,69 @@ fn check_case(case: &Path, config: Option<&Path>, code: Option<&str>) -> Result<
     })
 }
 
+/// Every finding of `code` the folder's cases give, written out whole: place, severity,
+/// message, label, related places, help, notes and fix titles, with paths relative to the
+/// folder. A snapshot of it pins the wording beside the markers' places.
+fn described(dir: &Path, config: Option<&Path>, code: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for case in cases(dir) {
+        let own = case.join(".extip-lint.yaml");
+        let config = if own.is_file() {
+            Some(own)
+        } else {
+            config.map(Path::to_path_buf)
+        };
+        let report = run(
+            std::slice::from_ref(&case),
+            config.as_deref(),
+            &Overrides::default(),
+        );
+        let rel = |path: &str| {
+            path.strip_prefix(&format!("{}/", dir.display()))
+                .unwrap_or(path)
+                .to_string()
+        };
+        for f in report.findings.iter().filter(|f| f.rule.code == code) {
+            let l = extip_lint::render::locate(&report, f.primary.span, None);
+            let _ = writeln!(
+                out,
+                "{}:{}:{} {} [{}]{} {}",
+                rel(&l.path),
+                l.start.line,
+                l.start.column,
+                f.rule.code,
+                f.severity,
+                if f.suppressed.is_some() {
+                    " (suppressed)"
+                } else {
+                    ""
+                },
+                extip_lint::render::text(&report, &f.message)
+            );
+            let _ = writeln!(out, "  label: {}", f.primary.text);
+            for r in &f.related {
+                let at = extip_lint::render::locate(&report, r.span, None);
+                let _ = writeln!(
+                    out,
+                    "  related: {} ({}:{})",
+                    r.text,
+                    rel(&at.path),
+                    at.start.line
+                );
+            }
+            let _ = writeln!(out, "  help: {}", f.help);
+            for n in &f.notes {
+                let _ = writeln!(out, "  note: {n}");
+            }
+            for x in &f.fixes {
+                let _ = writeln!(out, "  {}", extip_lint::render::fix_line(x));
+            }
+        }
+    }
+    out
+}
+
 /// One trial per case of `dir`, or one failing trial when the folder holds none.
 fn folder_trials(dir: &Path, code: Option<&'static str>) -> Vec<Trial> {
     let config = dir.join(".extip-lint.yaml");
@@ -115,7 +178,29 @@ fn main() {
             .iter()
             .find(|m| folder == format!("{}-{}", m.code, m.name));
         match rule {
-            Some(m) => trials.extend(folder_trials(&dir, Some(m.code))),
+            Some(m) => {
+                trials.extend(folder_trials(&dir, Some(m.code)));
+                let code = m.code;
+                let folder_dir = dir.clone();
+                trials.push(Trial::test(format!("{}/findings.snap", dir.display()), move || {
+                    let config = folder_dir.join(".extip-lint.yaml");
+                    let config = config.exists().then_some(config);
+                    let text = described(&folder_dir, config.as_deref(), code);
+                    let mut settings = insta::Settings::clone_current();
+                    settings.set_snapshot_path(std::fs::canonicalize(&folder_dir).expect("folder"));
+                    settings.set_prepend_module_to_snapshot(false);
+                    settings.set_omit_expression(true);
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        settings.bind(|| insta::assert_snapshot!("findings", text));
+                    }))
+                    .map_err(|e| {
+                        e.downcast_ref::<String>()
+                            .cloned()
+                            .unwrap_or_else(|| format!("{code}'s findings differ from findings.snap (review with `cargo insta review`)"))
+                            .into()
+                    })
+                }));
+            }
             None => trials.push(Trial::test(dir.display().to_string(), move || {
                 Err(format!(
                     "testdata/rules/{folder} is not `<CODE>-<name>` of any rule (see --list-rules)"

@@ -32,7 +32,7 @@ fn every_rule_has_exactly_one_doc_and_every_doc_a_rule() {
         })
         .collect();
     docs.sort();
-    let mut expected: Vec<String> = ALL.iter().map(|r| r.meta().doc_file()).collect();
+    let mut expected: Vec<String> = ALL.iter().map(|r| r.meta.doc_file()).collect();
     expected.sort();
     assert_eq!(docs, expected);
 }
@@ -40,7 +40,7 @@ fn every_rule_has_exactly_one_doc_and_every_doc_a_rule() {
 #[test]
 fn docs_have_the_fixed_headings_in_order() {
     for r in ALL {
-        let m = r.meta();
+        let m = &r.meta;
         assert!(
             m.docs.starts_with(&format!("# {} {}\n", m.code, m.name)),
             "{} title",
@@ -68,7 +68,7 @@ fn block<'a>(doc: &'a str, heading: &str) -> &'a str {
 fn doc_examples_behave_as_documented() {
     let dir = tempfile::tempdir().expect("tmp");
     for r in ALL {
-        let m = r.meta();
+        let m = &r.meta;
         let overrides = Overrides {
             profile: Some(
                 if m.code == "EXT001" {

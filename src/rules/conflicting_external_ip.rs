@@ -6,22 +6,24 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::{At, Draft, Rule, RuleContext};
+use super::{At, Check, Draft, Rule, RuleContext};
 use crate::finding::{Finding, Label, RuleMeta, Severity};
 use crate::object::Object;
 use crate::object::claims::{Claim, Class, Reading, Source};
 
-pub static META: RuleMeta = RuleMeta {
-    code: "EXT005",
-    name: "conflicting-external-ip",
-    summary: "two or more Services (or Gateways) claim the same address for the same port and protocol, or ask for one address without a shared sharing key",
-    default_severity: Severity::Error,
-    docs: include_str!("../../rules/EXT005-conflicting-external-ip.md"),
-    security_severity: "8.8",
-    tags: &["security", "kubernetes", "networking", "CVE-2020-8554"],
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "EXT005",
+        name: "conflicting-external-ip",
+        since: "0.1.0",
+        summary: "two or more Services (or Gateways) claim the same address for the same port and protocol, or ask for one address without a shared sharing key",
+        default_severity: Severity::Error,
+        docs: include_str!("../../rules/EXT005-conflicting-external-ip.md"),
+        security_severity: "8.8",
+        tags: &["security", "kubernetes", "networking", "CVE-2020-8554"],
+    },
+    check: Check::Cluster(check),
 };
-
-pub struct ConflictingExternalIp;
 
 /// Earlier allocated claims on one address compared with each new one, at most.
 const COMPARED: usize = 16;
@@ -43,98 +45,91 @@ struct Conflict {
     reported: bool,
 }
 
-impl Rule for ConflictingExternalIp {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        // In order of object identity, so the result does not depend on the order of files.
-        let mut claims: Vec<(&Claim<'_>, IpAddr, bool)> = cx
-            .claims
-            .iter()
-            .filter(|c| c.inert.is_none() && !cx.is_refused(c.object))
-            .filter_map(|c| match c.reading(cx.kubernetes) {
-                Reading::Accepted { ip, .. } => {
-                    Some((c, ip, cx.history.keys.contains(&c.key(cx.cluster))))
-                }
-                Reading::Rejected { .. } => None,
-            })
-            .collect();
-        claims.sort_by(|a, b| {
-            (&a.0.object.id, a.0.object.span).cmp(&(&b.0.object.id, b.0.object.span))
-        });
-        let mut conflicts: BTreeMap<usize, Conflict> = BTreeMap::new();
-        // Claims on one address, port and protocol: each object once.
-        let mut on_port: BTreeMap<(IpAddr, i32, &str), Vec<usize>> = BTreeMap::new();
-        for (i, (claim, ip, _)) in claims.iter().enumerate() {
-            for (port, proto) in &claim.ports {
-                let group = on_port.entry((*ip, *port, proto.as_str())).or_default();
-                if !group
-                    .iter()
-                    .any(|&j| claims[j].0.object.id == claim.object.id)
-                {
-                    group.push(i);
-                }
+fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    // In order of object identity, so the result does not depend on the order of files.
+    let mut claims: Vec<(&Claim<'_>, IpAddr, bool)> = cx
+        .claims
+        .iter()
+        .filter(|c| c.inert.is_none() && !cx.is_refused(c.object))
+        .filter_map(|c| match c.reading(cx.kubernetes) {
+            Reading::Accepted { ip, .. } => {
+                Some((c, ip, cx.history.keys.contains(&c.key(cx.cluster))))
             }
-        }
-        for ((_, port, proto), group) in &on_port {
-            if group.len() < 2 {
-                continue;
-            }
-            // Older claims first: a sample of the others that holds an older one if any.
-            let mut ordered = group.clone();
-            ordered.sort_by_key(|&j| !claims[j].2);
-            for &i in group {
-                let others: Vec<usize> = ordered
-                    .iter()
-                    .copied()
-                    .filter(|&j| j != i)
-                    .take(PARTNERS)
-                    .collect();
-                let c = conflicts.entry(i).or_default();
-                c.ports.push(format!("{port}/{proto}"));
-                relate(c, i, &others, &claims);
-            }
-        }
-        // Allocated addresses two Services cannot share, on different ports.
-        let mut allocated: BTreeMap<IpAddr, Vec<usize>> = BTreeMap::new();
-        for (i, (claim, ip, _)) in claims.iter().enumerate() {
-            if claim.source.class() != Class::Allocated {
-                continue;
-            }
-            let earlier = allocated.entry(*ip).or_default();
-            for &j in earlier.iter() {
-                let other = claims[j].0;
-                if other.object.id == claim.object.id || shares_a_port(other, claim) {
-                    continue;
-                }
-                if let Some(why) = unshareable(other, claim) {
-                    for (a, b) in [(i, j), (j, i)] {
-                        let c = conflicts.entry(a).or_default();
-                        c.why.get_or_insert_with(|| why.clone());
-                        relate(c, a, &[b], &claims);
-                    }
-                }
-            }
-            if earlier.len() < COMPARED {
-                earlier.push(i);
-            }
-        }
-        let mut reported: Vec<(&Object, IpAddr)> = Vec::new();
-        for (i, c) in &conflicts {
-            let (claim, ip, _) = claims[*i];
-            let obj = claim.object;
-            if !c.reported
-                || reported
-                    .iter()
-                    .any(|(o, a)| std::ptr::eq(*o, obj) && *a == ip)
+            Reading::Rejected { .. } => None,
+        })
+        .collect();
+    claims
+        .sort_by(|a, b| (&a.0.object.id, a.0.object.span).cmp(&(&b.0.object.id, b.0.object.span)));
+    let mut conflicts: BTreeMap<usize, Conflict> = BTreeMap::new();
+    // Claims on one address, port and protocol: each object once.
+    let mut on_port: BTreeMap<(IpAddr, i32, &str), Vec<usize>> = BTreeMap::new();
+    for (i, (claim, ip, _)) in claims.iter().enumerate() {
+        for (port, proto) in &claim.ports {
+            let group = on_port.entry((*ip, *port, proto.as_str())).or_default();
+            if !group
+                .iter()
+                .any(|&j| claims[j].0.object.id == claim.object.id)
             {
+                group.push(i);
+            }
+        }
+    }
+    for ((_, port, proto), group) in &on_port {
+        if group.len() < 2 {
+            continue;
+        }
+        // Older claims first: a sample of the others that holds an older one if any.
+        let mut ordered = group.clone();
+        ordered.sort_by_key(|&j| !claims[j].2);
+        for &i in group {
+            let others: Vec<usize> = ordered
+                .iter()
+                .copied()
+                .filter(|&j| j != i)
+                .take(PARTNERS)
+                .collect();
+            let c = conflicts.entry(i).or_default();
+            c.ports.push(format!("{port}/{proto}"));
+            relate(c, i, &others, &claims);
+        }
+    }
+    // Allocated addresses two Services cannot share, on different ports.
+    let mut allocated: BTreeMap<IpAddr, Vec<usize>> = BTreeMap::new();
+    for (i, (claim, ip, _)) in claims.iter().enumerate() {
+        if claim.source.class() != Class::Allocated {
+            continue;
+        }
+        let earlier = allocated.entry(*ip).or_default();
+        for &j in earlier.iter() {
+            let other = claims[j].0;
+            if other.object.id == claim.object.id || shares_a_port(other, claim) {
                 continue;
             }
-            reported.push((obj, ip));
-            out.push(finding(cx, &claims, *i, c));
+            if let Some(why) = unshareable(other, claim) {
+                for (a, b) in [(i, j), (j, i)] {
+                    let c = conflicts.entry(a).or_default();
+                    c.why.get_or_insert_with(|| why.clone());
+                    relate(c, a, &[b], &claims);
+                }
+            }
         }
+        if earlier.len() < COMPARED {
+            earlier.push(i);
+        }
+    }
+    let mut reported: Vec<(&Object, IpAddr)> = Vec::new();
+    for (i, c) in &conflicts {
+        let (claim, ip, _) = claims[*i];
+        let obj = claim.object;
+        if !c.reported
+            || reported
+                .iter()
+                .any(|(o, a)| std::ptr::eq(*o, obj) && *a == ip)
+        {
+            continue;
+        }
+        reported.push((obj, ip));
+        out.push(finding(cx, &claims, *i, c));
     }
 }
 
@@ -213,7 +208,7 @@ fn finding(
         message: message.into(),
         help: "Give each Service its own address, merge the Services, or give both the same sharing key if the implementation may share the address; remove claims on addresses you do not own.",
     }
-    .finding(&META);
+    .finding(&RULE.meta);
     for &j in &c.partners {
         let (other, _, old) = claims[j];
         let spelled = if other.entry == claim.entry {

@@ -13,7 +13,7 @@ use crate::finding::{Finding, Label, Message, ObjectRef, RuleMeta, Severity};
 use crate::index::Index;
 use crate::kubernetes::Target;
 use crate::object::claims::{Claim, History};
-use crate::object::{Object, Problem};
+use crate::object::{Object, Problem, ProblemKind};
 use crate::profile::ProfileDecision;
 use crate::source::FileId;
 
@@ -36,37 +36,59 @@ mod non_standard_external_ip;
 mod service_without_network_policy;
 mod unused_suppression;
 
-pub use unused_suppression::META as EXT901;
+/// EXT901's metadata: the suppression stage reports its findings.
+pub static EXT901: &RuleMeta = &unused_suppression::RULE.meta;
 
-pub trait Rule: Sync {
-    fn meta(&self) -> &'static RuleMeta;
-    fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>);
+/// A rule: its metadata (the one source of its docs, SARIF metadata and table row) and what it
+/// checks. One declaration per rule file: `pub static RULE: Rule = Rule { meta, check }`.
+pub struct Rule {
+    pub meta: RuleMeta,
+    pub check: Check,
+}
+
+/// How a rule finds what it reports.
+pub enum Check {
+    /// Reads one cluster's facts.
+    Cluster(fn(&RuleContext<'_>, &mut Vec<Finding>)),
+    /// Reports the loader's problems of one kind, one finding each, at the problem's span.
+    Problems {
+        kind: ProblemKind,
+        /// The text under the span.
+        label: &'static str,
+        message: fn(&Problem) -> String,
+        help: fn(&Problem) -> String,
+        /// Whether the finding is about the problem's object (its identity and pointer), or
+        /// about the document.
+        names_object: bool,
+    },
+    /// Reported by the suppression stage, which knows what each suppression did.
+    Suppressions,
 }
 
 /// Every rule, sorted by code: one line per rule.
-pub static ALL: &[&dyn Rule] = &[
-    &external_ips_in_cloud::ExternalIpsInCloud,
-    &external_ip_not_allowed::ExternalIpNotAllowed,
-    &service_without_network_policy::ServiceWithoutNetworkPolicy,
-    &invalid_external_ip::InvalidExternalIp,
-    &conflicting_external_ip::ConflictingExternalIp,
-    &ignored_external_ips::IgnoredExternalIps,
-    &deprecated_external_ips::DeprecatedExternalIps,
-    &non_standard_external_ip::NonStandardExternalIp,
-    &deprecated_load_balancer_ip::DeprecatedLoadBalancerIp,
-    &external_ip_in_load_balancer_pool::ExternalIpInLoadBalancerPool,
-    &address_outside_load_balancer_pools::AddressOutsideLoadBalancerPools,
-    &load_balancer_annotation_not_read::LoadBalancerAnnotationNotRead,
-    &deprecated_load_balancer_annotation::DeprecatedLoadBalancerAnnotation,
-    &load_balancer_ip_with_annotation::LoadBalancerIpWithAnnotation,
-    &invalid_manifest::InvalidManifest,
-    &unused_suppression::UnusedSuppression,
-    &duplicate_key::DuplicateKey,
+pub static ALL: &[&Rule] = &[
+    &external_ips_in_cloud::RULE,
+    &external_ip_not_allowed::RULE,
+    &service_without_network_policy::RULE,
+    &invalid_external_ip::RULE,
+    &conflicting_external_ip::RULE,
+    &ignored_external_ips::RULE,
+    &deprecated_external_ips::RULE,
+    &non_standard_external_ip::RULE,
+    &deprecated_load_balancer_ip::RULE,
+    &external_ip_in_load_balancer_pool::RULE,
+    &address_outside_load_balancer_pools::RULE,
+    &load_balancer_annotation_not_read::RULE,
+    &deprecated_load_balancer_annotation::RULE,
+    &load_balancer_ip_with_annotation::RULE,
+    &invalid_manifest::RULE,
+    &unused_suppression::RULE,
+    &duplicate_key::RULE,
 ];
 
 /// Every rule's metadata, in `ALL` order: what settings and docs are given.
 pub static CATALOG: LazyLock<Vec<&'static RuleMeta>> =
-    LazyLock::new(|| ALL.iter().map(|r| r.meta()).collect());
+    LazyLock::new(|| ALL.iter().map(|r| &r.meta).collect());
 
 /// Finds a rule by code (`EXT002`, any case) or name (`external-ip-not-allowed`).
 #[must_use]
@@ -146,13 +168,34 @@ pub struct RuleContext<'a> {
 pub fn check(cx: &RuleContext<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in ALL {
-        let meta = rule.meta();
+        let meta = &rule.meta;
         let Some(severity) = cx.enabled.severity(meta) else {
             continue;
         };
         let configured = cx.enabled.configured.contains(&meta.code);
         let from = findings.len();
-        rule.check(cx, &mut findings);
+        match &rule.check {
+            Check::Cluster(check) => check(cx, &mut findings),
+            Check::Problems {
+                kind,
+                label,
+                message,
+                help,
+                names_object,
+            } => {
+                for p in cx.problems.iter().filter(|p| p.kind == *kind) {
+                    let mut f =
+                        Finding::new(meta, Label::new(p.span, *label), message(p).into(), help(p));
+                    if *names_object {
+                        f.object.clone_from(&p.object);
+                        f.pointer.clone_from(&p.pointer);
+                    }
+                    f.origin.clone_from(&p.origin);
+                    findings.push(f);
+                }
+            }
+            Check::Suppressions => {}
+        }
         for f in &mut findings[from..] {
             if configured || f.severity == meta.default_severity {
                 f.severity = severity;

@@ -3,160 +3,156 @@
 
 use std::collections::BTreeMap;
 
-use super::{At, Draft, Rule, RuleContext};
+use super::{At, Check, Draft, Rule, RuleContext};
 use crate::finding::{Finding, Label, RuleMeta, Severity};
 use crate::index::{Explanation, PodSet};
 use crate::object::workload::Which;
 use crate::object::{Object, View};
 
-pub static META: RuleMeta = RuleMeta {
-    code: "EXT003",
-    name: "service-without-network-policy",
-    summary: "Service whose pods no NetworkPolicy isolates for ingress, or whose policies let in every source on every port",
-    default_severity: Severity::Warning,
-    docs: include_str!("../../rules/EXT003-service-without-network-policy.md"),
-    security_severity: "5.0",
-    tags: &["security", "kubernetes", "networking", "network-policy"],
+pub static RULE: Rule = Rule {
+    meta: RuleMeta {
+        code: "EXT003",
+        name: "service-without-network-policy",
+        since: "0.1.0",
+        summary: "Service whose pods no NetworkPolicy isolates for ingress, or whose policies let in every source on every port",
+        default_severity: Severity::Warning,
+        docs: include_str!("../../rules/EXT003-service-without-network-policy.md"),
+        security_severity: "5.0",
+        tags: &["security", "kubernetes", "networking", "network-policy"],
+    },
+    check: Check::Cluster(check),
 };
 
-pub struct ServiceWithoutNetworkPolicy;
-
-impl Rule for ServiceWithoutNetworkPolicy {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        for (ns_name, ns) in cx.index.namespaces() {
-            for &obj in &ns.services {
-                let View::Service(svc) = &obj.view else {
-                    continue;
-                };
-                let Some(spec) = &svc.spec else { continue };
-                let Some(sel) = spec.selector.as_ref().filter(|s| !s.is_empty()) else {
-                    continue;
-                };
-                if spec.type_.as_deref() == Some("ExternalName") {
-                    continue;
-                }
-                let pods = cx.index.coverage(ns_name, sel);
-                let uncovered: Vec<&PodSet<'_>> =
-                    pods.iter().filter(|p| p.isolated_by.is_none()).collect();
-                let open: Vec<&PodSet<'_>> = pods
-                    .iter()
-                    .filter(|p| p.isolated_by.is_some() && p.open_to_all().is_some())
-                    .collect();
-                if uncovered.is_empty() && open.is_empty() {
-                    continue;
-                }
-                let mut f = if uncovered.is_empty() {
-                    opened(obj, ns_name, sel, &open, pods.len(), cx.scope)
-                } else {
-                    let explained = cx.index.explain(ns_name, uncovered[0], NOTE_POLICIES);
-                    finding(
-                        obj,
-                        ns_name,
-                        sel,
-                        &uncovered,
-                        &explained,
-                        pods.len(),
-                        cx.scope,
-                    )
-                };
-                // Where isolated pods are still open to every source, on some ports or all.
-                let mut said = Vec::new();
-                for set in pods.iter().filter(|p| p.isolated_by.is_some()) {
-                    for (p, open) in &set.opened_by {
-                        let note = format!(
-                            "{} `{}` admits every source on {} ({})",
-                            p.id.kind_label(),
-                            p.id.qualified_name(),
-                            open.ports_text(),
-                            open.how.as_deref().unwrap_or("an ingress rule")
-                        );
-                        if !said.contains(&note) {
-                            said.push(note);
-                        }
+fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+    for (ns_name, ns) in cx.index.namespaces() {
+        for &obj in &ns.services {
+            let View::Service(svc) = &obj.view else {
+                continue;
+            };
+            let Some(spec) = &svc.spec else { continue };
+            let Some(sel) = spec.selector.as_ref().filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            if spec.type_.as_deref() == Some("ExternalName") {
+                continue;
+            }
+            let pods = cx.index.coverage(ns_name, sel);
+            let uncovered: Vec<&PodSet<'_>> =
+                pods.iter().filter(|p| p.isolated_by.is_none()).collect();
+            let open: Vec<&PodSet<'_>> = pods
+                .iter()
+                .filter(|p| p.isolated_by.is_some() && p.open_to_all().is_some())
+                .collect();
+            if uncovered.is_empty() && open.is_empty() {
+                continue;
+            }
+            let mut f = if uncovered.is_empty() {
+                opened(obj, ns_name, sel, &open, pods.len(), cx.scope)
+            } else {
+                let explained = cx.index.explain(ns_name, uncovered[0], NOTE_POLICIES);
+                finding(
+                    obj,
+                    ns_name,
+                    sel,
+                    &uncovered,
+                    &explained,
+                    pods.len(),
+                    cx.scope,
+                )
+            };
+            // Where isolated pods are still open to every source, on some ports or all.
+            let mut said = Vec::new();
+            for set in pods.iter().filter(|p| p.isolated_by.is_some()) {
+                for (p, open) in &set.opened_by {
+                    let note = format!(
+                        "{} `{}` admits every source on {} ({})",
+                        p.id.kind_label(),
+                        p.id.qualified_name(),
+                        open.ports_text(),
+                        open.how.as_deref().unwrap_or("an ingress rule")
+                    );
+                    if !said.contains(&note) {
+                        said.push(note);
                     }
                 }
-                f.notes.extend(said);
-                // The workloads standing in by their selector may be in the input but rejected.
-                if pods.iter().all(|p| p.workload.is_none()) {
-                    let mut rejected: Vec<String> = cx
-                        .problems
-                        .iter()
-                        .filter_map(|p| p.object.as_deref())
-                        .filter(|o| {
-                            WORKLOADS.contains(&o.kind.as_str())
-                                && o.namespace.as_deref() == Some(ns_name)
-                        })
-                        .map(|o| format!("{} `{}`", o.kind, o.qualified_name()))
-                        .collect();
-                    rejected.sort();
-                    rejected.dedup();
-                    if !rejected.is_empty() {
-                        f.notes.push(format!(
-                            "workloads in namespace `{ns_name}` that the API server rejects (EXT900) are not counted, and may be these pods: {}",
-                            rejected.join(", ")
-                        ));
-                    }
-                }
-                // Where the namespace a Service or policy lands in was not written.
-                if obj.namespace_defaulted {
-                    f.notes.push(format!(
-                        "the Service sets no namespace, so it is in `{ns_name}` (`namespace:` in the config or `-n` names another; `kubectl apply -n` would too)"
-                    ));
-                }
-                if let Some(first) = uncovered.first() {
-                    let others = cx.index.elsewhere(ns_name, first, 3);
-                    if !others.is_empty() {
-                        let names: Vec<String> = others
-                            .iter()
-                            .map(|p| {
-                                format!(
-                                    "{} `{}`{}",
-                                    p.id.kind_label(),
-                                    p.id.qualified_name(),
-                                    if p.namespace_defaulted {
-                                        " (it sets no namespace)"
-                                    } else {
-                                        ""
-                                    }
-                                )
-                            })
-                            .collect();
-                        f.notes.push(format!(
-                            "{} these labels, but a policy applies only in its own namespace: {}",
-                            if others.len() == 1 {
-                                "a policy in another namespace selects"
-                            } else {
-                                "policies in other namespaces select"
-                            },
-                            names.join(", ")
-                        ));
-                    }
-                }
-                // Policies the API server rejects are not in the index; say they were seen.
+            }
+            f.notes.extend(said);
+            // The workloads standing in by their selector may be in the input but rejected.
+            if pods.iter().all(|p| p.workload.is_none()) {
                 let mut rejected: Vec<String> = cx
                     .problems
                     .iter()
                     .filter_map(|p| p.object.as_deref())
                     .filter(|o| {
-                        o.kind.ends_with("Policy")
-                            && o.namespace.as_deref().is_none_or(|n| n == ns_name)
+                        WORKLOADS.contains(&o.kind.as_str())
+                            && o.namespace.as_deref() == Some(ns_name)
                     })
-                    .map(|o| format!("{} `{}`", o.kind_label(), o.qualified_name()))
+                    .map(|o| format!("{} `{}`", o.kind, o.qualified_name()))
                     .collect();
                 rejected.sort();
                 rejected.dedup();
                 if !rejected.is_empty() {
                     f.notes.push(format!(
-                        "not counted because the API server rejects them (EXT900): {}",
+                        "workloads in namespace `{ns_name}` that the API server rejects (EXT900) are not counted, and may be these pods: {}",
                         rejected.join(", ")
                     ));
                 }
-                out.push(f);
             }
+            // Where the namespace a Service or policy lands in was not written.
+            if obj.namespace_defaulted {
+                f.notes.push(format!(
+                    "the Service sets no namespace, so it is in `{ns_name}` (`namespace:` in the config or `-n` names another; `kubectl apply -n` would too)"
+                ));
+            }
+            if let Some(first) = uncovered.first() {
+                let others = cx.index.elsewhere(ns_name, first, 3);
+                if !others.is_empty() {
+                    let names: Vec<String> = others
+                        .iter()
+                        .map(|p| {
+                            format!(
+                                "{} `{}`{}",
+                                p.id.kind_label(),
+                                p.id.qualified_name(),
+                                if p.namespace_defaulted {
+                                    " (it sets no namespace)"
+                                } else {
+                                    ""
+                                }
+                            )
+                        })
+                        .collect();
+                    f.notes.push(format!(
+                        "{} these labels, but a policy applies only in its own namespace: {}",
+                        if others.len() == 1 {
+                            "a policy in another namespace selects"
+                        } else {
+                            "policies in other namespaces select"
+                        },
+                        names.join(", ")
+                    ));
+                }
+            }
+            // Policies the API server rejects are not in the index; say they were seen.
+            let mut rejected: Vec<String> = cx
+                .problems
+                .iter()
+                .filter_map(|p| p.object.as_deref())
+                .filter(|o| {
+                    o.kind.ends_with("Policy")
+                        && o.namespace.as_deref().is_none_or(|n| n == ns_name)
+                })
+                .map(|o| format!("{} `{}`", o.kind_label(), o.qualified_name()))
+                .collect();
+            rejected.sort();
+            rejected.dedup();
+            if !rejected.is_empty() {
+                f.notes.push(format!(
+                    "not counted because the API server rejects them (EXT900): {}",
+                    rejected.join(", ")
+                ));
+            }
+            out.push(f);
         }
     }
 }
@@ -220,7 +216,7 @@ fn opened(
             "Restrict the ingress rules that apply in namespace `{ns}` to the sources that need these pods (a podSelector, a namespaceSelector or an ipBlock narrower than 0.0.0.0/0 and ::/0), or to the ports they serve."
         ),
     }
-    .finding(&META);
+    .finding(&RULE.meta);
     for o in by {
         f.related.push(Label::new(
             o.key_span("/spec/ingress"),
@@ -368,7 +364,7 @@ fn finding(
             )
         },
     }
-    .finding(&META);
+    .finding(&RULE.meta);
     for p in uncovered {
         if let Some(w) = p.workload
             && let View::Workload(workload) = &w.view
