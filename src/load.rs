@@ -294,8 +294,7 @@ fn load(
             let mut parts: Vec<Part> = stream
                 .docs
                 .into_par_iter()
-                .map(|mut tree| {
-                    let mut part = Part::default();
+                .fold(Part::default, |mut part, mut tree| {
                     let dups = std::mem::take(&mut tree.duplicates);
                     if let Some(doc) = yaml::json_document(tree) {
                         classify_into(&out.source, &doc, opts, &mut part);
@@ -324,6 +323,11 @@ fn load(
         }
     };
     let mut templates = 0;
+    // Sized once: a stream of a million documents is not copied again while the vectors grow.
+    out.objects
+        .reserve_exact(parts.iter().map(|p| p.objects.len()).sum());
+    out.problems
+        .reserve_exact(parts.iter().map(|p| p.problems.len()).sum());
     for p in parts {
         out.documents += p.documents;
         out.other_documents += p.other_documents;
@@ -342,7 +346,8 @@ fn load(
     out
 }
 
-/// What one piece of a file produced.
+/// What a run of consecutive pieces of a file produced (one per piece would cost a few
+/// vectors per document, which for a million tiny documents is most of the memory).
 #[derive(Default)]
 struct Part {
     objects: Vec<Object>,
@@ -354,21 +359,23 @@ struct Part {
     templates: usize,
 }
 
-/// Reads a file's YAML pieces in parallel (one large `helm template` stream uses every core);
-/// `collect` keeps them in file order.
+/// Reads a file's YAML pieces in parallel (one large `helm template` stream uses every core),
+/// each thread's consecutive pieces into one part; `collect` keeps the parts in file order.
 fn read_pieces(source: &SourceFile, pieces: &[yaml::Piece], opts: &LoadOptions) -> Vec<Part> {
     pieces
         .par_iter()
-        .map(|piece| read_piece(source, piece, opts))
+        .fold(Part::default, |mut part, piece| {
+            read_piece(source, piece, opts, &mut part);
+            part
+        })
         .collect()
 }
 
-/// Parses and classifies the document of one piece.
-fn read_piece(source: &SourceFile, piece: &yaml::Piece, opts: &LoadOptions) -> Part {
+/// Parses and classifies the document of one piece into `part`.
+fn read_piece(source: &SourceFile, piece: &yaml::Piece, opts: &LoadOptions, part: &mut Part) {
     let id = source.id;
-    let mut part = Part::default();
     let found = yaml::parse_piece(&source.text, piece, opts.build, |doc| {
-        classify_into(source, &doc, opts, &mut part);
+        classify_into(source, &doc, opts, part);
     });
     if let Some(b) = found.broken {
         part.documents += 1;
@@ -399,7 +406,6 @@ fn read_piece(source: &SourceFile, piece: &yaml::Piece, opts: &LoadOptions) -> P
         );
         part.notices.push(m);
     }
-    part
 }
 
 /// Classifies one document into `part`; a document with unrendered template syntax is counted

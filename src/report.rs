@@ -113,6 +113,9 @@ impl Inputs {
             reported: walked.reported,
             ..Inputs::default()
         };
+        // Sized once: every object is moved here, and kept for the whole run.
+        out.objects
+            .reserve_exact(loaded.iter().map(|l| l.objects.len()).sum());
         for (i, l) in loaded.into_iter().enumerate() {
             if !l.objects.is_empty() || !l.problems.is_empty() {
                 out.stats.manifests.insert(l.source.id);

@@ -19,11 +19,13 @@
 //! conversion. It panics on a few malformed inputs; a panic is caught and reported as a syntax
 //! error of the document, never a crash.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use libyaml_safer::{EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle};
 
 use super::boundary::{clamp_to_content, next_char_end, scalar_extent};
+use super::input::Slices;
 use super::mapping;
 use super::scalar::{Style, Typed, binary as binary_text, check_tagged, resolve};
 use super::tree::{BuildLimits, Node, NodeId, NodeKind, Tree, TreeError};
@@ -112,9 +114,14 @@ fn error_at(text: &str, base: usize, pos: usize, message: String) -> TreeError {
 }
 
 /// The text handed to the parser: the chunk (after its BOM) with length-changing repairs, and
-/// the map from offsets in it back to the original.
-struct Patched {
-    text: String,
+/// the map from offsets in it back to the original. Borrowed until a repair needs a copy, so a
+/// large document is not held twice.
+struct Patched<'a> {
+    text: Cow<'a, str>,
+    /// kubectl's line reader ends every line with a line break; so does the parser's input (a
+    /// block scalar at the very end without one also trips the parser): one is added after the
+    /// text when it has none.
+    line_break: bool,
     /// `(patched start, patched end, original start, original end)` of each repair, in order.
     repairs: Vec<(usize, usize, usize, usize)>,
 }
@@ -126,23 +133,29 @@ struct Patch {
     with: String,
 }
 
-impl Patched {
-    fn new(text: &str) -> Self {
-        let mut text = text.to_string();
-        // kubectl's line reader ends every line with a line break; so does the input here (a
-        // block scalar at the very end without one also trips the parser).
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
+impl<'a> Patched<'a> {
+    fn new(text: &'a str) -> Self {
         Patched {
-            text,
+            text: Cow::Borrowed(text),
+            line_break: !text.ends_with('\n'),
             repairs: Vec::new(),
+        }
+    }
+
+    /// The input as the parser reads it.
+    fn slices(&self) -> Slices<'_> {
+        if self.line_break {
+            Slices::with_final_line_break(&self.text)
+        } else {
+            Slices::new(&self.text)
         }
     }
 
     fn apply(&mut self, p: &Patch) {
         let (orig_start, orig_end) = (self.original(p.at), self.original(p.at + p.len));
-        self.text.replace_range(p.at..p.at + p.len, &p.with);
+        self.text
+            .to_mut()
+            .replace_range(p.at..p.at + p.len, &p.with);
         // Repairs after this one move by the change in length.
         for r in &mut self.repairs {
             if r.0 >= p.at + p.len {
@@ -245,9 +258,8 @@ pub fn in_parser() -> bool {
 /// parse before the parser sees the rest (libyaml's simple-key bookkeeping grows with depth).
 #[allow(clippy::too_many_lines)]
 fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<Tree, Failure> {
-    let mut bytes = input.text.as_bytes();
     let mut parser = Parser::new();
-    parser.set_input_string(&mut bytes);
+    parser.set_input(input.slices());
     // Manifests hold about one node per 12 bytes; reserving that up front saves most of the
     // regrowth copies (the tree lives only as long as its document; capped for huge ones).
     let guess = (original.len() / 12).min(1 << 16);
@@ -487,8 +499,7 @@ fn has_slash_escape(raw: &str) -> bool {
 
 /// The first `.inf` or `.nan` value (not key): kubectl cannot write it as JSON.
 fn unrepresentable(tree: &Tree, original: &str) -> Option<usize> {
-    let lower = original.to_ascii_lowercase();
-    if !(lower.contains(".inf") || lower.contains(".nan")) {
+    if !mentions_inf_or_nan(original) {
         return None;
     }
     let mut keys = vec![false; tree.nodes.len()];
@@ -511,6 +522,17 @@ fn unrepresentable(tree: &Tree, original: &str) -> Option<usize> {
             }
             _ => None,
         })
+}
+
+/// Whether `text` holds `.inf` or `.nan` in any case, found without a lowercased copy of the
+/// text.
+fn mentions_inf_or_nan(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'.', bytes).any(|i| {
+        bytes
+            .get(i + 1..i + 4)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"inf") || w.eq_ignore_ascii_case(b"nan"))
+    })
 }
 
 /// go-yaml v2's alias-ratio rule, run as its decoder runs: every node decoded counts, those

@@ -9,6 +9,7 @@
 //!   the document (`invalid map key`); an unquoted `{{ .value }}` is such a key. Nor can a null
 //!   key (`~:`, `? : x`): the JSON conversion fails.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::scalar::{Style, Typed, resolve};
@@ -41,53 +42,66 @@ pub(super) fn settle(
         // Nearly every mapping: small, no merge, no repeat; nothing to change.
         return Ok(());
     }
-    let entries: Vec<(NodeId, NodeId)> = pending[from..]
-        .chunks_exact(2)
-        .map(|p| (p[0], p[1]))
-        .collect();
-    let mut settled: Vec<(NodeId, NodeId)> = Vec::with_capacity(entries.len());
-    let mut at: HashMap<String, usize> = HashMap::with_capacity(entries.len());
-    let mut explicit: Vec<bool> = Vec::with_capacity(entries.len());
-    for (k, v) in entries {
-        if is_merge(tree, k) {
-            for (mk, mv) in merged(tree, v)? {
-                set(tree, &mut settled, &mut explicit, &mut at, (mk, mv), false);
+    // Keys are borrowed from the tree (a mapping of millions of entries is not copied again);
+    // repeats are recorded once the tree is free to change.
+    let mut duplicates = Vec::new();
+    let settled = {
+        let tree: &Tree = tree;
+        let mut settled = Settled {
+            tree,
+            entries: Vec::with_capacity(pairs),
+            explicit: Vec::with_capacity(pairs),
+            at: HashMap::with_capacity(pairs),
+            duplicates: &mut duplicates,
+        };
+        for p in pending[from..].chunks_exact(2) {
+            let (k, v) = (p[0], p[1]);
+            if is_merge(tree, k) {
+                for (mk, mv) in merged(tree, v)? {
+                    settled.set((mk, mv), false);
+                }
+            } else {
+                settled.set((k, v), true);
             }
-        } else {
-            set(tree, &mut settled, &mut explicit, &mut at, (k, v), true);
         }
-    }
+        settled.entries
+    };
+    tree.duplicates.extend(duplicates);
     pending.truncate(from);
     pending.extend(settled.into_iter().flat_map(|(k, v)| [k, v]));
     Ok(())
 }
 
-/// Writes one entry into the settled map; a key written twice by hand is a duplicate.
-fn set(
-    tree: &mut Tree,
-    settled: &mut Vec<(NodeId, NodeId)>,
-    explicit: &mut Vec<bool>,
-    at: &mut HashMap<String, usize>,
-    (k, v): (NodeId, NodeId),
-    by_hand: bool,
-) {
-    let key = tree.key_string(k).unwrap_or_default();
-    if let Some(&i) = at.get(&key) {
-        if by_hand && explicit[i] {
-            let n = tree.node(k);
-            let error = TreeError {
-                message: key,
-                start: n.start,
-                end: n.end,
-            };
-            tree.duplicates.push(error);
+/// A mapping's entries as decoded so far.
+struct Settled<'t, 'd> {
+    tree: &'t Tree,
+    entries: Vec<(NodeId, NodeId)>,
+    /// Whether each entry was written by hand (not brought by a merge key).
+    explicit: Vec<bool>,
+    at: HashMap<Cow<'t, str>, usize>,
+    duplicates: &'d mut Vec<TreeError>,
+}
+
+impl Settled<'_, '_> {
+    /// Writes one entry; a key written twice by hand is a duplicate.
+    fn set(&mut self, (k, v): (NodeId, NodeId), by_hand: bool) {
+        let key = self.tree.key(k).unwrap_or_default();
+        if let Some(&i) = self.at.get(&key) {
+            if by_hand && self.explicit[i] {
+                let n = self.tree.node(k);
+                self.duplicates.push(TreeError {
+                    message: key.into_owned(),
+                    start: n.start,
+                    end: n.end,
+                });
+            }
+            self.entries[i] = (k, v);
+            self.explicit[i] = by_hand;
+        } else {
+            self.at.insert(key, self.entries.len());
+            self.entries.push((k, v));
+            self.explicit.push(by_hand);
         }
-        settled[i] = (k, v);
-        explicit[i] = by_hand;
-    } else {
-        at.insert(key, settled.len());
-        settled.push((k, v));
-        explicit.push(by_hand);
     }
 }
 

@@ -8,6 +8,7 @@
 mod boundary;
 mod build;
 pub mod decode;
+mod input;
 pub mod json;
 mod mapping;
 pub mod pointer;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use scalar::{Style, resolve};
 
 pub use build::{build, in_parser};
+pub use input::Slices;
 pub use reader::Piece;
 pub use tree::{BuildLimits, NodeId, NodeKind, Tree, TreeError};
 
