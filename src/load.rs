@@ -323,25 +323,40 @@ fn load(
         }
     };
     let mut templates = 0;
-    // Sized once: a stream of a million documents is not copied again while the vectors grow.
-    out.objects
-        .reserve_exact(parts.iter().map(|p| p.objects.len()).sum());
-    out.problems
-        .reserve_exact(parts.iter().map(|p| p.problems.len()).sum());
+    let mut objects = Vec::with_capacity(parts.len());
+    let mut problems = Vec::with_capacity(parts.len());
     for p in parts {
         out.documents += p.documents;
         out.other_documents += p.other_documents;
-        out.objects.extend(p.objects);
-        out.problems.extend(p.problems);
+        objects.push(p.objects);
+        problems.push(p.problems);
         out.ignores.extend(p.ignores);
         out.notices.extend(p.notices);
         templates += p.templates;
     }
+    out.objects = concat(objects);
+    out.problems = concat(problems);
     if templates > 0 {
         out.notices.push(Message::from(format!(
             "{name}: skipped {templates} document{} with unrendered `{{{{ }}}}` template syntax; lint `helm template` output instead",
             if templates == 1 { "" } else { "s" }
         )));
+    }
+    out
+}
+
+/// The vectors one after the other. A million documents' objects are the largest thing a run
+/// keeps: the only non-empty vector (a file read on one thread, or one file) is moved, not
+/// copied; otherwise the result is sized once instead of growing by copies.
+#[must_use]
+pub fn concat<T>(mut vectors: Vec<Vec<T>>) -> Vec<T> {
+    vectors.retain(|v| !v.is_empty());
+    if vectors.len() <= 1 {
+        return vectors.pop().unwrap_or_default();
+    }
+    let mut out = Vec::with_capacity(vectors.iter().map(Vec::len).sum());
+    for v in vectors {
+        out.extend(v);
     }
     out
 }

@@ -113,9 +113,9 @@ impl Inputs {
             reported: walked.reported,
             ..Inputs::default()
         };
-        // Sized once: every object is moved here, and kept for the whole run.
-        out.objects
-            .reserve_exact(loaded.iter().map(|l| l.objects.len()).sum());
+        // Every object is kept for the whole run: moved here without a copy when one file has
+        // them all.
+        let mut objects = Vec::with_capacity(loaded.len());
         for (i, l) in loaded.into_iter().enumerate() {
             if !l.objects.is_empty() || !l.problems.is_empty() {
                 out.stats.manifests.insert(l.source.id);
@@ -123,7 +123,7 @@ impl Inputs {
             out.files.push(l.source);
             if i >= walked.reported {
                 out.stats.context_files += 1;
-                out.objects.extend(l.objects);
+                objects.push(l.objects);
                 continue;
             }
             out.stats.files += 1;
@@ -135,12 +135,13 @@ impl Inputs {
                     .entry(o.id.kind.clone())
                     .or_default() += 1;
             }
-            out.objects.extend(l.objects);
+            objects.push(l.objects);
             out.problems.extend(l.problems);
             out.ignores.extend(l.ignores);
             out.notices.extend(l.notices);
             out.errors.extend(l.error);
         }
+        out.objects = crate::load::concat(objects);
         out
     }
 

@@ -354,7 +354,7 @@ fn object(
             BTreeMap::new()
         },
         annotations: metadata.annotations.unwrap_or_default(),
-        origin,
+        origin: origin.map(Box::new),
         view,
         spans,
         pointer,

@@ -56,7 +56,8 @@ pub struct Object {
     /// `metadata.labels`, kept for Services only.
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
-    pub origin: Option<Origin>,
+    /// Boxed: most objects have none, and every object is kept for the whole run.
+    pub origin: Option<Box<Origin>>,
     pub view: View,
     pub spans: SpanMap,
 }
