@@ -389,7 +389,7 @@ fn read_pieces(source: &SourceFile, pieces: &[yaml::Piece], opts: &LoadOptions) 
 /// Parses and classifies the document of one piece into `part`.
 fn read_piece(source: &SourceFile, piece: &yaml::Piece, opts: &LoadOptions, part: &mut Part) {
     let id = source.id;
-    let found = yaml::parse_piece(&source.text, piece, opts.build, |doc| {
+    let found = yaml::parse_piece_in(&source.text, piece, opts.build, |doc| {
         classify_into(source, &doc, opts, part);
     });
     if let Some(b) = found.broken {

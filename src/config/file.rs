@@ -78,7 +78,7 @@ impl Reader<'_> {
 
     fn string(&self, node: NodeId, what: &str) -> Result<String, Error> {
         match &self.tree.node(self.tree.resolve(node)).kind {
-            NodeKind::Scalar { value, .. } => Ok(value.clone()),
+            NodeKind::Scalar { value, .. } => Ok(value.to_string()),
             _ => Err(self.err(
                 node,
                 format!("`{what}` must be a string"),

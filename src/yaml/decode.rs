@@ -109,7 +109,7 @@ impl<'a> NodeDe<'a> {
     }
 
     /// Resolves aliases and charges the budget for this visit.
-    fn enter(&self) -> Result<&'a NodeKind, Error> {
+    fn enter(&self) -> Result<NodeKind<'a>, Error> {
         let left = self.budget.get();
         if left == 0 {
             return Err(
@@ -118,13 +118,13 @@ impl<'a> NodeDe<'a> {
             );
         }
         self.budget.set(left - 1);
-        Ok(&self.tree.node(self.tree.resolve(self.node)).kind)
+        Ok(self.tree.node(self.tree.resolve(self.node)).kind)
     }
 
     /// The scalar's typed value, if the node is a scalar.
     fn typed(&self) -> Option<Typed<'a>> {
-        match &self.tree.node(self.tree.resolve(self.node)).kind {
-            NodeKind::Scalar { value, style } => Some(resolve(value, *style)),
+        match self.tree.node(self.tree.resolve(self.node)).kind {
+            NodeKind::Scalar { value, style } => Some(resolve(value, style)),
             _ => None,
         }
     }
@@ -176,7 +176,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let value = match self.enter()? {
-            NodeKind::Scalar { value, style } => match resolve(value, *style) {
+            NodeKind::Scalar { value, style } => match resolve(value, style) {
                 Typed::Null => visitor.visit_unit(),
                 Typed::Bool(b) => visitor.visit_bool(b),
                 Typed::Int(i) => visitor.visit_i64(i),
@@ -298,7 +298,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     ) -> Result<V::Value, Error> {
         match self.enter()? {
             NodeKind::Scalar { value, .. } => visitor
-                .visit_enum(value.as_str().into_deserializer())
+                .visit_enum(value.into_deserializer())
                 .map_err(|e: Error| e.at(self.node)),
             _ => Err(Error::new("expected a string").at(self.node)),
         }
@@ -357,8 +357,8 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
             let Some(pair) = self.pairs.next() else {
                 return Ok(None);
             };
-            let key = match &self.de.tree.node(self.de.tree.resolve(pair[0])).kind {
-                NodeKind::Scalar { value, style } => key_string(value, *style),
+            let key = match self.de.tree.node(self.de.tree.resolve(pair[0])).kind {
+                NodeKind::Scalar { value, style } => key_string(value, style),
                 _ => return Err(Error::new("a mapping key must be a scalar").at(pair[0])),
             };
             if let Some(fields) = self.fields
