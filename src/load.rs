@@ -76,9 +76,9 @@ pub struct Loaded {
 
 /// A renderer that failed: a problem at the start of its `Chart.yaml` or kustomization file,
 /// which is the file reported.
-fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str) -> Loaded {
+fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str, max: u64) -> Loaded {
     let name = crate::source::display_name(&r.file);
-    let text = std::fs::read_to_string(&r.file).unwrap_or_default();
+    let text = source::read_regular_text(&r.file, max).unwrap_or_default();
     let problem = file_problem(
         id,
         0,
@@ -142,7 +142,7 @@ fn load(
     if let Input::Rendered(r) = input
         && let Some(error) = &r.error
     {
-        return render_failure(id, r, error);
+        return render_failure(id, r, error, opts.max_file_size);
     }
     let (name, path, blob) = match input {
         Input::File { path, name, .. } => (name.clone(), Some(path.clone()), None),
@@ -176,17 +176,20 @@ fn load(
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take()
             .unwrap_or_default(),
-        (Some(p), None) => match read_limited(p, max) {
-            Ok(Some(b)) => b,
-            Ok(None) => {
-                out.problems.push(file_problem(id, 0, format!("`{name}` is larger than {max} bytes (limit `max-file-size`); it was not read"), TOO_LARGE));
+        // Refused from its metadata when it is too large or not a regular file: never read.
+        (Some(p), None) => match source::read_regular(p, max) {
+            Ok(b) => b,
+            Err(source::Unread::TooLarge { size, max }) => {
+                out.problems.push(file_problem(
+                    id,
+                    0,
+                    format!("`{name}` is larger than {max} bytes (limit `max-file-size`): it is {size} bytes; it was not read"),
+                    TOO_LARGE,
+                ));
                 return out;
             }
-            Err(source) => {
-                out.error = Some(Error::Io {
-                    path: name,
-                    cause: source,
-                });
+            Err(u) => {
+                out.error = Some(Error::unread(name, u.into_cause()));
                 return out;
             }
         },
@@ -469,12 +472,3 @@ fn file_problem(id: FileId, at: usize, message: String, help: &str) -> Problem {
 
 const TOO_LARGE: &str = "If it is a manifest, raise `limits.max-file-size` in the config; if not, leave it out of the paths or add it to `exclude`.";
 const BINARY: &str = "A binary file is not a manifest: leave it out of the paths, or add it to `exclude` in the config.";
-
-/// Reads a file unless it is larger than `max` bytes (`Ok(None)`).
-fn read_limited(path: &std::path::Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
-    file.take(max + 1).read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= max).then_some(bytes))
-}

@@ -54,10 +54,10 @@ fn build_from(
     source: Option<&Arc<str>>,
     limits: BuildLimits,
 ) -> Result<Tree, TreeError> {
-    if base + text.len() >= MAX_TEXT {
+    if base + text.len() > MAX_TEXT {
         return Err(TreeError {
             message:
-                "the text is 4 GiB or more; extip-lint reads smaller files (limit `max-file-size`)"
+                "the text is larger than 4 GiB - 1; extip-lint reads smaller files (limit `max-file-size`)"
                     .into(),
             start: base,
             end: base,
