@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -312,7 +313,10 @@ fn standard_input_over_max_file_size_is_refused() {
 #[test]
 fn max_file_size_of_4_gib_or_more_is_a_config_error() {
     let dir = project(&[
-        (".extip-lint.yaml", b"limits:\n  max-file-size: 4294967296\n"),
+        (
+            ".extip-lint.yaml",
+            b"limits:\n  max-file-size: 4294967296\n",
+        ),
         ("svc.yaml", CLEAN_SERVICE.as_bytes()),
     ]);
     let out = run_in(dir.path(), &["svc.yaml"], None);
@@ -322,4 +326,51 @@ fn max_file_size_of_4_gib_or_more_is_a_config_error() {
         "{stderr}"
     );
     assert_eq!(out.status.code(), Some(2), "{stderr}");
+}
+
+/// A Service with more externalIPs than `max-alias-expansion` and no alias: large, not an alias
+/// bomb, and read in full.
+#[test]
+fn a_large_document_without_aliases_is_not_an_alias_expansion() {
+    let mut svc = String::from(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: many}\nspec:\n  ports: [{port: 80}]\n  externalIPs:\n",
+    );
+    for i in 0..100_001u32 {
+        let [_, b, c, d] = i.to_be_bytes();
+        let _ = writeln!(svc, "  - 10.{b}.{c}.{d}");
+    }
+    // The last address is the one EXT004 reports: it is read.
+    svc.push_str("  - 127.0.0.1\n");
+    let dir = project(&[("many.yaml", svc.as_bytes())]);
+    let out = run_in(dir.path(), SHORT, None);
+    let (stdout, stderr) = text(&out);
+    assert!(!stdout.contains("EXT900"), "{stdout}");
+    assert!(
+        stdout.contains("many.yaml:100008:5: EXT004"),
+        "{stdout}\n{stderr}"
+    );
+}
+
+/// Aliases past the limit: the limit holds, and the finding names the alias where the count
+/// passed it (2,000 strings, then 60 aliases of them: each brings 2,001 nodes, and the 50th
+/// passes 100,000).
+#[test]
+fn aliases_past_the_limit_are_named_at_the_alias() {
+    let mut svc =
+        String::from("apiVersion: v1\nkind: Service\nmetadata:\n  name: many\n  finalizers: &f\n");
+    for i in 0..2000 {
+        let _ = writeln!(svc, "  - example.com/f{i}");
+    }
+    svc.push_str("  managedFields:\n  - fieldsV1:\n");
+    for i in 0..60 {
+        let _ = writeln!(svc, "      a{i}: *f");
+    }
+    svc.push_str("spec:\n  ports: [{port: 80}]\n");
+    let dir = project(&[("aliased.yaml", svc.as_bytes())]);
+    let out = run_in(dir.path(), &["-f", "short", "--select", "EXT900"], None);
+    let (stdout, stderr) = text(&out);
+    assert!(
+        stdout.contains("aliased.yaml:2057:12: EXT900 [error] Service default/many cannot be decoded at `metadata.managedFields[0].fieldsV1.a49`: aliases bring more than 100000 nodes into it, passing the limit at this alias (`max-alias-expansion` counts every node an alias brings, each time it brings it)"),
+        "{stdout}\n{stderr}"
+    );
 }

@@ -9,7 +9,10 @@
 //!   generates from the `OpenAPI` schema) is recorded as unknown, as the API server's
 //!   `fieldValidation=Strict` (kubectl's default) rejects it.
 //!
-//! Aliases are followed within an expansion budget. A failure carries the node it happened at.
+//! Aliases are followed within an expansion budget, which counts the nodes reached through an
+//! alias (each time an alias brings them): an alias bomb stops there, while a large document
+//! written out in full, which the file size already bounds, spends none of it. A failure carries
+//! the node it happened at.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -33,18 +36,22 @@ pub struct Decoded<T> {
     pub unknown: Vec<NodeId>,
 }
 
-/// Decodes `T` from `node`, visiting at most `budget` nodes (aliases count each time they are
-/// expanded).
+/// Decodes `T` from `node`, visiting at most `budget` nodes through aliases (an alias and each
+/// node it brings count every time the alias is decoded; nodes written out do not count).
 pub fn decode<T: DeserializeOwned>(
     tree: &Tree,
     node: NodeId,
     budget: usize,
 ) -> Result<Decoded<T>, DecodeError> {
-    let budget = Cell::new(budget);
+    let budget = Budget {
+        left: Cell::new(budget),
+        limit: budget,
+    };
     let unknown = RefCell::new(Vec::new());
     let de = NodeDe {
         tree,
         node,
+        alias: None,
         budget: &budget,
         unknown: &unknown,
     };
@@ -95,29 +102,54 @@ impl de::Error for Error {
     }
 }
 
+/// How many more nodes may be reached through aliases, of `limit`.
+struct Budget {
+    left: Cell<usize>,
+    limit: usize,
+}
+
 #[derive(Clone, Copy)]
 struct NodeDe<'a> {
     tree: &'a Tree,
     node: NodeId,
-    budget: &'a Cell<usize>,
+    /// The outermost alias this node is reached through, if any.
+    alias: Option<NodeId>,
+    budget: &'a Budget,
     unknown: &'a RefCell<Vec<NodeId>>,
 }
 
 impl<'a> NodeDe<'a> {
+    /// A child of this node: reached through an alias if this node is one or is reached
+    /// through one.
     fn at(&self, node: NodeId) -> Self {
-        NodeDe { node, ..*self }
+        NodeDe {
+            node,
+            alias: self.through_alias(),
+            ..*self
+        }
     }
 
-    /// Resolves aliases and charges the budget for this visit.
+    /// The outermost alias this node is reached through, itself included.
+    fn through_alias(&self) -> Option<NodeId> {
+        self.alias.or_else(|| {
+            matches!(self.tree.node(self.node).kind, NodeKind::Alias(_)).then_some(self.node)
+        })
+    }
+
+    /// Resolves aliases, charging the budget when this node is reached through an alias; past
+    /// the limit, the error is at the outermost alias (the one written in the object).
     fn enter(&self) -> Result<NodeKind<'a>, Error> {
-        let left = self.budget.get();
-        if left == 0 {
-            return Err(
-                Error::new("alias expansion exceeds the limit (`max-alias-expansion`)")
-                    .at(self.node),
-            );
+        if let Some(alias) = self.through_alias() {
+            let left = self.budget.left.get();
+            if left == 0 {
+                return Err(Error::new(format!(
+                    "aliases bring more than {} nodes into it, passing the limit at this alias (`max-alias-expansion` counts every node an alias brings, each time it brings it)",
+                    self.budget.limit
+                ))
+                .at(alias));
+            }
+            self.budget.left.set(left - 1);
         }
-        self.budget.set(left - 1);
         Ok(self.tree.node(self.tree.resolve(self.node)).kind)
     }
 
@@ -436,6 +468,33 @@ mod tests {
         let t = tree("a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: [*b, *b, *b, *b]\n");
         assert!(decode::<serde_json::Value>(&t, t.roots[0], 30).is_err());
         assert!(decode::<serde_json::Value>(&t, t.roots[0], 1000).is_ok());
+    }
+
+    #[test]
+    fn nodes_written_out_spend_no_budget() {
+        let text = format!("ips: [{}]\n", vec!["192.0.2.1"; 10_000].join(", "));
+        let t = tree(&text);
+        let d = decode::<BTreeMap<String, Vec<String>>>(&t, t.roots[0], 1).expect("decodes");
+        assert_eq!(d.value["ips"].len(), 10_000);
+    }
+
+    #[test]
+    fn the_budget_counts_what_aliases_bring_and_fails_at_the_outermost_alias() {
+        // Each use of `*b` brings 4 nodes: the alias and the 3 items.
+        let text = "base: &b [x, y, z]\nuses: [*b, *b, *b]\n";
+        let t = tree(text);
+        let ok = decode::<serde_json::Value>(&t, t.roots[0], 12);
+        assert!(ok.is_ok(), "{ok:?}");
+        let e = decode::<serde_json::Value>(&t, t.roots[0], 11).expect_err("over");
+        assert_eq!(text_of(&t, text, e.node), "*b");
+        assert_eq!(t.node(e.node).start, text.rfind("*b").expect("third use"));
+        assert!(
+            e.message.starts_with(
+                "aliases bring more than 11 nodes into it, passing the limit at this alias"
+            ),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

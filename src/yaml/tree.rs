@@ -370,14 +370,21 @@ pub struct BuildLimits {
 }
 
 impl Tree {
-    /// The path from `root` to `target` (a value or a key node), through aliases, visiting at
-    /// most a million nodes; `None` if `target` is not below `root`.
+    /// The path from `root` to `target` (a value or a key node): without an alias when there is
+    /// such a path, else through aliases, visiting at most a million nodes each way; `None` if
+    /// `target` is not below `root`.
     #[must_use]
     pub fn path_to(&self, root: NodeId, target: NodeId) -> Option<Vec<Segment>> {
         let mut path = Vec::new();
-        let mut budget = 1_000_000usize;
-        self.find_path(root, target, &mut path, &mut budget)
-            .then_some(path)
+        // Without aliases first: linear in the object, however many aliases it repeats.
+        for aliases in [false, true] {
+            let mut budget = 1_000_000usize;
+            if self.find_path(root, target, &mut path, &mut budget, aliases) {
+                return Some(path);
+            }
+            path.clear();
+        }
+        None
     }
 
     fn find_path(
@@ -386,11 +393,12 @@ impl Tree {
         target: NodeId,
         path: &mut Vec<Segment>,
         budget: &mut usize,
+        aliases: bool,
     ) -> bool {
         if node == target {
             return true;
         }
-        if *budget == 0 {
+        if *budget == 0 || (!aliases && self.is(node, ALIAS)) {
             return false;
         }
         *budget -= 1;
@@ -404,7 +412,7 @@ impl Tree {
                         return true;
                     }
                     path.push(key);
-                    if self.find_path(v, target, path, budget) {
+                    if self.find_path(v, target, path, budget, aliases) {
                         return true;
                     }
                     path.pop();
@@ -413,7 +421,7 @@ impl Tree {
             NodeKind::Seq { .. } => {
                 for (i, &item) in self.items(id).iter().enumerate() {
                     path.push(Segment::Index(i));
-                    if self.find_path(item, target, path, budget) {
+                    if self.find_path(item, target, path, budget, aliases) {
                         return true;
                     }
                     path.pop();
