@@ -48,13 +48,7 @@ pub fn decode<T: DeserializeOwned>(
         limit: budget,
     };
     let unknown = RefCell::new(Vec::new());
-    let de = NodeDe {
-        tree,
-        node,
-        alias: None,
-        budget: &budget,
-        unknown: &unknown,
-    };
+    let de = NodeDe::new(tree, node, None, &budget, &unknown);
     match T::deserialize(de) {
         Ok(value) => Ok(Decoded {
             value,
@@ -112,28 +106,43 @@ struct Budget {
 struct NodeDe<'a> {
     tree: &'a Tree,
     node: NodeId,
-    /// The outermost alias this node is reached through, if any.
+    /// What the node is, aliases resolved (read once: the deserializer asks several times).
+    kind: NodeKind<'a>,
+    /// The outermost alias this node is reached through, itself included, if any.
     alias: Option<NodeId>,
     budget: &'a Budget,
     unknown: &'a RefCell<Vec<NodeId>>,
 }
 
 impl<'a> NodeDe<'a> {
+    /// The node `node`, reached through the alias `alias` (if any) or being one itself.
+    fn new(
+        tree: &'a Tree,
+        node: NodeId,
+        alias: Option<NodeId>,
+        budget: &'a Budget,
+        unknown: &'a RefCell<Vec<NodeId>>,
+    ) -> Self {
+        let resolved = tree.resolve(node);
+        NodeDe {
+            tree,
+            node,
+            kind: tree.node(resolved).kind,
+            alias: alias.or((resolved != node).then_some(node)),
+            budget,
+            unknown,
+        }
+    }
+
     /// A child of this node: reached through an alias if this node is one or is reached
     /// through one.
     fn at(&self, node: NodeId) -> Self {
-        NodeDe {
-            node,
-            alias: self.through_alias(),
-            ..*self
-        }
+        NodeDe::new(self.tree, node, self.alias, self.budget, self.unknown)
     }
 
     /// The outermost alias this node is reached through, itself included.
     fn through_alias(&self) -> Option<NodeId> {
-        self.alias.or_else(|| {
-            matches!(self.tree.node(self.node).kind, NodeKind::Alias(_)).then_some(self.node)
-        })
+        self.alias
     }
 
     /// Resolves aliases, charging the budget when this node is reached through an alias; past
@@ -150,12 +159,12 @@ impl<'a> NodeDe<'a> {
             }
             self.budget.left.set(left - 1);
         }
-        Ok(self.tree.node(self.tree.resolve(self.node)).kind)
+        Ok(self.kind)
     }
 
     /// The scalar's typed value, if the node is a scalar.
     fn typed(&self) -> Option<Typed<'a>> {
-        match self.tree.node(self.tree.resolve(self.node)).kind {
+        match self.kind {
             NodeKind::Scalar { value, style } => Some(resolve(value, style)),
             _ => None,
         }
@@ -295,11 +304,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
                     fields: None,
                 })
                 .map_err(|e: Error| e.at(self.node)),
-            None if matches!(
-                self.tree.node(self.tree.resolve(self.node)).kind,
-                NodeKind::Map { .. }
-            ) =>
-            {
+            None if matches!(self.kind, NodeKind::Map { .. }) => {
                 self.enter()?;
                 self.map(visitor, Some(fields))
             }

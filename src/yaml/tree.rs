@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use super::pointer::Segment;
-use super::scalar::{Style, Tag};
+use super::scalar::Style;
 
 /// Index of a node in the tree.
 pub type NodeId = u32;
@@ -57,7 +57,7 @@ struct Packed {
     /// Scalar: the value's length; collection: its number of edges.
     b: u32,
     kind: u8,
-    style: u8,
+    style: Style,
 }
 
 const SCALAR_IN_SOURCE: u8 = 0;
@@ -99,30 +99,6 @@ fn offset(at: usize) -> u32 {
     u32::try_from(at).unwrap_or(u32::MAX)
 }
 
-fn style_code(style: Style) -> u8 {
-    match style {
-        Style::Plain => 0,
-        Style::Str => 1,
-        Style::Tagged(Tag::Bool) => 2,
-        Style::Tagged(Tag::Int) => 3,
-        Style::Tagged(Tag::Float) => 4,
-        Style::Tagged(Tag::Null) => 5,
-        Style::Tagged(Tag::Timestamp) => 6,
-    }
-}
-
-fn style_of(code: u8) -> Style {
-    match code {
-        0 => Style::Plain,
-        2 => Style::Tagged(Tag::Bool),
-        3 => Style::Tagged(Tag::Int),
-        4 => Style::Tagged(Tag::Float),
-        5 => Style::Tagged(Tag::Null),
-        6 => Style::Tagged(Tag::Timestamp),
-        _ => Style::Str,
-    }
-}
-
 impl Tree {
     /// An empty tree whose scalars may point into `source` (see `push_scalar_in_source`).
     #[must_use]
@@ -152,6 +128,7 @@ impl Tree {
     }
 
     #[must_use]
+    #[inline]
     pub fn node(&self, id: NodeId) -> Node<'_> {
         let p = self.nodes[id as usize];
         Node {
@@ -161,6 +138,7 @@ impl Tree {
         }
     }
 
+    #[inline]
     fn kind_of(&self, p: &Packed) -> NodeKind<'_> {
         let range = p.a as usize..(p.a as usize + p.b as usize);
         match p.kind {
@@ -170,11 +148,11 @@ impl Tree {
                     .as_deref()
                     .and_then(|s| s.get(range))
                     .unwrap_or_default(),
-                style: style_of(p.style),
+                style: p.style,
             },
             SCALAR_IN_STRINGS => NodeKind::Scalar {
                 value: self.strings.get(range).unwrap_or_default(),
-                style: style_of(p.style),
+                style: p.style,
             },
             SEQ => NodeKind::Seq {
                 first: p.a,
@@ -209,7 +187,7 @@ impl Tree {
             a: at,
             b: offset(value.len()),
             kind: SCALAR_IN_STRINGS,
-            style: style_code(style),
+            style,
         })
     }
 
@@ -228,7 +206,7 @@ impl Tree {
             a: offset(value_at),
             b: offset(len),
             kind: SCALAR_IN_SOURCE,
-            style: style_code(style),
+            style,
         })
     }
 
@@ -240,7 +218,7 @@ impl Tree {
             a: 0,
             b: 0,
             kind: if map { MAP } else { SEQ },
-            style: 0,
+            style: Style::Str,
         })
     }
 
@@ -251,7 +229,7 @@ impl Tree {
             a: target,
             b: 0,
             kind: ALIAS,
-            style: 0,
+            style: Style::Str,
         })
     }
 
@@ -274,6 +252,7 @@ impl Tree {
 
     /// The node, with aliases resolved.
     #[must_use]
+    #[inline]
     pub fn resolve(&self, mut id: NodeId) -> NodeId {
         // Aliases always point to an earlier node, so this terminates.
         loop {
@@ -286,6 +265,7 @@ impl Tree {
     }
 
     #[must_use]
+    #[inline]
     pub fn children(&self, id: NodeId) -> &[NodeId] {
         let p = &self.nodes[id as usize];
         if p.kind == SEQ || p.kind == MAP {
@@ -295,6 +275,7 @@ impl Tree {
         }
     }
 
+    #[inline]
     fn is(&self, id: NodeId, kind: u8) -> bool {
         self.nodes[id as usize].kind == kind
     }
@@ -323,6 +304,7 @@ impl Tree {
 
     /// The string of a scalar node (aliases resolved).
     #[must_use]
+    #[inline]
     pub fn scalar(&self, id: NodeId) -> Option<&str> {
         match self.node(self.resolve(id)).kind {
             NodeKind::Scalar { value, .. } => Some(value),
@@ -355,6 +337,7 @@ impl Tree {
 
     /// Like `key_string`, borrowing when the key is already a string (the common case).
     #[must_use]
+    #[inline]
     pub fn key(&self, id: NodeId) -> Option<std::borrow::Cow<'_, str>> {
         match self.node(self.resolve(id)).kind {
             NodeKind::Scalar { value, style } => Some(super::scalar::key_string(value, style)),
