@@ -111,7 +111,25 @@ pub fn special_kind(file_type: &std::fs::FileType) -> Option<&'static str> {
     Some("not a regular file (a device or a pipe)")
 }
 
-/// Reads `path` (following a symbolic link) if it is a regular file of at most `max` bytes.
+/// Whether `meta` is the null device's: it reads as an empty file, never blocks, and
+/// `--config /dev/null` is a common way to say "no config".
+#[must_use]
+pub fn is_null_device(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        meta.file_type().is_char_device()
+            && std::fs::metadata("/dev/null").is_ok_and(|null| null.rdev() == meta.rdev())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
+
+/// Reads `path` (following a symbolic link) if it is a regular file of at most `max` bytes
+/// (the null device reads as an empty file).
 /// What it is and its size come from its metadata before it is opened, so a FIFO, a socket or a
 /// device is never opened and a file over the limit never read; it is opened without waiting
 /// (a FIFO put in its place meanwhile cannot block the run) and checked again; the buffer is
@@ -130,7 +148,11 @@ pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, Unread> {
         }
         Ok(meta.len())
     };
-    check(&std::fs::metadata(path).map_err(Unread::Io)?)?;
+    let meta = std::fs::metadata(path).map_err(Unread::Io)?;
+    if is_null_device(&meta) {
+        return Ok(Vec::new());
+    }
+    check(&meta)?;
     let file = open_without_waiting(path).map_err(Unread::Io)?;
     let len = check(&file.metadata().map_err(Unread::Io)?)?;
     let mut bytes = Vec::new();

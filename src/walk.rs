@@ -18,7 +18,7 @@ use ignore::WalkBuilder;
 use crate::error::Error;
 use crate::kustomize;
 pub use crate::source::Tool;
-use crate::source::{Unread, display_name, special_kind};
+use crate::source::{Unread, display_name, is_null_device, special_kind};
 
 /// What walking needs to know.
 #[derive(Debug, Clone, Default)]
@@ -201,7 +201,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                 continue;
             }
         };
-        if meta.is_file() {
+        if meta.is_file() || is_null_device(&meta) {
             // A file named explicitly is always read, whatever its name or place.
             out.inputs.push(Input::File {
                 path: root.clone(),

@@ -374,3 +374,31 @@ fn aliases_past_the_limit_are_named_at_the_alias() {
         "{stdout}\n{stderr}"
     );
 }
+
+/// The null device reads as an empty file: `--config /dev/null` says "no config".
+#[cfg(unix)]
+#[test]
+fn the_null_device_reads_as_an_empty_file() {
+    let dir = project(&[
+        (".extip-lint.yaml", b"profile: cloud\n"),
+        ("svc.yaml", BAD_SERVICE.as_bytes()),
+    ]);
+    let out = run_in(
+        dir.path(),
+        &[
+            "--config",
+            "/dev/null",
+            "-f",
+            "short",
+            "svc.yaml",
+            "/dev/null",
+        ],
+        None,
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(stdout.contains("svc.yaml:8:5: EXT004"), "{stdout}");
+    // The config in the folder was not read: the profile is decided from the input.
+    assert!(stderr.contains("profile: on-prem (auto"), "{stderr}");
+    assert!(!stderr.contains("error:"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+}
