@@ -170,8 +170,8 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     let mut seen = std::collections::HashSet::new();
     let mut found_kustomizations: Vec<(PathBuf, usize)> = Vec::new();
     let rules = (!settings.no_ignore).then(|| Arc::new(gitignore::Rules::default()));
-    // Files that are not regular files, with what they are.
-    let mut special: Vec<String> = Vec::new();
+    // How many files are not regular files, and the first few with what they are.
+    let mut special: (usize, Vec<String>) = (0, Vec::new());
     for (index, root) in roots.iter().enumerate() {
         if root.as_os_str() == "-" {
             // Standard input is read once, however often `-` is named.
@@ -282,7 +282,10 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
             }
             if !ft.is_file() && !ft.is_dir() && has_extension(path) && selected(settings, path) {
                 let kind = special_kind(&ft).unwrap_or("not a regular file");
-                special.push(format!("`{}` ({kind})", display_name(path)));
+                special.0 += 1;
+                if special.1.len() < SPECIAL_NAMED {
+                    special.1.push(format!("`{}` ({kind})", display_name(path)));
+                }
                 *out.skipped
                     .entry("FIFOs, sockets or devices, never opened".into())
                     .or_default() += 1;
@@ -311,7 +314,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     if let Some(rules) = &rules {
         out.notices.extend(rules.take_notices());
     }
-    special_notice(&mut out, &special);
+    special_notice(&mut out, special.0, &special.1);
     if settings.render {
         // Every file of a chart (templates, values, dependencies) is helm's to read.
         let chart_dirs: Vec<PathBuf> = out.charts.iter().map(|(d, _)| d.clone()).collect();
@@ -536,13 +539,13 @@ pub fn walk_snapshot(
 /// How many files that are not regular files a notice names; the rest are counted.
 const SPECIAL_NAMED: usize = 20;
 
-/// One notice naming the files that are not regular files (FIFOs, sockets, devices).
-fn special_notice(out: &mut Walked, special: &[String]) {
-    if special.is_empty() {
+/// One notice naming the files that are not regular files (FIFOs, sockets, devices): the first
+/// `SPECIAL_NAMED` of `n`.
+fn special_notice(out: &mut Walked, n: usize, named: &[String]) {
+    if n == 0 {
         return;
     }
-    let n = special.len();
-    let named = special[..n.min(SPECIAL_NAMED)].join(", ");
+    let named = named.join(", ");
     let more = if n > SPECIAL_NAMED {
         format!(", and {} more", n - SPECIAL_NAMED)
     } else {

@@ -402,3 +402,26 @@ fn the_null_device_reads_as_an_empty_file() {
     assert!(!stderr.contains("error:"), "{stderr}");
     assert_eq!(out.status.code(), Some(1), "{stderr}");
 }
+
+/// Many FIFOs in a folder: the first 20 are named, the rest counted.
+#[cfg(unix)]
+#[test]
+fn many_fifos_are_counted_after_the_first_twenty() {
+    let dir = project(&[("k8s/svc.yaml", CLEAN_SERVICE.as_bytes())]);
+    for i in 0..22 {
+        mkfifo(&dir.path().join(format!("k8s/f{i:02}.yaml")));
+    }
+    let out = run_in(dir.path(), &[&["k8s"], SHORT].concat(), None);
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.contains("skipped 22 files that are not regular files")
+            && stderr.contains("`k8s/f19.yaml` (a FIFO (named pipe)), and 2 more")
+            && !stderr.contains("f20.yaml"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("22 files (FIFOs, sockets or devices, never opened)"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
