@@ -63,9 +63,8 @@ fn main() {
     }
     let parse = best(|| {
         for t in &texts {
-            let mut bytes = t.as_bytes();
             let mut parser = libyaml_safer::Parser::new();
-            parser.set_input_string(&mut bytes);
+            parser.set_input(extip_lint::yaml::Slices::new(t));
             while let Ok(e) = parser.parse() {
                 if e.data == libyaml_safer::EventData::StreamEnd {
                     break;

@@ -32,9 +32,9 @@ fn main() {
             continue;
         };
         bytes += text.len();
-        let mut input = text.as_bytes();
+        // Fed as extip-lint feeds it: a slice at a time (see `yaml::Slices`).
         let mut parser = libyaml_safer::Parser::new();
-        parser.set_input_string(&mut input);
+        parser.set_input(extip_lint::yaml::Slices::new(&text));
         while let Ok(e) = parser.parse() {
             events += 1;
             if e.data == libyaml_safer::EventData::StreamEnd {

@@ -12,6 +12,7 @@
 #   scripts/bench.sh                          # 50 MB corpora
 #   SIZE_MB=10 scripts/bench.sh               # quicker
 #   CHECKOV=/path/to/checkov scripts/bench.sh # with the peer comparison
+#   HOSTILE=1 scripts/bench.sh                # with the hostile inputs' peak memory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${SIZE_MB:-50}
@@ -87,6 +88,37 @@ read -r short _ < <(RAYON_NUM_THREADS=1 measure "$BIN" "$OUT/tree-$SMALL_MB" -f 
 read -r human _ < <(RAYON_NUM_THREADS=1 measure "$BIN" "$OUT/tree-$SMALL_MB" -f human --color never)
 n=$("$BIN" "$OUT/tree-$SMALL_MB" -f short 2>/dev/null | grep -c ': EXT' || true)
 awk -v s="$short" -v h="$human" -v n="$n" 'BEGIN{printf "human rendering: %d findings in %.2f s more than short: %.2f s per 5,000\n", n, h-s, (h-s)*5000/n}'
+
+# Hostile inputs (HOSTILE=1): peak memory against the input's size. One ConfigMap document of
+# 4 x SIZE_MB, 10^6 tiny documents in one file, and a sparse file over max-file-size (refused from
+# its size, never read).
+if [ -n "${HOSTILE:-}" ]; then
+  big="$OUT/hostile-one-document-$((4 * SIZE_MB)).yaml"
+  tiny="$OUT/hostile-tiny-documents.yaml"
+  [ -f "$big" ] || python3 - "$big" "$((4 * SIZE_MB * 1000000))" <<'EOF2'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n")
+    i, size = 0, int(sys.argv[2])
+    while f.tell() < size:
+        f.write(f"  key-{i:08}: \"value of key {i} padded to a usual length\"\n")
+        i += 1
+EOF2
+  [ -f "$tiny" ] || python3 - "$tiny" <<'EOF2'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(1_000_000):
+        f.write(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i:06}\n")
+EOF2
+  sparse="$OUT/hostile-sparse.yaml"
+  truncate -s 300G "$sparse"
+  for f in "$big" "$tiny" "$sparse"; do
+    read -r hs hrss < <(RAYON_NUM_THREADS=1 measure "$BIN" "$f" -f short)
+    awk -v n="$(basename "$f")" -v s="$hs" -v r="$hrss" -v b="$(stat -c %s "$f")" \
+      'BEGIN{printf "hostile %s (%.0f MB): %.2f s, peak RSS %.0f MiB (%.2fx the file)\n", n, b/1e6, s, r/1024, r*1024/b}'
+  done
+  rm -f "$sparse"
+fi
 
 # The peer: Checkov on the same 1 MB tree.
 if [ -n "${CHECKOV:-}" ]; then

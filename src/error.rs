@@ -48,12 +48,27 @@ pub enum Error {
     Configs(Vec<ConfigIssue>),
     #[error("cannot read `{path}`: {}", os_text(cause))]
     Io { path: String, cause: std::io::Error },
+    /// Not read for a reason of the tool's (not a regular file, over a limit).
+    #[error("cannot read `{path}`: {reason}")]
+    Unreadable { path: String, reason: String },
     #[error("cannot write `{path}`: {}", os_text(cause))]
     Write { path: String, cause: std::io::Error },
     #[error("`{0}` does not exist")]
     NotFound(String),
     #[error("{0}")]
     Usage(String),
+}
+
+impl Error {
+    /// A file that could not be read: an operating-system error (`cause`), or the tool's own
+    /// reason (not a regular file, over a limit).
+    #[must_use]
+    pub fn unread(path: String, cause: Result<std::io::Error, String>) -> Error {
+        match cause {
+            Ok(cause) => Error::Io { path, cause },
+            Err(reason) => Error::Unreadable { path, reason },
+        }
+    }
 }
 
 /// An operating-system error as people read it: `No such file or directory`, without Rust's

@@ -68,10 +68,8 @@ impl Known {
     /// Reads a baseline written by `--write-baseline`.
     pub fn read_baseline(path: &Path) -> Result<Self, Error> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: name.clone(),
-            cause: source,
-        })?;
+        let text = crate::source::read_regular_text(path, crate::source::DEFAULT_MAX_FILE_SIZE)
+            .map_err(|u| Error::unread(name.clone(), u.into_cause()))?;
         let file: BaselineFile = serde_json::from_str(&text)
             .map_err(|e| Error::Usage(format!("--baseline: `{name}` is not a baseline: {e}")))?;
         if file.version != BASELINE_VERSION {

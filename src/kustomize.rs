@@ -95,7 +95,8 @@ pub fn normalize(path: &Path) -> PathBuf {
 /// Reads the kustomization in `file`. A file that is not YAML, or not a mapping, is an error
 /// message (kustomize fails on it too).
 pub fn read(file: &Path) -> Result<Kustomization, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let text = crate::source::read_regular_text(file, crate::source::DEFAULT_MAX_FILE_SIZE)
+        .map_err(|e| e.to_string())?;
     parse(file, &text)
 }
 

@@ -76,9 +76,9 @@ pub struct Loaded {
 
 /// A renderer that failed: a problem at the start of its `Chart.yaml` or kustomization file,
 /// which is the file reported.
-fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str) -> Loaded {
+fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str, max: u64) -> Loaded {
     let name = crate::source::display_name(&r.file);
-    let text = std::fs::read_to_string(&r.file).unwrap_or_default();
+    let text = source::read_regular_text(&r.file, max).unwrap_or_default();
     let problem = file_problem(
         id,
         0,
@@ -142,7 +142,7 @@ fn load(
     if let Input::Rendered(r) = input
         && let Some(error) = &r.error
     {
-        return render_failure(id, r, error);
+        return render_failure(id, r, error, opts.max_file_size);
     }
     let (name, path, blob) = match input {
         Input::File { path, name, .. } => (name.clone(), Some(path.clone()), None),
@@ -176,17 +176,20 @@ fn load(
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take()
             .unwrap_or_default(),
-        (Some(p), None) => match read_limited(p, max) {
-            Ok(Some(b)) => b,
-            Ok(None) => {
-                out.problems.push(file_problem(id, 0, format!("`{name}` is larger than {max} bytes (limit `max-file-size`); it was not read"), TOO_LARGE));
+        // Refused from its metadata when it is too large or not a regular file: never read.
+        (Some(p), None) => match source::read_regular(p, max) {
+            Ok(b) => b,
+            Err(source::Unread::TooLarge { size, max }) => {
+                out.problems.push(file_problem(
+                    id,
+                    0,
+                    format!("`{name}` is larger than {max} bytes (limit `max-file-size`): it is {size} bytes; it was not read"),
+                    TOO_LARGE,
+                ));
                 return out;
             }
-            Err(source) => {
-                out.error = Some(Error::Io {
-                    path: name,
-                    cause: source,
-                });
+            Err(u) => {
+                out.error = Some(Error::unread(name, u.into_cause()));
                 return out;
             }
         },
@@ -294,8 +297,7 @@ fn load(
             let mut parts: Vec<Part> = stream
                 .docs
                 .into_par_iter()
-                .map(|mut tree| {
-                    let mut part = Part::default();
+                .fold(Part::default, |mut part, mut tree| {
                     let dups = std::mem::take(&mut tree.duplicates);
                     if let Some(doc) = yaml::json_document(tree) {
                         classify_into(&out.source, &doc, opts, &mut part);
@@ -324,15 +326,19 @@ fn load(
         }
     };
     let mut templates = 0;
+    let mut objects = Vec::with_capacity(parts.len());
+    let mut problems = Vec::with_capacity(parts.len());
     for p in parts {
         out.documents += p.documents;
         out.other_documents += p.other_documents;
-        out.objects.extend(p.objects);
-        out.problems.extend(p.problems);
+        objects.push(p.objects);
+        problems.push(p.problems);
         out.ignores.extend(p.ignores);
         out.notices.extend(p.notices);
         templates += p.templates;
     }
+    out.objects = concat(objects);
+    out.problems = concat(problems);
     if templates > 0 {
         out.notices.push(Message::from(format!(
             "{name}: skipped {templates} document{} with unrendered `{{{{ }}}}` template syntax; lint `helm template` output instead",
@@ -342,7 +348,24 @@ fn load(
     out
 }
 
-/// What one piece of a file produced.
+/// The vectors one after the other. A million documents' objects are the largest thing a run
+/// keeps: the only non-empty vector (a file read on one thread, or one file) is moved, not
+/// copied; otherwise the result is sized once instead of growing by copies.
+#[must_use]
+pub fn concat<T>(mut vectors: Vec<Vec<T>>) -> Vec<T> {
+    vectors.retain(|v| !v.is_empty());
+    if vectors.len() <= 1 {
+        return vectors.pop().unwrap_or_default();
+    }
+    let mut out = Vec::with_capacity(vectors.iter().map(Vec::len).sum());
+    for v in vectors {
+        out.extend(v);
+    }
+    out
+}
+
+/// What a run of consecutive pieces of a file produced (one per piece would cost a few
+/// vectors per document, which for a million tiny documents is most of the memory).
 #[derive(Default)]
 struct Part {
     objects: Vec<Object>,
@@ -354,21 +377,23 @@ struct Part {
     templates: usize,
 }
 
-/// Reads a file's YAML pieces in parallel (one large `helm template` stream uses every core);
-/// `collect` keeps them in file order.
+/// Reads a file's YAML pieces in parallel (one large `helm template` stream uses every core),
+/// each thread's consecutive pieces into one part; `collect` keeps the parts in file order.
 fn read_pieces(source: &SourceFile, pieces: &[yaml::Piece], opts: &LoadOptions) -> Vec<Part> {
     pieces
         .par_iter()
-        .map(|piece| read_piece(source, piece, opts))
+        .fold(Part::default, |mut part, piece| {
+            read_piece(source, piece, opts, &mut part);
+            part
+        })
         .collect()
 }
 
-/// Parses and classifies the document of one piece.
-fn read_piece(source: &SourceFile, piece: &yaml::Piece, opts: &LoadOptions) -> Part {
+/// Parses and classifies the document of one piece into `part`.
+fn read_piece(source: &SourceFile, piece: &yaml::Piece, opts: &LoadOptions, part: &mut Part) {
     let id = source.id;
-    let mut part = Part::default();
-    let found = yaml::parse_piece(&source.text, piece, opts.build, |doc| {
-        classify_into(source, &doc, opts, &mut part);
+    let found = yaml::parse_piece_in(&source.text, piece, opts.build, |doc| {
+        classify_into(source, &doc, opts, part);
     });
     if let Some(b) = found.broken {
         part.documents += 1;
@@ -399,7 +424,6 @@ fn read_piece(source: &SourceFile, piece: &yaml::Piece, opts: &LoadOptions) -> P
         );
         part.notices.push(m);
     }
-    part
 }
 
 /// Classifies one document into `part`; a document with unrendered template syntax is counted
@@ -448,12 +472,3 @@ fn file_problem(id: FileId, at: usize, message: String, help: &str) -> Problem {
 
 const TOO_LARGE: &str = "If it is a manifest, raise `limits.max-file-size` in the config; if not, leave it out of the paths or add it to `exclude`.";
 const BINARY: &str = "A binary file is not a manifest: leave it out of the paths, or add it to `exclude` in the config.";
-
-/// Reads a file unless it is larger than `max` bytes (`Ok(None)`).
-fn read_limited(path: &std::path::Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
-    file.take(max + 1).read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= max).then_some(bytes))
-}

@@ -115,6 +115,9 @@ impl Inputs {
             reported: walked.reported,
             ..Inputs::default()
         };
+        // Every object is kept for the whole run: moved here without a copy when one file has
+        // them all.
+        let mut objects = Vec::with_capacity(loaded.len());
         for (i, l) in loaded.into_iter().enumerate() {
             if !l.objects.is_empty() || !l.problems.is_empty() {
                 out.stats.manifests.insert(l.source.id);
@@ -122,7 +125,7 @@ impl Inputs {
             out.files.push(l.source);
             if i >= walked.reported {
                 out.stats.context_files += 1;
-                out.objects.extend(l.objects);
+                objects.push(l.objects);
                 continue;
             }
             out.stats.files += 1;
@@ -139,12 +142,13 @@ impl Inputs {
                     *out.stats.namespace_defaulted.entry(ns.clone()).or_default() += 1;
                 }
             }
-            out.objects.extend(l.objects);
+            objects.push(l.objects);
             out.problems.extend(l.problems);
             out.ignores.extend(l.ignores);
             out.notices.extend(l.notices);
             out.errors.extend(l.error);
         }
+        out.objects = crate::load::concat(objects);
         out
     }
 

@@ -28,7 +28,8 @@ impl Sources<'_> {
         if let Some(id) = self.by_path.get(&key) {
             return *id;
         }
-        let id = std::fs::read_to_string(path).ok().map(|text| {
+        let text = crate::source::read_regular_text(path, crate::source::DEFAULT_MAX_FILE_SIZE);
+        let id = text.ok().map(|text| {
             let id = FileId(self.files.len() as u32);
             self.files.push(SourceFile::new(
                 id,

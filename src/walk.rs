@@ -2,10 +2,15 @@
 //!
 //! Honours `.gitignore` inside and outside git repositories, skips hidden folders (both off with
 //! `--no-ignore`), never follows symbolic links while walking, and skips unrendered Helm chart
-//! templates with one notice per chart. Does not read or parse files.
+//! templates with one notice per chart. Reads only ignore files (`gitignore`) and kustomizations,
+//! never a manifest; lists only regular files: a FIFO, socket or device is named and skipped (an
+//! error when it is named on the command line, since reading it could block or never end).
+
+mod gitignore;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use globset::GlobSet;
 use ignore::WalkBuilder;
@@ -13,7 +18,7 @@ use ignore::WalkBuilder;
 use crate::error::Error;
 use crate::kustomize;
 pub use crate::source::Tool;
-use crate::source::display_name;
+use crate::source::{Unread, display_name, is_null_device, special_kind};
 
 /// What walking needs to know.
 #[derive(Debug, Clone, Default)]
@@ -164,6 +169,9 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     let mut charts: BTreeMap<PathBuf, usize> = BTreeMap::new();
     let mut seen = std::collections::HashSet::new();
     let mut found_kustomizations: Vec<(PathBuf, usize)> = Vec::new();
+    let rules = (!settings.no_ignore).then(|| Arc::new(gitignore::Rules::default()));
+    // How many files are not regular files, and the first few with what they are.
+    let mut special: (usize, Vec<String>) = (0, Vec::new());
     for (index, root) in roots.iter().enumerate() {
         if root.as_os_str() == "-" {
             // Standard input is read once, however often `-` is named.
@@ -193,7 +201,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                 continue;
             }
         };
-        if meta.is_file() {
+        if meta.is_file() || is_null_device(&meta) {
             // A file named explicitly is always read, whatever its name or place.
             out.inputs.push(Input::File {
                 path: root.clone(),
@@ -202,17 +210,39 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
             });
             continue;
         }
+        if !meta.is_dir() {
+            // A FIFO, socket or device named explicitly: never opened, and an error.
+            let kind = special_kind(&meta.file_type()).unwrap_or("not a regular file");
+            out.errors.push(Error::Unreadable {
+                path: display_name(root),
+                reason: Unread::NotRegular(kind).to_string(),
+            });
+            continue;
+        }
         let mut builder = WalkBuilder::new(root);
+        // Ignore files are read by `gitignore`, never by the walker (which would open a FIFO).
         builder
             .follow_links(false)
             .hidden(!settings.no_ignore)
-            .git_ignore(!settings.no_ignore)
-            .git_exclude(!settings.no_ignore)
-            .parents(!settings.no_ignore)
+            .git_ignore(false)
+            .git_exclude(false)
+            .parents(false)
             .require_git(false)
             .git_global(false)
             .ignore(false)
             .sort_by_file_name(std::cmp::Ord::cmp);
+        if let Some(rules) = &rules {
+            let rules = Arc::clone(rules);
+            let absolute = std::fs::canonicalize(root)
+                .or_else(|_| std::path::absolute(root))
+                .unwrap_or_else(|_| root.clone());
+            let root = root.clone();
+            builder.filter_entry(move |e| {
+                let below = e.path().strip_prefix(&root).unwrap_or(e.path());
+                let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                !rules.ignored(&absolute.join(below), is_dir)
+            });
+        }
         for entry in builder.build() {
             let entry = match entry {
                 Ok(e) => e,
@@ -250,6 +280,17 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                 }
                 continue;
             }
+            if !ft.is_file() && !ft.is_dir() && has_extension(path) && selected(settings, path) {
+                let kind = special_kind(&ft).unwrap_or("not a regular file");
+                special.0 += 1;
+                if special.1.len() < SPECIAL_NAMED {
+                    special.1.push(format!("`{}` ({kind})", display_name(path)));
+                }
+                *out.skipped
+                    .entry("FIFOs, sockets or devices, never opened".into())
+                    .or_default() += 1;
+                continue;
+            }
             if !ft.is_file() || !has_extension(path) {
                 continue;
             }
@@ -270,6 +311,10 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
             });
         }
     }
+    if let Some(rules) = &rules {
+        out.notices.extend(rules.take_notices());
+    }
+    special_notice(&mut out, special.0, &special.1);
     if settings.render {
         // Every file of a chart (templates, values, dependencies) is helm's to read.
         let chart_dirs: Vec<PathBuf> = out.charts.iter().map(|(d, _)| d.clone()).collect();
@@ -489,6 +534,31 @@ pub fn walk_snapshot(
     }
     chart_notices(&mut out, charts);
     out
+}
+
+/// How many files that are not regular files a notice names; the rest are counted.
+const SPECIAL_NAMED: usize = 20;
+
+/// One notice naming the files that are not regular files (FIFOs, sockets, devices): the first
+/// `SPECIAL_NAMED` of `n`.
+fn special_notice(out: &mut Walked, n: usize, named: &[String]) {
+    if n == 0 {
+        return;
+    }
+    let named = named.join(", ");
+    let more = if n > SPECIAL_NAMED {
+        format!(", and {} more", n - SPECIAL_NAMED)
+    } else {
+        String::new()
+    };
+    let what = if n == 1 {
+        "file that is not a regular file"
+    } else {
+        "files that are not regular files"
+    };
+    out.notices.push(format!(
+        "skipped {n} {what} (reading could wait forever or never end): {named}{more}"
+    ));
 }
 
 fn chart_notices(out: &mut Walked, charts: BTreeMap<PathBuf, usize>) {

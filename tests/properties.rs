@@ -56,9 +56,9 @@ proptest! {
         prop_assert!(broken.is_empty(), "{:?}\n{}", broken, text);
         let tree = &docs[0].tree;
         let mut expected: Vec<(&str, &str)> = items.iter().map(|((src, value), _)| (src.as_str(), value.as_str())).collect();
-        for node in &tree.nodes {
-            if let NodeKind::Scalar { value, .. } = &node.kind
-                && let Some(pos) = expected.iter().position(|(_, v)| v == value)
+        for node in tree.iter() {
+            if let NodeKind::Scalar { value, .. } = node.kind
+                && let Some(pos) = expected.iter().position(|(_, v)| *v == value)
             {
                 let (src, _) = expected.remove(pos);
                 prop_assert_eq!(&text[node.start..node.end], src);

@@ -259,7 +259,7 @@ fn shipped_config_schema_is_current() {
 /// Editors read the config as YAML 1.2 (`off` is a string), so convert plainly.
 fn convert(t: &extip_lint::yaml::Tree, n: extip_lint::yaml::NodeId) -> serde_json::Value {
     use extip_lint::yaml::NodeKind;
-    match &t.node(t.resolve(n)).kind {
+    match t.node(t.resolve(n)).kind {
         NodeKind::Scalar {
             value,
             style: extip_lint::yaml::scalar::Style::Plain,

@@ -297,8 +297,11 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     settings.inventory = args.inventory.is_some() || step_summary.is_some();
     let stdin = if args.paths.iter().any(|p| p.as_os_str() == "-") {
         let mut buf = Vec::new();
+        // At most one byte past `max-file-size`: more is refused unread (a pipe's size is not
+        // known before it is read).
         io::stdin()
             .lock()
+            .take(settings.limits.max_file_size.saturating_add(1))
             .read_to_end(&mut buf)
             .map_err(|source| Error::Io {
                 path: crate::source::STDIN_NAME.into(),

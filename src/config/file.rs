@@ -78,7 +78,7 @@ impl Reader<'_> {
 
     fn string(&self, node: NodeId, what: &str) -> Result<String, Error> {
         match &self.tree.node(self.tree.resolve(node)).kind {
-            NodeKind::Scalar { value, .. } => Ok(value.clone()),
+            NodeKind::Scalar { value, .. } => Ok(value.to_string()),
             _ => Err(self.err(
                 node,
                 format!("`{what}` must be a string"),
@@ -626,6 +626,16 @@ pub(super) fn read(
                         })) else {
                             continue;
                         };
+                        if key == "max-file-size" && n > u64::from(u32::MAX) {
+                            // Offsets into a file (spans, trees) are kept in 32 bits.
+                            r.keep::<()>(Err(r.err(
+                                v,
+                                format!("`max-file-size` is at most {} (4 GiB - 1): offsets into a file are 32 bits", u32::MAX),
+                                "too large",
+                                None,
+                            )));
+                            continue;
+                        }
                         let n_usize = usize::try_from(n).unwrap_or(usize::MAX);
                         settings
                             .sources

@@ -149,7 +149,7 @@ impl Default for Limits {
         Limits {
             max_depth: 256,
             max_alias_expansion: 100_000,
-            max_file_size: 256 * 1024 * 1024,
+            max_file_size: crate::source::DEFAULT_MAX_FILE_SIZE,
             max_findings_per_file: 1000,
         }
     }
@@ -351,9 +351,11 @@ pub struct Overrides {
 #[must_use]
 pub fn discover(dir: &Path) -> Option<PathBuf> {
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    // Anything but a folder counts, so a config that cannot be read (a FIFO) is an error
+    // naming it, not skipped for one further up.
     dir.ancestors()
         .map(|d| d.join(CONFIG_FILE_NAME))
-        .find(|p| p.is_file())
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| !m.is_dir()))
 }
 
 /// The config of a run: the nearest `.extip-lint.yaml` above each path linted (standard input:
@@ -404,10 +406,10 @@ pub fn load(
     let file = match config_path {
         Some(path) => Some(ConfigFile {
             path: path.to_path_buf(),
-            text: std::fs::read_to_string(path).map_err(|source| Error::Io {
-                path: path.display().to_string(),
-                cause: source,
-            })?,
+            // A FIFO or a device given to `--config` would block or never end: only a regular
+            // file is read, within the default file size limit (the config sets the limit).
+            text: crate::source::read_regular_text(path, crate::source::DEFAULT_MAX_FILE_SIZE)
+                .map_err(|u| Error::unread(path.display().to_string(), u.into_cause()))?,
         }),
         None => None,
     };

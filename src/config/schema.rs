@@ -116,7 +116,8 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
                 "properties": {
                     "max-depth": count,
                     "max-alias-expansion": count,
-                    "max-file-size": count,
+                    // Offsets into a file are kept in 32 bits.
+                    "max-file-size": {"type": "integer", "minimum": 1, "maximum": u32::MAX},
                     "max-findings-per-file": count,
                 },
             },

@@ -390,7 +390,7 @@ fn object(
         },
         annotations: metadata.annotations.unwrap_or_default(),
         namespace_defaulted,
-        origin,
+        origin: origin.map(Box::new),
         view,
         spans,
         pointer,

@@ -59,7 +59,8 @@ pub struct Object {
     /// The object sets no `metadata.namespace`: it is in the default namespace (`default`, or
     /// `namespace:` / `-n`), as `kubectl apply` without `-n` would place it.
     pub namespace_defaulted: bool,
-    pub origin: Option<Origin>,
+    /// Boxed: most objects have none, and every object is kept for the whole run.
+    pub origin: Option<Box<Origin>>,
     pub view: View,
     pub spans: SpanMap,
 }

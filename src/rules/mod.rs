@@ -277,7 +277,7 @@ impl Draft<'_> {
         );
         f.object = Some(Arc::clone(&self.object.id));
         f.pointer = self.object.pointer_to(self.path);
-        f.origin.clone_from(&self.object.origin);
+        f.origin = self.object.origin.as_deref().cloned();
         f
     }
 }

@@ -19,23 +19,55 @@
 //! conversion. It panics on a few malformed inputs; a panic is caught and reported as a syntax
 //! error of the document, never a crash.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use libyaml_safer::{EventData, MappingStyle, Parser, ScalarStyle, SequenceStyle};
 
 use super::boundary::{clamp_to_content, next_char_end, scalar_extent};
+use super::input::Slices;
 use super::mapping;
 use super::scalar::{Style, Typed, binary as binary_text, check_tagged, resolve};
-use super::tree::{BuildLimits, Node, NodeId, NodeKind, Tree, TreeError};
+use super::tree::{BuildLimits, MAX_TEXT, NodeId, NodeKind, Tree, TreeError};
 
 /// Parses the first document of one chunk into a tree. `base` is the chunk's byte offset in the
 /// file. Returns the tree (with no root for an empty chunk) or the error kubectl would give.
 pub fn build(text: &str, base: usize, limits: BuildLimits) -> Result<Tree, TreeError> {
+    build_from(text, base, None, limits)
+}
+
+/// `build` for the chunk `source[start..end]` of a file's text: scalar values written verbatim
+/// in the text are not copied, the tree points into `source`.
+pub fn build_in(
+    source: &Arc<str>,
+    start: usize,
+    end: usize,
+    limits: BuildLimits,
+) -> Result<Tree, TreeError> {
+    build_from(&source[start..end], start, Some(source), limits)
+}
+
+fn build_from(
+    text: &str,
+    base: usize,
+    source: Option<&Arc<str>>,
+    limits: BuildLimits,
+) -> Result<Tree, TreeError> {
+    if base + text.len() > MAX_TEXT {
+        return Err(TreeError {
+            message:
+                "the text is larger than 4 GiB - 1; extip-lint reads smaller files (limit `max-file-size`)"
+                    .into(),
+            start: base,
+            end: base,
+        });
+    }
     // A UTF-8 byte order mark at the start of a chunk is skipped, as go-yaml skips it.
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let mut input = Patched::new(&text[bom..]);
     for _ in 0..256 {
-        match build_once(text, bom, &input, limits) {
+        match build_once(text, bom, &input, source.map(|s| (s, base + bom)), limits) {
             Err(Failure::Syntax {
                 problem,
                 at,
@@ -50,10 +82,7 @@ pub fn build(text: &str, base: usize, limits: BuildLimits) -> Result<Tree, TreeE
                 return Err(error_at(text, base, bom + pos, message));
             }
             Ok(mut tree) => {
-                for n in &mut tree.nodes {
-                    n.start += base + bom;
-                    n.end += base + bom;
-                }
+                tree.shift(base + bom);
                 for d in &mut tree.duplicates {
                     d.start += base + bom;
                     d.end += base + bom;
@@ -112,9 +141,14 @@ fn error_at(text: &str, base: usize, pos: usize, message: String) -> TreeError {
 }
 
 /// The text handed to the parser: the chunk (after its BOM) with length-changing repairs, and
-/// the map from offsets in it back to the original.
-struct Patched {
-    text: String,
+/// the map from offsets in it back to the original. Borrowed until a repair needs a copy, so a
+/// large document is not held twice.
+struct Patched<'a> {
+    text: Cow<'a, str>,
+    /// kubectl's line reader ends every line with a line break; so does the parser's input (a
+    /// block scalar at the very end without one also trips the parser): one is added after the
+    /// text when it has none.
+    line_break: bool,
     /// `(patched start, patched end, original start, original end)` of each repair, in order.
     repairs: Vec<(usize, usize, usize, usize)>,
 }
@@ -126,23 +160,29 @@ struct Patch {
     with: String,
 }
 
-impl Patched {
-    fn new(text: &str) -> Self {
-        let mut text = text.to_string();
-        // kubectl's line reader ends every line with a line break; so does the input here (a
-        // block scalar at the very end without one also trips the parser).
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
+impl<'a> Patched<'a> {
+    fn new(text: &'a str) -> Self {
         Patched {
-            text,
+            text: Cow::Borrowed(text),
+            line_break: !text.ends_with('\n'),
             repairs: Vec::new(),
+        }
+    }
+
+    /// The input as the parser reads it.
+    fn slices(&self) -> Slices<'_> {
+        if self.line_break {
+            Slices::with_final_line_break(&self.text)
+        } else {
+            Slices::new(&self.text)
         }
     }
 
     fn apply(&mut self, p: &Patch) {
         let (orig_start, orig_end) = (self.original(p.at), self.original(p.at + p.len));
-        self.text.replace_range(p.at..p.at + p.len, &p.with);
+        self.text
+            .to_mut()
+            .replace_range(p.at..p.at + p.len, &p.with);
         // Repairs after this one move by the change in length.
         for r in &mut self.repairs {
             if r.0 >= p.at + p.len {
@@ -215,12 +255,13 @@ fn build_once(
     original: &str,
     bom: usize,
     input: &Patched,
+    source: Option<(&Arc<str>, usize)>,
     limits: BuildLimits,
 ) -> Result<Tree, Failure> {
     let original = &original[bom..];
     // libyaml-safer panics on a few malformed inputs; the whole parse runs inside the guard.
     IN_PARSER.set(true);
-    let built = std::panic::catch_unwind(|| build_events(original, input, limits));
+    let built = std::panic::catch_unwind(|| build_events(original, input, source, limits));
     IN_PARSER.set(false);
     built.unwrap_or_else(|_| {
         Err(Failure::At {
@@ -244,18 +285,20 @@ pub fn in_parser() -> bool {
 /// Builds the tree from the parser's events, one at a time: nesting past the limit stops the
 /// parse before the parser sees the rest (libyaml's simple-key bookkeeping grows with depth).
 #[allow(clippy::too_many_lines)]
-fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<Tree, Failure> {
-    let mut bytes = input.text.as_bytes();
+/// With `source`, `original` is the text of `source` from the given offset on, and scalars
+/// written verbatim point into `source`.
+fn build_events(
+    original: &str,
+    input: &Patched,
+    source: Option<(&Arc<str>, usize)>,
+    limits: BuildLimits,
+) -> Result<Tree, Failure> {
     let mut parser = Parser::new();
-    parser.set_input_string(&mut bytes);
+    parser.set_input(input.slices());
     // Manifests hold about one node per 12 bytes; reserving that up front saves most of the
     // regrowth copies (the tree lives only as long as its document; capped for huge ones).
     let guess = (original.len() / 12).min(1 << 16);
-    let mut tree = Tree {
-        nodes: Vec::with_capacity(guess),
-        edges: Vec::with_capacity(guess),
-        ..Tree::default()
-    };
+    let mut tree = Tree::over(source.map(|(s, _)| Arc::clone(s)), guess);
     let mut stack: Vec<Open> = Vec::new();
     let mut pending: Vec<NodeId> = Vec::new();
     let mut anchors: HashMap<String, NodeId> = HashMap::new();
@@ -289,9 +332,10 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
                 anchor,
                 tag,
                 value,
-                style,
+                style: scalar_style,
                 ..
             } => {
+                let style = scalar_style;
                 let (start, end) = scalar_extent(original, start, end, style);
                 let raw = original.get(start..end).unwrap_or_default();
                 if style == ScalarStyle::DoubleQuoted && has_slash_escape(raw) {
@@ -324,7 +368,12 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
                         message: format!("YAML decoding error: {m}"),
                     });
                 }
-                let id = push(&mut tree, NodeKind::Scalar { value, style }, start, end);
+                let id = match (source, verbatim(original, start, end, scalar_style, &value)) {
+                    (Some((_, base)), Some(at)) => {
+                        tree.push_scalar_in_source(base + at, value.len(), style, start, end)
+                    }
+                    _ => tree.push_scalar(&value, style, start, end),
+                };
                 if let Some(a) = anchor {
                     anchors.insert(a, id);
                 }
@@ -348,7 +397,7 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
                     });
                 }
                 aliases = true;
-                Some(push(&mut tree, NodeKind::Alias(target), start, end))
+                Some(tree.push_alias(target, start, end))
             }
             EventData::SequenceStart { ref anchor, .. }
             | EventData::MappingStart { ref anchor, .. } => {
@@ -361,19 +410,15 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
                         ),
                     });
                 }
-                let (kind, flow) = match &ev.data {
-                    EventData::SequenceStart { style, .. } => (
-                        NodeKind::Seq { first: 0, len: 0 },
-                        *style == SequenceStyle::Flow,
-                    ),
-                    EventData::MappingStart { style, .. } => (
-                        NodeKind::Map { first: 0, len: 0 },
-                        *style == MappingStyle::Flow,
-                    ),
+                let (map, flow) = match &ev.data {
+                    EventData::SequenceStart { style, .. } => {
+                        (false, *style == SequenceStyle::Flow)
+                    }
+                    EventData::MappingStart { style, .. } => (true, *style == MappingStyle::Flow),
                     _ => unreachable!("BUG: only collection starts get here"),
                 };
                 flow_depth += usize::from(flow);
-                let id = push(&mut tree, kind, start, end);
+                let id = tree.push_collection(map, start, end);
                 if let Some(a) = anchor {
                     anchors.insert(a.clone(), id);
                 }
@@ -396,11 +441,8 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
                 let from = open.from;
                 // A block collection ends where its last entry as written ends (settling a
                 // mapping may move entries and drop repeated ones).
-                let written_end = pending[from..]
-                    .iter()
-                    .map(|&c| tree.nodes[c as usize].end)
-                    .max();
-                if matches!(tree.nodes[open.id as usize].kind, NodeKind::Map { .. }) {
+                let written_end = pending[from..].iter().map(|&c| tree.node(c).end).max();
+                if matches!(tree.node(open.id).kind, NodeKind::Map { .. }) {
                     let before = aliases.then(|| pending[from..].to_vec());
                     mapping::settle(&mut tree, &mut pending, from).map_err(|e| Failure::At {
                         pos: e.start,
@@ -415,16 +457,13 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
                 let first = tree.edges.len() as u32;
                 let len = (pending.len() - from) as u32;
                 tree.edges.extend(pending.drain(from..));
-                let node = &mut tree.nodes[open.id as usize];
-                node.kind = match node.kind {
-                    NodeKind::Seq { .. } => NodeKind::Seq { first, len },
-                    _ => NodeKind::Map { first, len },
-                };
-                node.end = if open.flow {
+                let node = tree.node(open.id);
+                let end = if open.flow {
                     end
                 } else {
                     written_end.unwrap_or(node.end).max(node.start)
                 };
+                tree.close(open.id, first, len, end);
                 None
             }
             _ => None,
@@ -488,30 +527,36 @@ fn has_slash_escape(raw: &str) -> bool {
 
 /// The first `.inf` or `.nan` value (not key): kubectl cannot write it as JSON.
 fn unrepresentable(tree: &Tree, original: &str) -> Option<usize> {
-    let lower = original.to_ascii_lowercase();
-    if !(lower.contains(".inf") || lower.contains(".nan")) {
+    if !mentions_inf_or_nan(original) {
         return None;
     }
-    let mut keys = vec![false; tree.nodes.len()];
-    for (i, n) in tree.nodes.iter().enumerate() {
+    let mut keys = vec![false; tree.len()];
+    for (i, n) in tree.iter().enumerate() {
         if matches!(n.kind, NodeKind::Map { .. }) {
             for (k, _) in tree.pairs(i as NodeId) {
                 keys[k as usize] = true;
             }
         }
     }
-    tree.nodes
-        .iter()
-        .enumerate()
-        .find_map(|(i, n)| match &n.kind {
-            NodeKind::Scalar { value, style }
-                if !keys[i]
-                    && matches!(resolve(value, *style), Typed::Float(f) if !f.is_finite()) =>
-            {
-                Some(n.start)
-            }
-            _ => None,
-        })
+    tree.iter().enumerate().find_map(|(i, n)| match n.kind {
+        NodeKind::Scalar { value, style }
+            if !keys[i] && matches!(resolve(value, style), Typed::Float(f) if !f.is_finite()) =>
+        {
+            Some(n.start)
+        }
+        _ => None,
+    })
+}
+
+/// Whether `text` holds `.inf` or `.nan` in any case, found without a lowercased copy of the
+/// text.
+fn mentions_inf_or_nan(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'.', bytes).any(|i| {
+        bytes
+            .get(i + 1..i + 4)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"inf") || w.eq_ignore_ascii_case(b"nan"))
+    })
 }
 
 /// go-yaml v2's alias-ratio rule, run as its decoder runs: every node decoded counts, those
@@ -580,12 +625,27 @@ fn merge_sources(tree: &Tree, value: NodeId, through_alias: bool, stack: &mut Ve
 }
 
 fn is_merge(tree: &Tree, key: NodeId) -> bool {
-    matches!(&tree.node(key).kind, NodeKind::Scalar { value, style: Style::Plain } if value == "<<")
+    matches!(tree.node(key).kind, NodeKind::Scalar { value, style: Style::Plain } if value == "<<")
 }
 
-fn push(tree: &mut Tree, kind: NodeKind, start: usize, end: usize) -> NodeId {
-    tree.nodes.push(Node { kind, start, end });
-    (tree.nodes.len() - 1) as NodeId
+/// Where a scalar's value is written verbatim in the text, if it is: a plain scalar's whole
+/// text, a quoted one's text inside its quotes (no escape, no folded line). Block scalars never
+/// are (their indentation is not part of the value).
+fn verbatim(
+    text: &str,
+    start: usize,
+    end: usize,
+    style: ScalarStyle,
+    value: &str,
+) -> Option<usize> {
+    let (from, to) = match style {
+        ScalarStyle::Plain => (start, end),
+        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted if end >= start + 2 => {
+            (start + 1, end - 1)
+        }
+        _ => return None,
+    };
+    (text.get(from..to) == Some(value)).then_some(from)
 }
 
 fn attach(tree: &mut Tree, stack: &[Open], pending: &mut Vec<NodeId>, id: NodeId) {

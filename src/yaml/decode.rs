@@ -9,7 +9,10 @@
 //!   generates from the `OpenAPI` schema) is recorded as unknown, as the API server's
 //!   `fieldValidation=Strict` (kubectl's default) rejects it.
 //!
-//! Aliases are followed within an expansion budget. A failure carries the node it happened at.
+//! Aliases are followed within an expansion budget, which counts the nodes reached through an
+//! alias (each time an alias brings them): an alias bomb stops there, while a large document
+//! written out in full, which the file size already bounds, spends none of it. A failure carries
+//! the node it happened at.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -33,21 +36,19 @@ pub struct Decoded<T> {
     pub unknown: Vec<NodeId>,
 }
 
-/// Decodes `T` from `node`, visiting at most `budget` nodes (aliases count each time they are
-/// expanded).
+/// Decodes `T` from `node`, visiting at most `budget` nodes through aliases (an alias and each
+/// node it brings count every time the alias is decoded; nodes written out do not count).
 pub fn decode<T: DeserializeOwned>(
     tree: &Tree,
     node: NodeId,
     budget: usize,
 ) -> Result<Decoded<T>, DecodeError> {
-    let budget = Cell::new(budget);
-    let unknown = RefCell::new(Vec::new());
-    let de = NodeDe {
-        tree,
-        node,
-        budget: &budget,
-        unknown: &unknown,
+    let budget = Budget {
+        left: Cell::new(budget),
+        limit: budget,
     };
+    let unknown = RefCell::new(Vec::new());
+    let de = NodeDe::new(tree, node, None, &budget, &unknown);
     match T::deserialize(de) {
         Ok(value) => Ok(Decoded {
             value,
@@ -95,36 +96,76 @@ impl de::Error for Error {
     }
 }
 
+/// How many more nodes may be reached through aliases, of `limit`.
+struct Budget {
+    left: Cell<usize>,
+    limit: usize,
+}
+
 #[derive(Clone, Copy)]
 struct NodeDe<'a> {
     tree: &'a Tree,
     node: NodeId,
-    budget: &'a Cell<usize>,
+    /// What the node is, aliases resolved (read once: the deserializer asks several times).
+    kind: NodeKind<'a>,
+    /// The outermost alias this node is reached through, itself included, if any.
+    alias: Option<NodeId>,
+    budget: &'a Budget,
     unknown: &'a RefCell<Vec<NodeId>>,
 }
 
 impl<'a> NodeDe<'a> {
-    fn at(&self, node: NodeId) -> Self {
-        NodeDe { node, ..*self }
+    /// The node `node`, reached through the alias `alias` (if any) or being one itself.
+    fn new(
+        tree: &'a Tree,
+        node: NodeId,
+        alias: Option<NodeId>,
+        budget: &'a Budget,
+        unknown: &'a RefCell<Vec<NodeId>>,
+    ) -> Self {
+        let resolved = tree.resolve(node);
+        NodeDe {
+            tree,
+            node,
+            kind: tree.node(resolved).kind,
+            alias: alias.or((resolved != node).then_some(node)),
+            budget,
+            unknown,
+        }
     }
 
-    /// Resolves aliases and charges the budget for this visit.
-    fn enter(&self) -> Result<&'a NodeKind, Error> {
-        let left = self.budget.get();
-        if left == 0 {
-            return Err(
-                Error::new("alias expansion exceeds the limit (`max-alias-expansion`)")
-                    .at(self.node),
-            );
+    /// A child of this node: reached through an alias if this node is one or is reached
+    /// through one.
+    fn at(&self, node: NodeId) -> Self {
+        NodeDe::new(self.tree, node, self.alias, self.budget, self.unknown)
+    }
+
+    /// The outermost alias this node is reached through, itself included.
+    fn through_alias(&self) -> Option<NodeId> {
+        self.alias
+    }
+
+    /// Resolves aliases, charging the budget when this node is reached through an alias; past
+    /// the limit, the error is at the outermost alias (the one written in the object).
+    fn enter(&self) -> Result<NodeKind<'a>, Error> {
+        if let Some(alias) = self.through_alias() {
+            let left = self.budget.left.get();
+            if left == 0 {
+                return Err(Error::new(format!(
+                    "aliases bring more than {} nodes into it, passing the limit at this alias (`max-alias-expansion` counts every node an alias brings, each time it brings it)",
+                    self.budget.limit
+                ))
+                .at(alias));
+            }
+            self.budget.left.set(left - 1);
         }
-        self.budget.set(left - 1);
-        Ok(&self.tree.node(self.tree.resolve(self.node)).kind)
+        Ok(self.kind)
     }
 
     /// The scalar's typed value, if the node is a scalar.
     fn typed(&self) -> Option<Typed<'a>> {
-        match &self.tree.node(self.tree.resolve(self.node)).kind {
-            NodeKind::Scalar { value, style } => Some(resolve(value, *style)),
+        match self.kind {
+            NodeKind::Scalar { value, style } => Some(resolve(value, style)),
             _ => None,
         }
     }
@@ -176,7 +217,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let value = match self.enter()? {
-            NodeKind::Scalar { value, style } => match resolve(value, *style) {
+            NodeKind::Scalar { value, style } => match resolve(value, style) {
                 Typed::Null => visitor.visit_unit(),
                 Typed::Bool(b) => visitor.visit_bool(b),
                 Typed::Int(i) => visitor.visit_i64(i),
@@ -263,11 +304,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
                     fields: None,
                 })
                 .map_err(|e: Error| e.at(self.node)),
-            None if matches!(
-                self.tree.node(self.tree.resolve(self.node)).kind,
-                NodeKind::Map { .. }
-            ) =>
-            {
+            None if matches!(self.kind, NodeKind::Map { .. }) => {
                 self.enter()?;
                 self.map(visitor, Some(fields))
             }
@@ -298,7 +335,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     ) -> Result<V::Value, Error> {
         match self.enter()? {
             NodeKind::Scalar { value, .. } => visitor
-                .visit_enum(value.as_str().into_deserializer())
+                .visit_enum(value.into_deserializer())
                 .map_err(|e: Error| e.at(self.node)),
             _ => Err(Error::new("expected a string").at(self.node)),
         }
@@ -357,8 +394,8 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
             let Some(pair) = self.pairs.next() else {
                 return Ok(None);
             };
-            let key = match &self.de.tree.node(self.de.tree.resolve(pair[0])).kind {
-                NodeKind::Scalar { value, style } => key_string(value, *style),
+            let key = match self.de.tree.node(self.de.tree.resolve(pair[0])).kind {
+                NodeKind::Scalar { value, style } => key_string(value, style),
                 _ => return Err(Error::new("a mapping key must be a scalar").at(pair[0])),
             };
             if let Some(fields) = self.fields
@@ -436,6 +473,33 @@ mod tests {
         let t = tree("a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: [*b, *b, *b, *b]\n");
         assert!(decode::<serde_json::Value>(&t, t.roots[0], 30).is_err());
         assert!(decode::<serde_json::Value>(&t, t.roots[0], 1000).is_ok());
+    }
+
+    #[test]
+    fn nodes_written_out_spend_no_budget() {
+        let text = format!("ips: [{}]\n", vec!["192.0.2.1"; 10_000].join(", "));
+        let t = tree(&text);
+        let d = decode::<BTreeMap<String, Vec<String>>>(&t, t.roots[0], 1).expect("decodes");
+        assert_eq!(d.value["ips"].len(), 10_000);
+    }
+
+    #[test]
+    fn the_budget_counts_what_aliases_bring_and_fails_at_the_outermost_alias() {
+        // Each use of `*b` brings 4 nodes: the alias and the 3 items.
+        let text = "base: &b [x, y, z]\nuses: [*b, *b, *b]\n";
+        let t = tree(text);
+        let ok = decode::<serde_json::Value>(&t, t.roots[0], 12);
+        assert!(ok.is_ok(), "{ok:?}");
+        let e = decode::<serde_json::Value>(&t, t.roots[0], 11).expect_err("over");
+        assert_eq!(text_of(&t, text, e.node), "*b");
+        assert_eq!(t.node(e.node).start, text.rfind("*b").expect("third use"));
+        assert!(
+            e.message.starts_with(
+                "aliases bring more than 11 nodes into it, passing the limit at this alias"
+            ),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

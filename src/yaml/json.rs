@@ -6,7 +6,7 @@
 
 use super::mapping;
 use super::scalar::Style;
-use super::tree::{BuildLimits, Node, NodeId, NodeKind, Tree, TreeError};
+use super::tree::{BuildLimits, NodeId, Tree, TreeError};
 
 /// The documents of a JSON stream, up to the first error.
 #[derive(Debug, Default)]
@@ -149,12 +149,7 @@ impl Reader<'_> {
                     }
                     let object = self.b[self.pos] == b'{';
                     self.pos += 1;
-                    let kind = if object {
-                        NodeKind::Map { first: 0, len: 0 }
-                    } else {
-                        NodeKind::Seq { first: 0, len: 0 }
-                    };
-                    let id = push(&mut tree, kind, start, start + 1);
+                    let id = tree.push_collection(object, start, start + 1);
                     if stack.is_empty() {
                         tree.roots.push(id);
                     } else {
@@ -194,13 +189,7 @@ impl Reader<'_> {
         let first = tree.edges.len() as u32;
         let len = (pending.len() - open.from) as u32;
         tree.edges.extend(pending.drain(open.from..));
-        let node = &mut tree.nodes[open.id as usize];
-        node.kind = if open.object {
-            NodeKind::Map { first, len }
-        } else {
-            NodeKind::Seq { first, len }
-        };
-        node.end = self.pos;
+        tree.close(open.id, first, len, self.pos);
         Ok(())
     }
 
@@ -264,15 +253,7 @@ impl Reader<'_> {
                 _ => self.pos += 1,
             }
         }
-        Ok(push(
-            tree,
-            NodeKind::Scalar {
-                value,
-                style: Style::Str,
-            },
-            start,
-            self.pos,
-        ))
+        Ok(tree.push_scalar(&value, Style::Str, start, self.pos))
     }
 
     fn hex4(&mut self) -> Result<u32, TreeError> {
@@ -336,20 +317,7 @@ impl Reader<'_> {
 }
 
 fn plain(tree: &mut Tree, text: &str, start: usize, end: usize) -> NodeId {
-    push(
-        tree,
-        NodeKind::Scalar {
-            value: text.to_string(),
-            style: Style::Plain,
-        },
-        start,
-        end,
-    )
-}
-
-fn push(tree: &mut Tree, kind: NodeKind, start: usize, end: usize) -> NodeId {
-    tree.nodes.push(Node { kind, start, end });
-    (tree.nodes.len() - 1) as NodeId
+    tree.push_scalar(text, Style::Plain, start, end)
 }
 
 #[cfg(test)]

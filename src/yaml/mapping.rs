@@ -9,7 +9,9 @@
 //!   the document (`invalid map key`); an unquoted `{{ .value }}` is such a key. Nor can a null
 //!   key (`~:`, `? : x`): the JSON conversion fails.
 
-use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
 
 use super::scalar::{Style, Typed, resolve};
 use super::tree::{NodeId, NodeKind, Tree, TreeError};
@@ -24,12 +26,12 @@ pub(super) fn settle(
     let pairs = (pending.len() - from) / 2;
     let mut merges = false;
     for p in pending[from..].chunks_exact(2) {
-        match &tree.node(tree.resolve(p[0])).kind {
+        match tree.node(tree.resolve(p[0])).kind {
             NodeKind::Scalar { value, style } => {
-                if resolve(value, *style) == Typed::Null {
+                if resolve(value, style) == Typed::Null {
                     return Err(null_key(tree, p[0]));
                 }
-                merges |= *style == Style::Plain && value == "<<";
+                merges |= style == Style::Plain && value == "<<";
             }
             _ => return Err(invalid_key(tree, p[0])),
         }
@@ -41,53 +43,140 @@ pub(super) fn settle(
         // Nearly every mapping: small, no merge, no repeat; nothing to change.
         return Ok(());
     }
-    let entries: Vec<(NodeId, NodeId)> = pending[from..]
-        .chunks_exact(2)
-        .map(|p| (p[0], p[1]))
-        .collect();
-    let mut settled: Vec<(NodeId, NodeId)> = Vec::with_capacity(entries.len());
-    let mut at: HashMap<String, usize> = HashMap::with_capacity(entries.len());
-    let mut explicit: Vec<bool> = Vec::with_capacity(entries.len());
-    for (k, v) in entries {
-        if is_merge(tree, k) {
-            for (mk, mv) in merged(tree, v)? {
-                set(tree, &mut settled, &mut explicit, &mut at, (mk, mv), false);
-            }
-        } else {
-            set(tree, &mut settled, &mut explicit, &mut at, (k, v), true);
-        }
+    if !merges {
+        settle_repeats(tree, pending, from);
+        return Ok(());
     }
+    // The entries are found by key through a table of their indices (keys are not copied); repeats
+    // are recorded once the tree is free to change.
+    let mut duplicates = Vec::new();
+    let settled = {
+        let mut settled = Settled {
+            tree,
+            entries: Vec::with_capacity(pairs),
+            explicit: Vec::with_capacity(pairs),
+            at: HashTable::with_capacity(pairs),
+            hasher: RandomState::new(),
+            duplicates: &mut duplicates,
+        };
+        for p in pending[from..].chunks_exact(2) {
+            let (k, v) = (p[0], p[1]);
+            if is_merge(tree, k) {
+                for (mk, mv) in merged(tree, v)? {
+                    settled.set((mk, mv), false);
+                }
+            } else {
+                settled.set((k, v), true);
+            }
+        }
+        settled.entries
+    };
+    tree.duplicates.extend(duplicates);
     pending.truncate(from);
     pending.extend(settled.into_iter().flat_map(|(k, v)| [k, v]));
     Ok(())
 }
 
-/// Writes one entry into the settled map; a key written twice by hand is a duplicate.
-fn set(
-    tree: &mut Tree,
-    settled: &mut Vec<(NodeId, NodeId)>,
-    explicit: &mut Vec<bool>,
-    at: &mut HashMap<String, usize>,
-    (k, v): (NodeId, NodeId),
-    by_hand: bool,
-) {
-    let key = tree.key_string(k).unwrap_or_default();
-    if let Some(&i) = at.get(&key) {
-        if by_hand && explicit[i] {
-            let n = tree.node(k);
-            let error = TreeError {
-                message: key,
-                start: n.start,
-                end: n.end,
-            };
-            tree.duplicates.push(error);
+/// Settles a mapping without merge keys in place: a repeated key's later entry takes the first
+/// one's place and is recorded as a duplicate. A mapping of millions of entries (a large
+/// ConfigMap) costs a table of indices, nothing per key.
+fn settle_repeats(tree: &mut Tree, pending: &mut Vec<NodeId>, from: usize) {
+    let hasher = RandomState::new();
+    let mut duplicates = Vec::new();
+    // Which entries a later repeat replaced; allocated at the first repeat.
+    let mut dropped: Vec<bool> = Vec::new();
+    let entries = &mut pending[from..];
+    let pairs = entries.len() / 2;
+    {
+        let tree: &Tree = tree;
+        let key_of =
+            |entries: &[NodeId], i: u32| tree.key(entries[2 * i as usize]).unwrap_or_default();
+        let mut at: HashTable<u32> = HashTable::with_capacity(pairs);
+        for j in 0..pairs {
+            let k = entries[2 * j];
+            let key = tree.key(k).unwrap_or_default();
+            let hash = hasher.hash_one(&*key);
+            let found = at.find(hash, |&i| key_of(entries, i) == key).copied();
+            if let Some(i) = found {
+                let n = tree.node(k);
+                duplicates.push(TreeError {
+                    message: key.into_owned(),
+                    start: n.start,
+                    end: n.end,
+                });
+                let i = i as usize;
+                entries[2 * i] = k;
+                entries[2 * i + 1] = entries[2 * j + 1];
+                if dropped.is_empty() {
+                    dropped = vec![false; pairs];
+                }
+                dropped[j] = true;
+            } else {
+                let entries: &[NodeId] = entries;
+                at.insert_unique(hash, j as u32, |&i| hasher.hash_one(&*key_of(entries, i)));
+            }
         }
-        settled[i] = (k, v);
-        explicit[i] = by_hand;
-    } else {
-        at.insert(key, settled.len());
-        settled.push((k, v));
-        explicit.push(by_hand);
+    }
+    tree.duplicates.extend(duplicates);
+    if dropped.is_empty() {
+        return;
+    }
+    let mut kept = from;
+    for (j, _) in dropped.iter().enumerate().filter(|(_, d)| !**d) {
+        pending[kept] = pending[from + 2 * j];
+        pending[kept + 1] = pending[from + 2 * j + 1];
+        kept += 2;
+    }
+    pending.truncate(kept);
+}
+
+/// A mapping's entries as decoded so far.
+struct Settled<'t, 'd> {
+    tree: &'t Tree,
+    entries: Vec<(NodeId, NodeId)>,
+    /// Whether each entry was written by hand (not brought by a merge key).
+    explicit: Vec<bool>,
+    /// Indices into `entries`, hashed by key (`SipHash` with a random key: hostile input cannot
+    /// make the keys collide).
+    at: HashTable<u32>,
+    hasher: RandomState,
+    duplicates: &'d mut Vec<TreeError>,
+}
+
+impl Settled<'_, '_> {
+    /// Writes one entry; a key written twice by hand is a duplicate.
+    fn set(&mut self, (k, v): (NodeId, NodeId), by_hand: bool) {
+        let Settled {
+            tree,
+            entries,
+            hasher,
+            ..
+        } = self;
+        let tree: &Tree = tree;
+        let key_of = |i: u32| tree.key(entries[i as usize].0).unwrap_or_default();
+        let key = tree.key(k).unwrap_or_default();
+        let hash = hasher.hash_one(&*key);
+        if let Some(&i) = self.at.find(hash, |&i| key_of(i) == key) {
+            let i = i as usize;
+            if by_hand && self.explicit[i] {
+                let n = tree.node(k);
+                self.duplicates.push(TreeError {
+                    message: key.into_owned(),
+                    start: n.start,
+                    end: n.end,
+                });
+            }
+            self.entries[i] = (k, v);
+            self.explicit[i] = by_hand;
+        } else {
+            let i = self.entries.len() as u32;
+            self.entries.push((k, v));
+            self.explicit.push(by_hand);
+            let (entries, hasher) = (&self.entries, &self.hasher);
+            self.at.insert_unique(hash, i, |&i| {
+                hasher.hash_one(&*tree.key(entries[i as usize].0).unwrap_or_default())
+            });
+        }
     }
 }
 
@@ -99,7 +188,7 @@ fn has_repeat(tree: &Tree, pairs: &[NodeId]) -> bool {
 }
 
 fn is_merge(tree: &Tree, key: NodeId) -> bool {
-    matches!(&tree.node(tree.resolve(key)).kind, NodeKind::Scalar { value, style: Style::Plain } if value == "<<")
+    matches!(tree.node(tree.resolve(key)).kind, NodeKind::Scalar { value, style: Style::Plain } if value == "<<")
 }
 
 /// The entries a merge key's value brings, in the order they are applied: a mapping's own
@@ -148,5 +237,66 @@ fn invalid_key(tree: &Tree, key: NodeId) -> TreeError {
         message: "a mapping key is itself a mapping or a list, which kubectl cannot turn into JSON (`invalid map key`)".into(),
         start: n.start,
         end: n.end,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{BuildLimits, build};
+
+    /// The entries of the root mapping as `key=value`, and the duplicates' texts.
+    fn settled(text: &str) -> (Vec<String>, Vec<String>) {
+        let tree = build(text, 0, BuildLimits { max_depth: 16 }).expect("parses");
+        let pairs = tree
+            .pairs(tree.roots[0])
+            .map(|(k, v)| {
+                let k = tree.key_string(k).unwrap_or_default();
+                format!("{k}={}", tree.scalar(v).unwrap_or("?"))
+            })
+            .collect();
+        let dups = tree
+            .duplicates
+            .iter()
+            .map(|d| format!("{}@{}", d.message, d.start))
+            .collect();
+        (pairs, dups)
+    }
+
+    #[test]
+    fn a_large_mapping_keeps_the_first_place_and_the_last_value_of_a_repeat() {
+        use std::fmt::Write;
+        let mut text = String::new();
+        for i in 0..40 {
+            let _ = writeln!(text, "k{i}: v{i}");
+        }
+        let repeat = text.len();
+        text.push_str("k3: again\nk7: x\nk3: last\n");
+        let (pairs, dups) = settled(&text);
+        assert_eq!(pairs.len(), 40);
+        assert_eq!(pairs[3], "k3=last");
+        assert_eq!(pairs[7], "k7=x");
+        assert_eq!(pairs[39], "k39=v39");
+        assert_eq!(
+            dups,
+            [
+                format!("k3@{repeat}"),
+                format!("k7@{}", repeat + 10),
+                format!("k3@{}", repeat + 16)
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_keys_in_a_large_mapping_are_overridden_by_later_keys() {
+        use std::fmt::Write;
+        let mut text = String::from("base: &b {k1: from-merge, extra: m}\nroot:\n  <<: *b\n");
+        for i in 0..20 {
+            let _ = writeln!(text, "  k{i}: v{i}");
+        }
+        let tree = build(&text, 0, BuildLimits { max_depth: 16 }).expect("parses");
+        let root = tree.get(tree.roots[0], "root").expect("root").1;
+        let get = |k: &str| tree.get(root, k).and_then(|(_, v)| tree.scalar(v));
+        assert_eq!((get("k1"), get("extra")), (Some("v1"), Some("m")));
+        assert!(tree.duplicates.is_empty());
     }
 }

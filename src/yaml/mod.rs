@@ -8,6 +8,7 @@
 mod boundary;
 mod build;
 pub mod decode;
+mod input;
 pub mod json;
 mod mapping;
 pub mod pointer;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use scalar::{Style, resolve};
 
 pub use build::{build, in_parser};
+pub use input::Slices;
 pub use reader::Piece;
 pub use tree::{BuildLimits, NodeId, NodeKind, Tree, TreeError};
 
@@ -160,7 +162,31 @@ pub fn parse_piece(
     text: &str,
     piece: &Piece,
     limits: BuildLimits,
+    each: impl FnMut(Document),
+) -> ChunkProblems {
+    read_piece(text, piece, each, |start, end| {
+        build::build(&text[start..end], start, limits)
+    })
+}
+
+/// `parse_piece` on a file's text held in an `Arc`: the document's tree points into the text
+/// instead of copying its scalars.
+pub fn parse_piece_in(
+    text: &Arc<str>,
+    piece: &Piece,
+    limits: BuildLimits,
+    each: impl FnMut(Document),
+) -> ChunkProblems {
+    read_piece(text, piece, each, |start, end| {
+        build::build_in(text, start, end, limits)
+    })
+}
+
+fn read_piece(
+    text: &str,
+    piece: &Piece,
     mut each: impl FnMut(Document),
+    build: impl FnOnce(usize, usize) -> Result<Tree, TreeError>,
 ) -> ChunkProblems {
     let (start, end) = match piece {
         Piece::Chunk { start, end } => (*start, *end),
@@ -192,7 +218,7 @@ pub fn parse_piece(
         }
     };
     let body = &text[start..end];
-    match build::build(body, start, limits) {
+    match build(start, end) {
         Ok(mut tree) => {
             let duplicates = std::mem::take(&mut tree.duplicates);
             let unread = tree.unread;
@@ -273,6 +299,52 @@ mod tests {
         let text = "---\n# Source: c/templates/s.yaml\nkind: Service\n";
         let (docs, _) = parse(text, LIMITS);
         assert_eq!(docs[0].helm_source, Some(("c/templates/s.yaml".into(), 33)));
+    }
+
+    #[test]
+    fn trees_over_the_file_text_read_as_copied_ones() {
+        let text = "a: 1\n---\n\u{feff}k: plain\nq: 'it''s'\nd: \"tab\\there\"\ne: \"é\"\n\
+                    b: |\n  block\nf: >\n  folded\n  text\nal: &x [y, 'z']\nuse: *x\n\
+                    t: !!binary aGk=\nlong: a\n  continued\n---\n{x: \"1\", y: [\"\", '']}\n";
+        let source: Arc<str> = Arc::from(text);
+        let mut copied = Vec::new();
+        let mut shared = Vec::new();
+        for piece in &reader::pieces(text) {
+            parse_piece(text, piece, LIMITS, |d| copied.push(d));
+            parse_piece_in(&source, piece, LIMITS, |d| shared.push(d));
+        }
+        assert_eq!(copied.len(), 3);
+        for (a, b) in copied.iter().zip(&shared) {
+            let nodes = |d: &Document| {
+                d.tree
+                    .iter()
+                    .map(|n| format!("{:?} {}..{}", n.kind, n.start, n.end))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(nodes(a), nodes(b));
+        }
+        let values: Vec<String> = shared
+            .iter()
+            .flat_map(|d| {
+                d.tree.iter().filter_map(|n| match n.kind {
+                    NodeKind::Scalar { value, .. } => Some(value.to_string()),
+                    _ => None,
+                })
+            })
+            .collect();
+        for v in [
+            "plain",
+            "it's",
+            "tab\there",
+            "é",
+            "block\n",
+            "folded text\n",
+            "hi",
+            "a continued",
+            "",
+        ] {
+            assert!(values.iter().any(|x| x == v), "{v:?} in {values:?}");
+        }
     }
 
     #[test]

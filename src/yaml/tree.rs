@@ -1,20 +1,25 @@
 //! The span tree of one YAML document: an arena of nodes, each with its exact byte span, and
-//! lookups by key, index and JSON-pointer path.
+//! lookups by key, index and JSON-pointer path. Compact, because a document's tree is alive while
+//! it is classified: 20 bytes a node, and scalar values read from the file's text where they are
+//! written verbatim (a 200 MB document's tree is about its size, not ten times it).
 //!
 //! Aliases stay references to their anchored node; whoever walks through them is bounded by an
 //! expansion budget.
 
+use std::sync::Arc;
+
 use super::pointer::Segment;
 use super::scalar::Style;
 
-/// Index of a node in `Tree::nodes`.
+/// Index of a node in the tree.
 pub type NodeId = u32;
 
-#[derive(Debug, Clone)]
-pub enum NodeKind {
+/// What a node is, as read from the tree (`Tree::node`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind<'a> {
     /// A scalar, with how it is typed (see `scalar::Style`).
     Scalar {
-        value: String,
+        value: &'a str,
         style: Style,
     },
     /// Children are `Tree::edges[range]`.
@@ -30,13 +35,39 @@ pub enum NodeKind {
     Alias(NodeId),
 }
 
-#[derive(Debug, Clone)]
-pub struct Node {
-    pub kind: NodeKind,
-    /// Byte offsets into the file.
+/// A node as read from the tree: its kind and its byte offsets in the file.
+#[derive(Debug, Clone, Copy)]
+pub struct Node<'a> {
+    pub kind: NodeKind<'a>,
     pub start: usize,
     pub end: usize,
 }
+
+/// A node as stored: 20 bytes, with no allocation of its own. A scalar's value is the text of
+/// the file (`Tree::source`) where it is written verbatim there, which is nearly always; only
+/// values that differ from their text (escapes, folded lines, block scalars, `!!binary`) are
+/// copied, into `Tree::strings`. Offsets are `u32`: a tree is never read from a text of 4 GiB or
+/// more (`build` refuses it).
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    start: u32,
+    end: u32,
+    /// Scalar: the value's offset; collection: its first edge; alias: its target.
+    a: u32,
+    /// Scalar: the value's length; collection: its number of edges.
+    b: u32,
+    kind: u8,
+    style: Style,
+}
+
+// Every node of a document is alive while the document is classified: keep them at 20 bytes.
+const _: () = assert!(std::mem::size_of::<Packed>() == 20);
+
+const SCALAR_IN_SOURCE: u8 = 0;
+const SCALAR_IN_STRINGS: u8 = 1;
+const SEQ: u8 = 2;
+const MAP: u8 = 3;
+const ALIAS: u8 = 4;
 
 /// A problem found while building: a message and a byte range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +79,7 @@ pub struct TreeError {
 
 #[derive(Debug, Default)]
 pub struct Tree {
-    pub nodes: Vec<Node>,
+    nodes: Vec<Packed>,
     pub(super) edges: Vec<NodeId>,
     /// Node ids in document order of roots (one per document in the chunk).
     pub roots: Vec<NodeId>,
@@ -58,38 +89,204 @@ pub struct Tree {
     /// Where content after the document starts that kubectl never reads (after `...`, or a
     /// second document without a `---` line), if any.
     pub unread: Option<usize>,
+    /// The values of scalars that are not written verbatim in `source`, one after the other.
+    strings: String,
+    /// The file text the tree was read from, when scalar values point into it.
+    source: Option<Arc<str>>,
+}
+
+/// The largest text a tree is read from (offsets are `u32`).
+pub const MAX_TEXT: usize = u32::MAX as usize;
+
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 impl Tree {
+    /// An empty tree whose scalars may point into `source` (see `push_scalar_in_source`).
     #[must_use]
-    pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id as usize]
+    pub(super) fn over(source: Option<Arc<str>>, nodes: usize) -> Tree {
+        Tree {
+            nodes: Vec::with_capacity(nodes),
+            edges: Vec::with_capacity(nodes),
+            source,
+            ..Tree::default()
+        }
+    }
+
+    /// How many nodes the tree has.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Every node, in the order they were read.
+    pub fn iter(&self) -> impl Iterator<Item = Node<'_>> + '_ {
+        (0..self.nodes.len()).map(|i| self.node(i as NodeId))
+    }
+
+    #[must_use]
+    #[inline]
+    pub fn node(&self, id: NodeId) -> Node<'_> {
+        let p = self.nodes[id as usize];
+        Node {
+            kind: self.kind_of(&p),
+            start: p.start as usize,
+            end: p.end as usize,
+        }
+    }
+
+    #[inline]
+    fn kind_of(&self, p: &Packed) -> NodeKind<'_> {
+        let range = p.a as usize..(p.a as usize + p.b as usize);
+        match p.kind {
+            SCALAR_IN_SOURCE => NodeKind::Scalar {
+                value: self
+                    .source
+                    .as_deref()
+                    .and_then(|s| s.get(range))
+                    .unwrap_or_default(),
+                style: p.style,
+            },
+            SCALAR_IN_STRINGS => NodeKind::Scalar {
+                value: self.strings.get(range).unwrap_or_default(),
+                style: p.style,
+            },
+            SEQ => NodeKind::Seq {
+                first: p.a,
+                len: p.b,
+            },
+            MAP => NodeKind::Map {
+                first: p.a,
+                len: p.b,
+            },
+            _ => NodeKind::Alias(p.a),
+        }
+    }
+
+    fn add(&mut self, p: Packed) -> NodeId {
+        self.nodes.push(p);
+        (self.nodes.len() - 1) as NodeId
+    }
+
+    /// Adds a scalar whose value is copied into the tree.
+    pub(super) fn push_scalar(
+        &mut self,
+        value: &str,
+        style: Style,
+        start: usize,
+        end: usize,
+    ) -> NodeId {
+        let at = offset(self.strings.len());
+        self.strings.push_str(value);
+        self.add(Packed {
+            start: offset(start),
+            end: offset(end),
+            a: at,
+            b: offset(value.len()),
+            kind: SCALAR_IN_STRINGS,
+            style,
+        })
+    }
+
+    /// Adds a scalar whose value is the source text at `value_at..value_at + len`.
+    pub(super) fn push_scalar_in_source(
+        &mut self,
+        value_at: usize,
+        len: usize,
+        style: Style,
+        start: usize,
+        end: usize,
+    ) -> NodeId {
+        self.add(Packed {
+            start: offset(start),
+            end: offset(end),
+            a: offset(value_at),
+            b: offset(len),
+            kind: SCALAR_IN_SOURCE,
+            style,
+        })
+    }
+
+    /// Adds an empty mapping or sequence, to be closed with `close`.
+    pub(super) fn push_collection(&mut self, map: bool, start: usize, end: usize) -> NodeId {
+        self.add(Packed {
+            start: offset(start),
+            end: offset(end),
+            a: 0,
+            b: 0,
+            kind: if map { MAP } else { SEQ },
+            style: Style::Str,
+        })
+    }
+
+    pub(super) fn push_alias(&mut self, target: NodeId, start: usize, end: usize) -> NodeId {
+        self.add(Packed {
+            start: offset(start),
+            end: offset(end),
+            a: target,
+            b: 0,
+            kind: ALIAS,
+            style: Style::Str,
+        })
+    }
+
+    /// Gives a collection its children, `edges[first..first + len]`, and its end.
+    pub(super) fn close(&mut self, id: NodeId, first: u32, len: u32, end: usize) {
+        let p = &mut self.nodes[id as usize];
+        p.a = first;
+        p.b = len;
+        p.end = offset(end);
+    }
+
+    /// Moves every node's span by `by` (a chunk's offsets become the file's).
+    pub(super) fn shift(&mut self, by: usize) {
+        let by = offset(by);
+        for p in &mut self.nodes {
+            p.start = p.start.saturating_add(by);
+            p.end = p.end.saturating_add(by);
+        }
     }
 
     /// The node, with aliases resolved.
     #[must_use]
+    #[inline]
     pub fn resolve(&self, mut id: NodeId) -> NodeId {
         // Aliases always point to an earlier node, so this terminates.
-        while let NodeKind::Alias(t) = self.nodes[id as usize].kind {
-            id = t;
+        loop {
+            let p = &self.nodes[id as usize];
+            if p.kind != ALIAS {
+                return id;
+            }
+            id = p.a;
         }
-        id
     }
 
     #[must_use]
+    #[inline]
     pub fn children(&self, id: NodeId) -> &[NodeId] {
-        match self.nodes[id as usize].kind {
-            NodeKind::Seq { first, len } | NodeKind::Map { first, len } => {
-                &self.edges[first as usize..(first + len) as usize]
-            }
-            _ => &[],
+        let p = &self.nodes[id as usize];
+        if p.kind == SEQ || p.kind == MAP {
+            &self.edges[p.a as usize..(p.a + p.b) as usize]
+        } else {
+            &[]
         }
+    }
+
+    #[inline]
+    fn is(&self, id: NodeId, kind: u8) -> bool {
+        self.nodes[id as usize].kind == kind
     }
 
     /// Key/value pairs of a mapping (aliases resolved for the mapping itself).
     pub fn pairs(&self, id: NodeId) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
         let id = self.resolve(id);
-        let kids = if matches!(self.nodes[id as usize].kind, NodeKind::Map { .. }) {
+        let kids = if self.is(id, MAP) {
             self.children(id)
         } else {
             &[]
@@ -101,7 +298,7 @@ impl Tree {
     #[must_use]
     pub fn items(&self, id: NodeId) -> &[NodeId] {
         let id = self.resolve(id);
-        if matches!(self.nodes[id as usize].kind, NodeKind::Seq { .. }) {
+        if self.is(id, SEQ) {
             self.children(id)
         } else {
             &[]
@@ -110,8 +307,9 @@ impl Tree {
 
     /// The string of a scalar node (aliases resolved).
     #[must_use]
+    #[inline]
     pub fn scalar(&self, id: NodeId) -> Option<&str> {
-        match &self.nodes[self.resolve(id) as usize].kind {
+        match self.node(self.resolve(id)).kind {
             NodeKind::Scalar { value, .. } => Some(value),
             _ => None,
         }
@@ -120,8 +318,8 @@ impl Tree {
     /// The typed value of a scalar node (aliases resolved).
     #[must_use]
     pub fn typed(&self, id: NodeId) -> Option<super::scalar::Typed<'_>> {
-        match &self.nodes[self.resolve(id) as usize].kind {
-            NodeKind::Scalar { value, style } => Some(super::scalar::resolve(value, *style)),
+        match self.node(self.resolve(id)).kind {
+            NodeKind::Scalar { value, style } => Some(super::scalar::resolve(value, style)),
             _ => None,
         }
     }
@@ -142,9 +340,10 @@ impl Tree {
 
     /// Like `key_string`, borrowing when the key is already a string (the common case).
     #[must_use]
+    #[inline]
     pub fn key(&self, id: NodeId) -> Option<std::borrow::Cow<'_, str>> {
-        match &self.nodes[self.resolve(id) as usize].kind {
-            NodeKind::Scalar { value, style } => Some(super::scalar::key_string(value, *style)),
+        match self.node(self.resolve(id)).kind {
+            NodeKind::Scalar { value, style } => Some(super::scalar::key_string(value, style)),
             _ => None,
         }
     }
@@ -157,14 +356,21 @@ pub struct BuildLimits {
 }
 
 impl Tree {
-    /// The path from `root` to `target` (a value or a key node), through aliases, visiting at
-    /// most a million nodes; `None` if `target` is not below `root`.
+    /// The path from `root` to `target` (a value or a key node): without an alias when there is
+    /// such a path, else through aliases, visiting at most a million nodes each way; `None` if
+    /// `target` is not below `root`.
     #[must_use]
     pub fn path_to(&self, root: NodeId, target: NodeId) -> Option<Vec<Segment>> {
         let mut path = Vec::new();
-        let mut budget = 1_000_000usize;
-        self.find_path(root, target, &mut path, &mut budget)
-            .then_some(path)
+        // Without aliases first: linear in the object, however many aliases it repeats.
+        for aliases in [false, true] {
+            let mut budget = 1_000_000usize;
+            if self.find_path(root, target, &mut path, &mut budget, aliases) {
+                return Some(path);
+            }
+            path.clear();
+        }
+        None
     }
 
     fn find_path(
@@ -173,16 +379,17 @@ impl Tree {
         target: NodeId,
         path: &mut Vec<Segment>,
         budget: &mut usize,
+        aliases: bool,
     ) -> bool {
         if node == target {
             return true;
         }
-        if *budget == 0 {
+        if *budget == 0 || (!aliases && self.is(node, ALIAS)) {
             return false;
         }
         *budget -= 1;
         let id = self.resolve(node);
-        match self.nodes[id as usize].kind {
+        match self.node(id).kind {
             NodeKind::Map { .. } => {
                 for (k, v) in self.pairs(id) {
                     let key = Segment::Key(self.key_string(k).unwrap_or_default());
@@ -191,7 +398,7 @@ impl Tree {
                         return true;
                     }
                     path.push(key);
-                    if self.find_path(v, target, path, budget) {
+                    if self.find_path(v, target, path, budget, aliases) {
                         return true;
                     }
                     path.pop();
@@ -200,7 +407,7 @@ impl Tree {
             NodeKind::Seq { .. } => {
                 for (i, &item) in self.items(id).iter().enumerate() {
                     path.push(Segment::Index(i));
-                    if self.find_path(item, target, path, budget) {
+                    if self.find_path(item, target, path, budget, aliases) {
                         return true;
                     }
                     path.pop();
