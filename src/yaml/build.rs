@@ -6,8 +6,9 @@
 //! disagree are settled here, each against kubectl:
 //!
 //! - go-yaml accepts what newer libyaml rejects: a `\'` escape in a double-quoted scalar, a tag
-//!   ending in `,` (`!!str, x`), a flow plain scalar ending in `:` (`{key:, other}`). The text is
-//!   patched (`\x27`, a space, quotes) and parsed again; marks are mapped back to the original.
+//!   holding `,`, `[` or `]` (`!!str, x`, `[!x, b]`), a flow plain scalar ending in `:`
+//!   (`{key:, other}`). The text is patched (`\x27`, URI escapes, quotes) and parsed again;
+//!   marks are mapped back to the original.
 //! - go-yaml rejects what newer libyaml accepts: the YAML 1.2 `\/` escape, and `?` inside a plain
 //!   scalar in a flow collection.
 //! - go-yaml reads only the first document of a chunk and never looks at what follows it.
@@ -16,8 +17,9 @@
 //!   conversion rejects `.inf` and `.nan` values (`mapping` settles keys and merges).
 //!
 //! libyaml-safer's marks are byte offsets into the text it is given, so spans need no
-//! conversion. It panics on a few malformed inputs; a panic is caught and reported as a syntax
-//! error of the document, never a crash.
+//! conversion. The crate is vendored with its known panic fixed (`vendor/README.md`); should it
+//! panic on some other input, the panic is caught and reported as a syntax error of the
+//! document, never a crash.
 
 use std::collections::HashMap;
 
@@ -185,12 +187,27 @@ fn patch_for(
             len: 2,
             with: "\\x27".into(),
         }),
-        // go-yaml v2 ends a tag at a `,` (`!!str, x` is the tag `!!str` and `x`).
-        "did not find expected whitespace or line break" if rest.starts_with(',') => Some(Patch {
-            at,
-            len: 1,
-            with: " ".into(),
-        }),
+        // go-yaml v2 reads `,`, `[` and `]` as part of a tag (`!!str, x` is the tag
+        // `tag:yaml.org,2002:str,`, which resolves to nothing, and `x`; `[!x, b]` is one
+        // item), in flow collections too; libyaml ends the tag before them. They are written
+        // as the URI escapes libyaml decodes to the same characters.
+        "did not find expected whitespace or line break"
+            if rest.starts_with([',', '[', ']'])
+                && context_at
+                    .and_then(|c| text.get(c..))
+                    .is_some_and(|t| t.starts_with('!') && !t.starts_with("!<")) =>
+        {
+            let len = rest
+                .find(|c: char| {
+                    !(c.is_ascii_alphanumeric() || "-_;/?:@&=+$.%!~*'(),[]".contains(c))
+                })
+                .unwrap_or(rest.len());
+            let with = rest[..len]
+                .replace(',', "%2C")
+                .replace('[', "%5B")
+                .replace(']', "%5D");
+            Some(Patch { at, len, with })
+        }
         // go-yaml v2 reads `key:` before `,` or `}` in a flow mapping as the plain scalar
         // `key:`; it is quoted so that libyaml reads the same text.
         "found unexpected ':'" => {
@@ -592,5 +609,53 @@ fn attach(tree: &mut Tree, stack: &[Open], pending: &mut Vec<NodeId>, id: NodeId
         tree.roots.push(id);
     } else {
         pending.push(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: BuildLimits = BuildLimits { max_depth: 64 };
+
+    /// The JSON kubectl would send for a chunk, or the error and the text it points at.
+    fn read(text: &str) -> Result<serde_json::Value, (String, String)> {
+        match build(text, 0, LIMITS) {
+            Ok(tree) => Ok(crate::yaml::decode::decode(&tree, tree.roots[0], 1000)
+                .expect("decodes")
+                .value),
+            Err(e) => Err((e.message, text[e.start..].to_string())),
+        }
+    }
+
+    #[test]
+    fn a_tag_before_a_comma_in_a_flow_mapping_is_kubectls_syntax_error() {
+        // go-yaml reads the tag `!x,` applied to `j`, then finds `:` where `,` or `}` belongs.
+        let (message, at) = read("data: {k: !x, j: b}\n").expect_err("kubectl fails");
+        assert_eq!(
+            message,
+            "YAML syntax error: did not find expected ',' or '}'"
+        );
+        assert!(at.starts_with(": b}"), "{at:?}");
+    }
+
+    #[test]
+    fn tags_hold_commas_and_brackets_as_in_go_yaml() {
+        assert_eq!(
+            read("a: [!x, b]\nb: !x,x\nc: !!int, 80\nd: !x[y] z\ne: {k: !x,j: b}\n"),
+            Ok(serde_json::json!({"a": ["b"], "b": "", "c": "80", "d": "z", "e": {"k": "b"}}))
+        );
+        // A verbatim tag ends at its `>`, and go-yaml wants a blank after it.
+        let (message, _) = read("a: [!<x>, b]\n").expect_err("kubectl fails");
+        assert_eq!(
+            message,
+            "YAML syntax error: did not find expected whitespace or line break"
+        );
+        let (message, at) = read("a: {k: !!str}\n").expect_err("kubectl fails");
+        assert_eq!(
+            message,
+            "YAML syntax error: did not find expected whitespace or line break"
+        );
+        assert!(at.starts_with('}'), "{at:?}");
     }
 }
