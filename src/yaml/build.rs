@@ -9,8 +9,8 @@
 //!   holding `,`, `[` or `]` (`!!str, x`, `[!x, b]`), a flow plain scalar ending in `:`
 //!   (`{key:, other}`). The text is patched (`\x27`, URI escapes, quotes) and parsed again;
 //!   marks are mapped back to the original.
-//! - go-yaml rejects what newer libyaml accepts: the YAML 1.2 `\/` escape, and `?` inside a plain
-//!   scalar in a flow collection.
+//! - go-yaml rejects what newer libyaml accepts: the YAML 1.2 `\/` escape, `?` inside a plain
+//!   scalar in a flow collection, and a `%YAML` directive for any version but 1.1.
 //! - go-yaml reads only the first document of a chunk and never looks at what follows it.
 //! - go-yaml's decoder rejects an undefined or self-containing alias, a tagged scalar whose text
 //!   is not of the tag's type, excessive aliasing (its alias-ratio rule), and kubectl's JSON
@@ -286,6 +286,27 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
             context_at: e.context_mark().map(|m| m.index as usize),
         })?;
         match ev.data {
+            EventData::DocumentStart {
+                version_directive: Some(v),
+                ..
+            } if (v.major, v.minor) != (1, 1) => {
+                // go-yaml v2 reads YAML 1.1 only; libyaml takes `%YAML 1.2` too. (A `%YAML` line
+                // reaches the parser with its `---` only when no line break splits them, as in a
+                // file whose lines end in a lone carriage return.)
+                let (s, e) = (ev.start_mark.index as usize, ev.end_mark.index as usize);
+                let at = input
+                    .text
+                    .get(s..e)
+                    .and_then(|t| t.find("%YAML"))
+                    .map_or(s, |i| s + i);
+                return Err(Failure::At {
+                    pos: input.original(at),
+                    message: format!(
+                        "YAML syntax error: found incompatible YAML document (`%YAML {}.{}`: kubectl reads YAML 1.1 only)",
+                        v.major, v.minor
+                    ),
+                });
+            }
             EventData::StreamStart { .. } | EventData::DocumentStart { .. } => continue,
             EventData::StreamEnd => break,
             EventData::DocumentEnd { .. } => {
