@@ -46,6 +46,10 @@ enum Other {
     NotAnObject(&'static str),
     /// An item of a list without `kind`.
     ItemWithoutKind,
+    /// An item of a list with `kind` but no `apiVersion`.
+    ItemWithoutApiVersion,
+    /// An object with `items` (a list, to kubectl) that are not a list of objects.
+    BadList,
 }
 
 const LIMITS: BuildLimits = BuildLimits { max_depth: 10_000 };
@@ -345,6 +349,12 @@ fn kubectl_reading(kubectl: &Path, case: &Path) -> (Reading, Vec<Value>) {
         let line = message.as_str();
         if line.starts_with("error parsing ") {
             failed = true;
+        } else if line.contains("decodeList.items")
+            || line.contains("into Go value of type map[string]interface {}")
+        {
+            others.push(Other::BadList);
+        } else if line.contains("Object 'apiVersion' is missing in 'object has no apiVersion") {
+            others.push(Other::ItemWithoutApiVersion);
         } else if let Some((_, json)) = line.split_once("Object 'Kind' is missing in '") {
             if json.starts_with("object has no kind field") {
                 others.push(Other::ItemWithoutKind);
@@ -468,7 +478,9 @@ fn value_of(d: &Document) -> Value {
         .value
 }
 
-/// kubectl's view of a document: an object, the items of a list, or something else.
+/// kubectl's view of a document: an object, the items of a list, or something else. Any
+/// object with `items` is a list to kubectl (its unstructured decoder looks for the field),
+/// whatever its kind; `items: null` is an empty one.
 fn objects_of(v: Value, out: &mut Reading) {
     let Value::Object(map) = &v else {
         out.others.push(Other::NotAnObject(match v {
@@ -485,35 +497,45 @@ fn objects_of(v: Value, out: &mut Reading) {
         out.others.push(Other::NoKind(v));
         return;
     }
-    let Some(items) = map
-        .get("items")
-        .and_then(Value::as_array)
-        .filter(|_| kind.ends_with("List"))
-    else {
-        out.objects.push(v);
-        return;
-    };
-    let api_version = map.get("apiVersion").cloned();
-    let item_kind = kind.trim_end_matches("List").to_string();
-    for item in items {
-        let mut item = item.clone();
-        let Some(m) = item.as_object_mut() else {
-            out.others.push(Other::ItemWithoutKind);
-            continue;
-        };
-        if !m.contains_key("kind") && !m.contains_key("apiVersion") {
-            m.insert("kind".into(), Value::String(item_kind.clone()));
-            if let Some(av) = &api_version {
-                m.insert("apiVersion".into(), av.clone());
-            }
+    let items = match map.get("items") {
+        None => {
+            out.objects.push(v);
+            return;
         }
-        if m.get("kind")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
+        Some(Value::Null) => return,
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            out.others.push(Other::BadList);
+            return;
+        }
+    };
+    if items.iter().any(|i| !(i.is_object() || i.is_null())) {
+        out.others.push(Other::BadList);
+        return;
+    }
+    let api_version = map
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let item_kind = kind.strip_suffix("List").unwrap_or(kind).to_string();
+    for item in items {
+        let mut m = item.as_object().cloned().unwrap_or_default();
+        let text = |m: &serde_json::Map<String, Value>, k: &str| {
+            m.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        if text(&m, "kind").is_empty() && text(&m, "apiVersion").is_empty() {
+            m.insert("kind".into(), Value::String(item_kind.clone()));
+            m.insert("apiVersion".into(), Value::String(api_version.into()));
+        }
+        if text(&m, "kind").is_empty() {
             out.others.push(Other::ItemWithoutKind);
+        } else if text(&m, "apiVersion").is_empty() {
+            out.others.push(Other::ItemWithoutApiVersion);
         } else {
-            out.objects.push(item);
+            out.objects.push(Value::Object(m));
         }
     }
 }
