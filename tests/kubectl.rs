@@ -424,7 +424,11 @@ fn our_reading(bytes: &[u8]) -> (Reading, Option<usize>) {
             }
             stream.error.map(|e| e.start)
         }
-        Cut::Yaml(pieces) | Cut::YamlAfterJson { pieces, .. } => {
+        Cut::Yaml(pieces) => read_pieces(&text, &pieces, &mut each),
+        Cut::YamlAfterJson { json, pieces, .. } => {
+            if let Some(d) = json.and_then(yaml::json_document) {
+                each(d);
+            }
             read_pieces(&text, &pieces, &mut each)
         }
     };

@@ -188,6 +188,20 @@ fn list(
     }
 }
 
+/// What kubectl says about a document that is not an object (no `kind`, or not a mapping).
+#[must_use]
+pub fn not_an_object(doc: &Document) -> String {
+    let tree = &doc.tree;
+    if matches!(tree.node(tree.resolve(doc.root)).kind, NodeKind::Map { .. }) {
+        "`Object 'Kind' is missing`".into()
+    } else {
+        format!(
+            "`json: cannot unmarshal {} into Go value of type unstructured.detector`",
+            json_type(tree, doc.root)
+        )
+    }
+}
+
 /// A non-empty string field of a mapping.
 fn scalar_field<'t>(tree: &'t Tree, node: NodeId, key: &str) -> Option<&'t str> {
     tree.get(node, key)

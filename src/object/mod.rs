@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Service;
 
-pub use classify::classify;
+pub use classify::{classify, not_an_object};
 pub use span_map::SpanMap;
 
 use crate::finding::ObjectRef;
