@@ -640,12 +640,17 @@ impl Decoder<'_> {
         if depth < segs.len() {
             return None;
         }
+        // The path to the decoded node, which decode's paths continue.
+        let prefix: Vec<Segment> = segs.iter().map(|s| Segment::Key(s.to_string())).collect();
+        let full = |rest: &[Segment]| [prefix.as_slice(), rest].concat();
         match decode::decode::<T>(self.tree, start, self.budget) {
             Ok(d) => {
-                for &key in &d.unknown {
-                    let field = field_path(&self.path_to(key));
-                    self.problem(
-                        key,
+                for unknown in &d.unknown {
+                    let path = full(&unknown.path);
+                    let field = field_path(&path);
+                    self.problem_on(
+                        unknown.at,
+                        &path,
                         format!(
                             "{} has unknown field \"{field}\"; the API server rejects it (strict field validation) and it is not counted",
                             self.id
@@ -658,14 +663,16 @@ impl Decoder<'_> {
                 d.unknown.is_empty().then_some(d.value)
             }
             Err(e) => {
-                let field = field_path(&self.path_to(e.node));
+                let path = full(&e.path);
+                let field = field_path(&path);
                 let at = if field.is_empty() {
                     String::new()
                 } else {
                     format!(" at `{field}`")
                 };
-                self.problem(
+                self.problem_on(
                     e.node,
+                    &path,
                     format!("{} cannot be decoded{at}: {}", self.id, e.message),
                 );
                 self.problems.last_mut().expect("BUG: just pushed").help =
@@ -689,7 +696,13 @@ impl Decoder<'_> {
 
     /// Records a problem at `node`.
     fn problem(&mut self, node: NodeId, message: String) {
-        let pointer = format!("{}{}", self.obj_pointer, to_pointer(&self.path_to(node)));
+        let path = self.path_to(node);
+        self.problem_on(node, &path, message);
+    }
+
+    /// Records a problem about the value at `path` below the object, reported at `node`.
+    fn problem_on(&mut self, node: NodeId, path: &[Segment], message: String) {
+        let pointer = format!("{}{}", self.obj_pointer, to_pointer(path));
         let n = self.tree.node(node);
         self.problems.push(Problem {
             origin: self.origin.clone(),

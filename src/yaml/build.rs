@@ -434,9 +434,11 @@ fn build_events(original: &str, input: &Patched, limits: BuildLimits) -> Result<
                 let from = open.from;
                 if matches!(tree.nodes[open.id as usize].kind, NodeKind::Map { .. }) {
                     let before = aliases.then(|| pending[from..].to_vec());
-                    mapping::settle(&mut tree, &mut pending, from).map_err(|e| Failure::At {
-                        pos: e.start,
-                        message: e.message,
+                    mapping::settle(&mut tree, &mut pending, from, open.id).map_err(|e| {
+                        Failure::At {
+                            pos: e.start,
+                            message: e.message,
+                        }
                     })?;
                     if let Some(before) = before
                         && before != pending[from..]

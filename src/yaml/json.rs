@@ -189,7 +189,7 @@ impl Reader<'_> {
         open: &Open,
     ) -> Result<(), TreeError> {
         if open.object {
-            mapping::settle(tree, pending, open.from)?;
+            mapping::settle(tree, pending, open.from, open.id)?;
         }
         let first = tree.edges.len() as u32;
         let len = (pending.len() - open.from) as u32;

@@ -14,12 +14,14 @@ use std::collections::HashMap;
 use super::scalar::{Style, Typed, resolve};
 use super::tree::{NodeId, NodeKind, Tree, TreeError};
 
-/// Settles the entries `pending[from..]` (key, value, key, value, ...) of a mapping that just
-/// ended: merges expanded, repeats dropped and recorded in `tree.duplicates`.
+/// Settles the entries `pending[from..]` (key, value, key, value, ...) of mapping `map` that
+/// just ended: merges expanded (and recorded in `tree.merged`), repeats dropped and recorded in
+/// `tree.duplicates`.
 pub(super) fn settle(
     tree: &mut Tree,
     pending: &mut Vec<NodeId>,
     from: usize,
+    map: NodeId,
 ) -> Result<(), TreeError> {
     let pairs = (pending.len() - from) / 2;
     let mut merges = false;
@@ -51,6 +53,7 @@ pub(super) fn settle(
     for (k, v) in entries {
         if is_merge(tree, k) {
             for (mk, mv) in merged(tree, v)? {
+                tree.merged.insert((map, mk), v);
                 set(tree, &mut settled, &mut explicit, &mut at, (mk, mv), false);
             }
         } else {
