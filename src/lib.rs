@@ -13,6 +13,7 @@ pub mod calico;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod crd;
 pub mod error;
 pub mod expand;
 pub mod finding;
@@ -244,6 +245,12 @@ fn run(
     let mut problems: Vec<Vec<Problem>> = plans.iter().map(|_| Vec::new()).collect();
     for p in std::mem::take(&mut inputs.problems) {
         problems[assignment.of_input[p.span.file.0 as usize]].push(p);
+    }
+    // Custom resources of a version their cluster's CRDs do not serve: kubectl fails them.
+    for (objects, problems) in objects.iter_mut().zip(&mut problems) {
+        for rejected in crd::reject_unserved(objects, problems) {
+            inputs.uncount(&rejected);
+        }
     }
     let mut findings = Vec::new();
     let mut claim_keys = Vec::new();

@@ -284,6 +284,32 @@ fn object(
         id: &id,
         problems: &mut out.problems,
     };
+    // A kind or version no API serves: kubectl cannot map the object to a resource and fails
+    // it (the rest of the file is still applied).
+    if let Err(u) = opts.kubernetes.serves(api_version, kind) {
+        let (n, _, _) = tree.lookup(node, &[u.field]);
+        let v = tree.node(n);
+        let value = if u.field == "kind" { kind } else { api_version };
+        out.problems.push(Problem {
+            kind: ProblemKind::Invalid,
+            span: Span::new(file, v.start, v.end),
+            origin: origin.clone(),
+            message: format!(
+                "{id} has `{}: {}`, which no API serves: {} (kubectl: `{}`); it is not counted",
+                u.field,
+                shown(value),
+                u.why,
+                u.kubectl
+            ),
+            object: Some(Arc::clone(&id)),
+            pointer: format!("{pointer}/{}", u.field),
+            help: Some(u.meant.map_or_else(
+                || "Correct the `apiVersion` and `kind`: kubectl maps them to an API exactly, case and blanks included.".to_string(),
+                |m| format!("Write `{m}`: kubectl maps `apiVersion` and `kind` to an API exactly, case and blanks included."),
+            )),
+        });
+        return;
+    }
     // An API version the cluster no longer serves: kubectl cannot map the kind at all.
     if let Some(r) = opts.kubernetes.removed(api_version, kind) {
         let (n, _, _) = tree.lookup(node, &["apiVersion"]);
@@ -352,6 +378,7 @@ fn object(
             subtrees.extend(["/spec/addresses", "/spec/listeners"]);
             gateway::read(&mut cx).map(|g| View::Gateway(Box::new(g)))
         }
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition") => Some(crd(tree, node)),
         ("projectcalico.org/v3" | "crd.projectcalico.org/v1", "Tier") => {
             let (n, _, depth) = tree.lookup(node, &["spec", "defaultAction"]);
             let pass = depth == 2 && tree.scalar(n) == Some("Pass");
@@ -452,6 +479,47 @@ fn object(
         spans,
         pointer,
     });
+}
+
+/// The group, kind and served versions a `CustomResourceDefinition` defines (read as written;
+/// the API server validates the rest).
+fn crd(tree: &Tree, node: NodeId) -> View {
+    let text = |n: NodeId, path: &[&str]| {
+        let (v, _, depth) = tree.lookup(n, path);
+        (depth == path.len())
+            .then(|| tree.scalar(v))
+            .flatten()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (versions, _, depth) = tree.lookup(node, &["spec", "versions"]);
+    let served = if depth == 2 {
+        tree.items(versions)
+    } else {
+        &[]
+    }
+    .iter()
+    .filter(|&&v| {
+        let (s, _, depth) = tree.lookup(v, &["served"]);
+        depth == 1 && tree.typed(s) == Some(Typed::Bool(true))
+    })
+    .map(|&v| text(v, &["name"]))
+    .collect();
+    View::Crd(Box::new(super::Crd {
+        group: text(node, &["spec", "group"]),
+        kind: text(node, &["spec", "names", "kind"]),
+        served,
+    }))
+}
+
+/// A value as YAML would need it written to read back the same: quoted when it has blanks
+/// around it or is empty.
+fn shown(value: &str) -> String {
+    if value.trim() == value && !value.is_empty() {
+        value.to_string()
+    } else {
+        format!("{value:?}")
+    }
 }
 
 /// A value where Kubernetes wants a name, label or address that is still template syntax
