@@ -201,11 +201,12 @@ fn known_from(report: &Report, label: String) -> Known {
 
 fn run(
     settings: &Settings,
-    walked: walk::Walked,
+    mut walked: walk::Walked,
     stdin: Option<Vec<u8>>,
     progress: Option<&Progress>,
     known: Option<&Known>,
 ) -> Report {
+    in_stable_order(&mut walked);
     let no_history = object::claims::History::default();
     let history = known.map_or(&no_history, |k| &k.history);
     let split = if settings.cluster_per_path {
@@ -366,6 +367,25 @@ fn run(
             claim_keys,
         },
     )
+}
+
+/// Puts the inputs in an order that does not depend on the order of the paths given: by the
+/// name reports show, then the path (reported inputs first, then context). File ids follow it,
+/// so whatever is decided by the first of several objects (the load-balancer and cloud
+/// evidence, the first policy that isolates some pods) is decided by file name and position.
+fn in_stable_order(walked: &mut walk::Walked) {
+    fn key(input: &walk::Input) -> (&str, u8, Option<&Path>) {
+        match input {
+            walk::Input::File { name, path, .. } => (name, 0, Some(path)),
+            walk::Input::Blob { name, path, .. } => (name, 1, Some(path)),
+            walk::Input::Stdin { name, .. } => (name, 2, None),
+            walk::Input::Rendered(r) => (&r.label, 3, Some(&r.dir)),
+        }
+    }
+    let reported = walked.reported.min(walked.inputs.len());
+    let (paths, context) = walked.inputs.split_at_mut(reported);
+    paths.sort_by(|a, b| key(a).cmp(&key(b)));
+    context.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
 /// What one cluster is checked with: the settings, with the cluster's own overrides.
