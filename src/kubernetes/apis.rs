@@ -455,6 +455,28 @@ impl Target {
                 kubectl: format!("no matches for kind \"{kind}\" in version \"{api_version}\""),
             })
         };
+        if api_version.is_empty() {
+            // kubectl looks a kind without a version up in the core group.
+            let meant = BUILT_IN
+                .iter()
+                .filter(|(_, v, k)| k.contains(&kind) && stable(v))
+                .map(|(g, v, _)| {
+                    if g.is_empty() {
+                        (*v).to_string()
+                    } else {
+                        format!("{g}/{v}")
+                    }
+                })
+                .next_back();
+            return Err(Unserved {
+                field: "apiVersion",
+                why: format!(
+                    "without an `apiVersion` kubectl looks `{kind}` up in the core group, which has no such kind"
+                ),
+                meant: meant.map(|m| format!("apiVersion: {m}")),
+                kubectl: format!("no matches for kind \"{kind}\" in version \"\""),
+            });
+        }
         let Some((group, version)) = group_version(api_version) else {
             return Err(Unserved {
                 field: "apiVersion",

@@ -80,7 +80,9 @@ pub fn classify(file: FileId, doc: &Document, opts: &ClassifyOptions) -> Classif
         list(file, doc, items, api_version, kind, opts, &mut out);
         return out;
     }
-    let Some((api_version, kind)) = type_meta(tree, doc.root) else {
+    let Some((api_version, kind)) =
+        type_meta(tree, doc.root).or_else(|| without_api_version(tree, doc.root))
+    else {
         out.ignored += 1;
         return out;
     };
@@ -202,11 +204,14 @@ pub fn not_an_object(doc: &Document) -> String {
     }
 }
 
-/// A non-empty string field of a mapping.
+/// A non-empty string field of a mapping, as kubectl reads `apiVersion` and `kind`: a value
+/// that is not a string (`null`, `~`, a number, YAML 1.1's `yes`) counts as no value.
 fn scalar_field<'t>(tree: &'t Tree, node: NodeId, key: &str) -> Option<&'t str> {
-    tree.get(node, key)
-        .and_then(|(_, v)| tree.scalar(v))
-        .filter(|s| !s.is_empty())
+    let (_, v) = tree.get(node, key)?;
+    match tree.typed(v)? {
+        Typed::Str(_) => tree.scalar(v).filter(|s| !s.is_empty()),
+        _ => None,
+    }
 }
 
 /// The JSON type of a node, as Go's decoder names it in its errors.
@@ -231,10 +236,34 @@ fn json_article(what: &str) -> String {
     }
 }
 
+/// A document with a `kind` and no `apiVersion` that kubectl applies or fails as an object: it
+/// looks the kind up in the core group (a core kind is sent as it is, and the API server takes
+/// it as `v1`), so a core kind is a `v1` object, and another built-in kind an object no API
+/// serves (`no matches for kind "Deployment" in version ""`). Any other such document (a CI
+/// file's `kind: pipeline`) is not taken for a manifest.
+fn without_api_version(tree: &Tree, node: NodeId) -> Option<(&'static str, &str)> {
+    let kind = scalar_field(tree, node, "kind")?;
+    if scalar_field(tree, node, "apiVersion").is_some() {
+        return None;
+    }
+    let apis = crate::kubernetes::BUILT_IN;
+    if apis
+        .iter()
+        .any(|(g, v, kinds)| g.is_empty() && *v == "v1" && kinds.contains(&kind))
+    {
+        return Some(("v1", kind));
+    }
+    if apis.iter().any(|(_, _, kinds)| kinds.contains(&kind)) {
+        return Some(("", kind));
+    }
+    None
+}
+
 fn type_meta(tree: &Tree, node: NodeId) -> Option<(&str, &str)> {
-    let api_version = tree.scalar(tree.get(node, "apiVersion")?.1)?;
-    let kind = tree.scalar(tree.get(node, "kind")?.1)?;
-    (!api_version.is_empty() && !kind.is_empty()).then_some((api_version, kind))
+    Some((
+        scalar_field(tree, node, "apiVersion")?,
+        scalar_field(tree, node, "kind")?,
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -290,16 +319,18 @@ fn object(
         let (n, _, _) = tree.lookup(node, &[u.field]);
         let v = tree.node(n);
         let value = if u.field == "kind" { kind } else { api_version };
+        let written = if value.is_empty() {
+            format!("no `{}`", u.field)
+        } else {
+            format!("`{}: {}`", u.field, shown(value))
+        };
         out.problems.push(Problem {
             kind: ProblemKind::Invalid,
             span: Span::new(file, v.start, v.end),
             origin: origin.clone(),
             message: format!(
-                "{id} has `{}: {}`, which no API serves: {} (kubectl: `{}`); it is not counted",
-                u.field,
-                shown(value),
-                u.why,
-                u.kubectl
+                "{id} has {written}, and no API serves it: {} (kubectl: `{}`); it is not counted",
+                u.why, u.kubectl
             ),
             object: Some(Arc::clone(&id)),
             pointer: format!("{pointer}/{}", u.field),
