@@ -94,6 +94,13 @@ fn main() {
             "rejected": rejected,
             "errors": errors,
             "ignored": loaded.other_documents,
+            // Documents skipped as unrendered templates (`{{` in a document that is broken or
+            // holds a templated name).
+            "templates": loaded
+                .notices
+                .iter()
+                .filter(|n| n.text().contains("unrendered `{{ }}` template syntax"))
+                .count(),
             "io": loaded.error.map(|e| e.to_string()),
         });
         println!("{line}");

@@ -23,7 +23,8 @@ kubectl does"):
 - not-object: kubectl fails on a document that is not an object (no `kind`, a bare string);
               extip-lint counts and ignores it, as other YAML in a repository (values files, CI
               workflows) is no manifest.
-- template:   extip-lint skips a document holding `{{ }}` as an unrendered template.
+- template:   extip-lint skips a document holding `{{ }}` as an unrendered template (and, as
+              kubectl stops there, reads on after it).
 - no-version: a document with a kind that is no Kubernetes kind and no `apiVersion` (a CI
               file's `kind: pipeline`): `kubectl apply` cannot map it, extip-lint takes it for
               no manifest.
@@ -373,9 +374,14 @@ def compare(k, t):
     for o in k["objects"]:
         spec = o.get("spec") if isinstance(o.get("spec"), dict) else {}
         theirs.setdefault(identity(o), []).append(spec.get("externalIPs"))
+    templates = t.get("templates", 0)
     ours = {}
     for o in t["objects"]:
         api_version, kind, _ns, name = o["id"]
+        if fatal and first_read_error is not None and o["start"] >= first_read_error:
+            # kubectl stopped at the error; extip-lint reads on.
+            classes["after-stop"] += 1
+            continue
         ours.setdefault((api_version, kind, name), []).append((o["start"], o["externalIPs"]))
     rejected = {(r[0], r[1], r[3]) for r in t["rejected"]}
     for key, ips in list(theirs.items()):
@@ -407,14 +413,26 @@ def compare(k, t):
         if key in theirs:
             continue
         for start, _ in found:
-            if fatal and first_read_error is not None and start >= first_read_error:
-                classes["after-stop"] += 1
+            if fatal and first_read_error is None and templates:
+                # kubectl stopped at a document extip-lint skips as a template, and reads on.
+                classes["template"] += 1
             else:
                 bad.append(("extra", f"extip-lint has {key} at byte {start}, kubectl does not read it"))
     if fatal and not read_errors:
-        bad.append(("silent", "kubectl fails on the file, extip-lint reports no read error"))
+        if templates:
+            classes["template"] += 1
+        else:
+            bad.append(("silent", "kubectl fails on the file, extip-lint reports no read error"))
     if k["code"] == 0 and not err.strip() and read_errors:
-        bad.append(("false-error", f"kubectl reads the file, extip-lint: {read_errors[0]['message']}"))
+        versionless = [
+            o for o in k["objects"] if not isinstance(o.get("apiVersion"), str) or not o["apiVersion"]
+        ]
+        if versionless and all("no matches for kind" in e["message"] for e in read_errors):
+            # `annotate --local` maps nothing; `kubectl apply` fails to map a kind without a
+            # version that is none of Kubernetes', as extip-lint says.
+            classes["no-version"] += 1
+        else:
+            bad.append(("false-error", f"kubectl reads the file, extip-lint: {read_errors[0]['message']}"))
     if list_error and not t["errors"]:
         if t["ignored"]:
             # A list without a kind: kubectl fails on its items, extip-lint ignores it as it

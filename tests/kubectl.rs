@@ -50,6 +50,8 @@ enum Other {
     ItemWithoutApiVersion,
     /// An object with `items` (a list, to kubectl) that are not a list of objects.
     BadList,
+    /// An `apiVersion` that is neither a string nor null.
+    BadApiVersion,
 }
 
 const LIMITS: BuildLimits = BuildLimits { max_depth: 10_000 };
@@ -371,6 +373,8 @@ fn kubectl_reading(kubectl: &Path, case: &Path) -> (Reading, Vec<Value>) {
             || line.contains("into Go value of type map[string]interface {}")
         {
             others.push(Other::BadList);
+        } else if line.contains("TypeMeta.apiVersion of type string") {
+            others.push(Other::BadApiVersion);
         } else if line.contains("Object 'apiVersion' is missing in 'object has no apiVersion") {
             others.push(Other::ItemWithoutApiVersion);
         } else if let Some((_, json)) = line.split_once("Object 'Kind' is missing in '") {
@@ -514,6 +518,13 @@ fn objects_of(v: Value, out: &mut Reading) {
         }));
         return;
     };
+    if map
+        .get("apiVersion")
+        .is_some_and(|a| !(a.is_string() || a.is_null()))
+    {
+        out.others.push(Other::BadApiVersion);
+        return;
+    }
     let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
     if kind.is_empty() {
         out.others.push(Other::NoKind(v));

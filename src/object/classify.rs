@@ -190,12 +190,16 @@ fn list(
     }
 }
 
-/// What kubectl says about a document that is not an object (no `kind`, or not a mapping).
+/// What kubectl says about a document that is not an object (no `kind`, or not a mapping, or
+/// a kind that is none of Kubernetes' without an `apiVersion`).
 #[must_use]
 pub fn not_an_object(doc: &Document) -> String {
     let tree = &doc.tree;
     if matches!(tree.node(tree.resolve(doc.root)).kind, NodeKind::Map { .. }) {
-        "`Object 'Kind' is missing`".into()
+        match scalar_field(tree, doc.root, "kind") {
+            Some(kind) => format!("`no matches for kind \"{kind}\" in version \"\"`"),
+            None => "`Object 'Kind' is missing`".into(),
+        }
     } else {
         format!(
             "`json: cannot unmarshal {} into Go value of type unstructured.detector`",
@@ -204,14 +208,16 @@ pub fn not_an_object(doc: &Document) -> String {
     }
 }
 
-/// A non-empty string field of a mapping, as kubectl reads `apiVersion` and `kind`: a value
-/// that is not a string (`null`, `~`, a number, YAML 1.1's `yes`) counts as no value.
+/// A non-empty scalar field of a mapping, as kubectl reads `apiVersion` and `kind`: `null` (or
+/// `~`) counts as no value, as Go's JSON decoder leaves the string empty. Another value that is
+/// no string (`1`, YAML 1.1's `yes`) fails kubectl; it is kept as written, so that no API
+/// serves it.
 fn scalar_field<'t>(tree: &'t Tree, node: NodeId, key: &str) -> Option<&'t str> {
     let (_, v) = tree.get(node, key)?;
-    match tree.typed(v)? {
-        Typed::Str(_) => tree.scalar(v).filter(|s| !s.is_empty()),
-        _ => None,
+    if tree.typed(v)? == Typed::Null {
+        return None;
     }
+    tree.scalar(v).filter(|s| !s.is_empty())
 }
 
 /// The JSON type of a node, as Go's decoder names it in its errors.

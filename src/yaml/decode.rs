@@ -459,9 +459,10 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
                 return Err(self.de.child(pair[0], &step).fail(e));
             };
             let key = key_string(value, *style);
-            // An object's own `apiVersion` or `kind` that is null is no value: the API server
-            // takes both from the request, as for one left out.
-            if self.de.trail.is_none()
+            // An object's own `apiVersion` or `kind` that is null is no value to its type: the
+            // API server takes both from the request, as for one left out.
+            if self.fields.is_some()
+                && self.de.trail.is_none()
                 && matches!(key.as_ref(), "apiVersion" | "kind")
                 && tree.typed(pair[1]) == Some(Typed::Null)
             {
