@@ -95,8 +95,261 @@ fn main() {
             );
             Trial::test(name, move || compare(&kubectl, &case))
         })
+        .chain(std::iter::once({
+            let kubectl = kubectl.clone();
+            Trial::test(
+                "kubectl-apply/kind-or-version-no-api-serves.yaml",
+                move || {
+                    apply_maps(
+                        &kubectl,
+                        Path::new("testdata/kubectl/kind-or-version-no-api-serves.yaml"),
+                    )
+                },
+            )
+        }))
         .collect();
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// `kubectl apply` maps every object to an API before it sends it. Run against an API server
+/// that serves only discovery (the built-in kinds extip-lint knows, and the custom kinds of the
+/// file, as a cluster with their CRDs installed would, except those whose CRD is in the file,
+/// which serve what that CRD serves), it must fail to map exactly the objects extip-lint says no
+/// API serves with kubectl's `no matches for kind`, and map those extip-lint says the API server
+/// rejects.
+fn apply_maps(kubectl: &Path, case: &Path) -> Result<(), Failed> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let report = common::run(
+        &[case.to_path_buf()],
+        None,
+        &extip_lint::config::Overrides::default(),
+    );
+    let flagged = |what: &str| -> BTreeSet<String> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.rule.code == "EXT900" && f.message.text().contains(what))
+            .filter_map(|f| f.object.as_ref().map(|o| o.name.clone()))
+            .collect()
+    };
+    let unmapped_ours = flagged("(kubectl: `no matches for kind");
+    let rejected_by_server = flagged("is registered for version");
+    // The cluster: built-in kinds, and every custom kind in the file at its version, unless a
+    // CRD in the file defines it (then the versions that CRD serves).
+    let mut served: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (g, v, kinds) in extip_lint::kubernetes::BUILT_IN {
+        served
+            .entry(((*g).to_string(), (*v).to_string()))
+            .or_default()
+            .extend(kinds.iter().map(|k| (*k).to_string()));
+    }
+    let text = std::fs::read_to_string(case).expect("readable case");
+    let (docs, _) = yaml::parse(&text, LIMITS);
+    let values: Vec<Value> = docs.iter().map(value_of).collect();
+    let crd_kinds: BTreeSet<(String, String)> = values
+        .iter()
+        .filter(|v| v["kind"] == "CustomResourceDefinition")
+        .map(|v| {
+            let group = v["spec"]["group"].as_str().unwrap_or_default().to_string();
+            let kind = v["spec"]["names"]["kind"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            for version in v["spec"]["versions"].as_array().into_iter().flatten() {
+                if version["served"] == true {
+                    let name = version["name"].as_str().unwrap_or_default().to_string();
+                    served
+                        .entry((group.clone(), name))
+                        .or_default()
+                        .insert(kind.clone());
+                }
+            }
+            (group, kind)
+        })
+        .collect();
+    for v in &values {
+        let (Some(api_version), Some(kind)) = (v["apiVersion"].as_str(), v["kind"].as_str()) else {
+            continue;
+        };
+        if let Some((g, ver)) = api_version.split_once('/')
+            && g.contains('.')
+            && !extip_lint::kubernetes::BUILT_IN
+                .iter()
+                .any(|(bg, _, _)| *bg == g)
+            && !crd_kinds.contains(&(g.to_string(), kind.to_string()))
+        {
+            served
+                .entry((g.to_string(), ver.to_string()))
+                .or_default()
+                .insert(kind.to_string());
+        }
+    }
+    let api = discovery::serve(&served);
+    let out = Command::new(kubectl)
+        .args([
+            "apply",
+            "--dry-run=client",
+            "--validate=false",
+            "-o",
+            "name",
+            "--server",
+        ])
+        .arg(api.url())
+        .arg("-f")
+        .arg(case)
+        .env("KUBECONFIG", "/dev/null")
+        .output()
+        .expect("kubectl runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let unmapped_theirs: BTreeSet<String> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("resource mapping not found for name: \""))
+        .filter_map(|l| l.split('"').next())
+        .map(str::to_string)
+        .collect();
+    let applied = String::from_utf8_lossy(&out.stdout);
+    let mut errors = Vec::new();
+    if unmapped_theirs != unmapped_ours {
+        errors.push(format!(
+            "kubectl apply cannot map {unmapped_theirs:?}; extip-lint says no API serves {unmapped_ours:?}\n{stderr}\napplied:\n{applied}"
+        ));
+    }
+    for name in &rejected_by_server {
+        if !applied.lines().any(|l| l.ends_with(&format!("/{name}"))) {
+            errors.push(format!(
+                "kubectl does not map {name}, which extip-lint says the API server rejects"
+            ));
+        }
+    }
+    if unmapped_ours.is_empty() || rejected_by_server.is_empty() {
+        errors.push("the case has objects of both kinds".into());
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n").into())
+    }
+}
+
+/// An API server that serves discovery documents only: `/api`, `/apis` and each group version's
+/// resources, so kubectl can map kinds; every other request is a 404.
+mod discovery {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use serde_json::{Value, json};
+
+    pub struct Server {
+        port: u16,
+    }
+
+    impl Server {
+        pub fn url(&self) -> String {
+            format!("http://127.0.0.1:{}", self.port)
+        }
+    }
+
+    /// A resource name for a kind, as discovery lists it (`Service` -> `services`).
+    fn plural(kind: &str) -> String {
+        let k = kind.to_ascii_lowercase();
+        if k.ends_with('s') || k.ends_with('x') {
+            format!("{k}es")
+        } else if let Some(stem) = k.strip_suffix('y') {
+            format!("{stem}ies")
+        } else {
+            format!("{k}s")
+        }
+    }
+
+    fn resources(group_version: &str, kinds: &BTreeSet<String>) -> Value {
+        let list: Vec<Value> = kinds
+            .iter()
+            .map(|k| {
+                json!({"name": plural(k), "singularName": k.to_ascii_lowercase(), "namespaced": true,
+                       "kind": k, "verbs": ["create", "get", "list", "patch", "update", "delete"]})
+            })
+            .collect();
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list})
+    }
+
+    /// Serves `served` ((group, version) -> kinds) until the process ends.
+    pub fn serve(served: &BTreeMap<(String, String), BTreeSet<String>>) -> Server {
+        let mut docs: BTreeMap<String, Value> = BTreeMap::new();
+        let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for ((g, v), kinds) in served {
+            if g.is_empty() {
+                docs.insert(format!("/api/{v}"), resources(v, kinds));
+            } else {
+                docs.insert(
+                    format!("/apis/{g}/{v}"),
+                    resources(&format!("{g}/{v}"), kinds),
+                );
+                groups.entry(g).or_default().push(v);
+            }
+        }
+        docs.insert(
+            "/api".into(),
+            json!({"kind": "APIVersions", "versions": ["v1"],
+                   "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
+        );
+        let list: Vec<Value> = groups
+            .iter()
+            .map(|(g, versions)| {
+                let gv = |v: &str| json!({"groupVersion": format!("{g}/{v}"), "version": v});
+                let preferred = versions
+                    .iter()
+                    .rev()
+                    .find(|v| !v.contains("alpha") && !v.contains("beta"))
+                    .or(versions.last())
+                    .expect("a version");
+                json!({"name": g, "versions": versions.iter().map(|v| gv(v)).collect::<Vec<_>>(),
+                       "preferredVersion": gv(preferred)})
+            })
+            .collect();
+        docs.insert(
+            "/apis".into(),
+            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": list}),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let port = listener.local_addr().expect("address").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    continue;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let path = request
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .split('?')
+                    .next()
+                    .unwrap_or("/");
+                let (status, body) = match docs.get(path) {
+                    Some(doc) => ("200 OK", doc.to_string()),
+                    None => (
+                        "404 Not Found",
+                        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                               "reason": "NotFound", "code": 404})
+                        .to_string(),
+                    ),
+                };
+                let mut stream = &stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Server { port }
+    }
 }
 
 /// The YAML test suite's inputs: `$YAML_TEST_SUITE`, or `../shared/yaml-test-suite` beside the

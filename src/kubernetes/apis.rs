@@ -545,12 +545,12 @@ impl Target {
         if !kind.as_bytes()[0].is_ascii_uppercase() {
             let meant = kinds.and_then(|k| near(kind, k));
             if meant.is_some() && kind.bytes().all(|b| !b.is_ascii_uppercase()) {
-                // kubectl takes a kind written as the resource's singular name (`service`)
-                // for that resource, and the API server, whose kinds are exact, rejects it.
+                // kubectl's discovery mapper knows each kind in lower case too (`service`),
+                // and the API server, whose kinds are exact, rejects the object.
                 return Err(Unserved {
                     field: "kind",
                     why: format!(
-                        "the kinds of {shown} start with a capital letter; kubectl maps `{kind}` to the resource of that name, and the API server rejects the object"
+                        "the kinds of {shown} start with a capital letter; kubectl maps the kind written in lower case, and the API server rejects the object"
                     ),
                     meant: meant.map(|m| format!("kind: {m}")),
                     kubectl: format!(
