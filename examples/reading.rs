@@ -83,9 +83,16 @@ fn main() {
             .clone()
             .filter_map(|p| p.object.as_deref().map(id))
             .collect();
+        // `read`: the text could not be read (not an object, nor an item of a list, nor a
+        // document after a JSON value that is no object, on which kubectl goes on): where
+        // kubectl stops.
         let errors: Vec<Value> = invalid
             .map(|p| {
-                json!({"start": p.span.start, "message": p.message, "object": p.object.is_some()})
+                let read = p.object.is_none()
+                    && p.pointer.is_empty()
+                    && !p.message.starts_with("the text after the JSON value");
+                json!({"start": p.span.start, "message": p.message, "object": p.object.is_some(),
+                       "read": read})
             })
             .collect();
         let line = json!({

@@ -368,7 +368,7 @@ def compare(k, t):
         )
     )
     not_object = "Object 'Kind' is missing in '{" in err or "unstructured.detector" in err
-    read_errors = [e for e in t["errors"] if not e["object"]]
+    read_errors = [e for e in t["errors"] if e["read"]]
     first_read_error = min((e["start"] for e in read_errors), default=None)
     theirs = {}
     for o in k["objects"]:
