@@ -373,7 +373,12 @@ def compare(k, t):
     theirs = {}
     for o in k["objects"]:
         spec = o.get("spec") if isinstance(o.get("spec"), dict) else {}
-        theirs.setdefault(identity(o), []).append(spec.get("externalIPs"))
+        ips = spec.get("externalIPs")
+        if isinstance(ips, list):
+            # The API server decodes a null item of a list of strings as "" (Go's zero value),
+            # and so does extip-lint.
+            ips = ["" if x is None else x for x in ips]
+        theirs.setdefault(identity(o), []).append(ips)
     templates = t.get("templates", 0)
     ours = {}
     for o in t["objects"]:
