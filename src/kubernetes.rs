@@ -5,6 +5,10 @@
 
 use std::fmt;
 
+mod apis;
+
+pub use apis::{BUILT_IN, Unserved, group_version};
+
 /// A Kubernetes minor release, `1.<minor>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version {

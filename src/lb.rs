@@ -205,11 +205,26 @@ pub fn decide(
             evidence: None,
         };
     }
-    let best = objects.iter().filter_map(evidence).min_by_key(rank);
-    match best {
+    // The strongest evidence; between equals, the first by file (file ids follow the sorted
+    // file names) and position, so the order of the paths given never matters.
+    let mut found: Vec<Evidence> = objects.iter().filter_map(evidence).collect();
+    found.sort_by_key(|e| (rank(e), e.span.file, e.span.start));
+    match found.first() {
         Some(e) => {
             let mut reason = Message::from(format!("auto: {} at ", e.text));
             reason.push_place(e.span);
+            // As strong evidence of another implementation makes the choice a guess: say so.
+            let rival = found
+                .iter()
+                .find(|o| rank(o) == rank(e) && o.implementation != e.implementation);
+            if let Some(o) = rival {
+                reason.push_str(&format!("; {} at ", o.text));
+                reason.push_place(o.span);
+                reason.push_str(&format!(
+                    " is as strong a sign of {}: set `load-balancer` in the config to choose",
+                    o.implementation.name()
+                ));
+            }
             LbDecision {
                 implementation: Some(e.implementation),
                 reason,

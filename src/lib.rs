@@ -13,6 +13,7 @@ pub mod calico;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod crd;
 pub mod error;
 pub mod expand;
 pub mod finding;
@@ -200,11 +201,12 @@ fn known_from(report: &Report, label: String) -> Known {
 
 fn run(
     settings: &Settings,
-    walked: walk::Walked,
+    mut walked: walk::Walked,
     stdin: Option<Vec<u8>>,
     progress: Option<&Progress>,
     known: Option<&Known>,
 ) -> Report {
+    in_stable_order(&mut walked);
     let no_history = object::claims::History::default();
     let history = known.map_or(&no_history, |k| &k.history);
     let split = if settings.cluster_per_path {
@@ -237,7 +239,7 @@ fn run(
     let enabled = enabled(settings);
 
     // Each cluster is checked on its own: its objects, index, profile and conflicts.
-    let objects = per_cluster(
+    let mut objects = per_cluster(
         std::mem::take(&mut inputs.objects),
         plans.len(),
         &assignment.of_input,
@@ -245,6 +247,12 @@ fn run(
     let mut problems: Vec<Vec<Problem>> = plans.iter().map(|_| Vec::new()).collect();
     for p in std::mem::take(&mut inputs.problems) {
         problems[assignment.of_input[p.span.file.0 as usize]].push(p);
+    }
+    // Custom resources of a version their cluster's CRDs do not serve: kubectl fails them.
+    for (objects, problems) in objects.iter_mut().zip(&mut problems) {
+        for rejected in crd::reject_unserved(objects, problems) {
+            inputs.uncount(&rejected);
+        }
     }
     let mut findings = Vec::new();
     let mut claim_keys = Vec::new();
@@ -389,6 +397,25 @@ fn per_cluster(objects: Vec<Object>, clusters: usize, of_input: &[usize]) -> Vec
         out[of_input[o.file.0 as usize]].push(o);
     }
     out
+}
+
+/// Puts the inputs in an order that does not depend on the order of the paths given: by the
+/// name reports show, then the path (reported inputs first, then context). File ids follow it,
+/// so whatever is decided by the first of several objects (the load-balancer and cloud
+/// evidence, the first policy that isolates some pods) is decided by file name and position.
+fn in_stable_order(walked: &mut walk::Walked) {
+    fn key(input: &walk::Input) -> (&str, u8, Option<&Path>) {
+        match input {
+            walk::Input::File { name, path, .. } => (name, 0, Some(path)),
+            walk::Input::Blob { name, path, .. } => (name, 1, Some(path)),
+            walk::Input::Stdin { name, .. } => (name, 2, None),
+            walk::Input::Rendered(r) => (&r.label, 3, Some(&r.dir)),
+        }
+    }
+    let reported = walked.reported.min(walked.inputs.len());
+    let (paths, context) = walked.inputs.split_at_mut(reported);
+    paths.sort_by(|a, b| key(a).cmp(&key(b)));
+    context.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
 /// What one cluster is checked with: the settings, with the cluster's own overrides.

@@ -266,50 +266,54 @@ fn load(
     }
     let limits = opts.build;
     let parts: Vec<Part> = match yaml::cut(&text, limits) {
-        yaml::Cut::Yaml(pieces) => read_pieces(&out.source, &pieces, opts),
-        yaml::Cut::YamlAfterJson { json_error, pieces } => {
-            let parts = read_pieces(&out.source, &pieces, opts);
-            if parts
-                .iter()
-                .any(|p| p.problems.iter().any(|p| p.kind == ProblemKind::Invalid))
+        yaml::Cut::Yaml(pieces) => read_pieces(&out.source, &pieces, opts, false),
+        yaml::Cut::YamlAfterJson {
+            json,
+            json_error,
+            pieces,
+        } => {
+            // kubectl applied the JSON value it read, then read the rest as YAML. Text there
+            // that is not an object fails kubectl too: it is not another file's YAML.
+            let after_value = json.is_some();
+            let mut parts = vec![Part::default()];
+            if let Some(tree) = json {
+                json_into(&out.source, tree, opts, &mut parts[0]);
+            }
+            // The first YAML piece on its own: whether it failed decides the message.
+            let (first, rest) = pieces
+                .split_first()
+                .map_or((None, &[][..]), |(f, r)| (Some(f), r));
+            let mut yaml = vec![Part::default()];
+            if let Some(piece) = first {
+                read_piece(&out.source, piece, opts, after_value, &mut yaml[0]);
+            }
+            yaml.extend(read_pieces(&out.source, rest, opts, after_value));
+            if let Some(first) = yaml.first_mut()
+                && first.broken
             {
-                // kubectl read the stream as JSON, then as YAML; both failed, and it reports
-                // the JSON error.
-                let mut part = Part {
-                    documents: 1,
-                    ..Part::default()
+                // The first YAML piece failed too, and kubectl reports the JSON error.
+                first.problems.retain(|p| p.kind != ProblemKind::Invalid);
+                let how = if after_value {
+                    "kubectl read the JSON value before it, then reads the rest as YAML, and it is not YAML either"
+                } else {
+                    "the stream starts with `{`, so kubectl reads it as JSON, and it is not YAML either"
                 };
-                part.problems.push(problem(
+                first.problems.push(problem(
                     ProblemKind::Invalid,
                     id,
                     &json_error,
-                    format!(
-                        "{}; the stream starts with `{{`, so kubectl reads it as JSON, and it is not YAML either",
-                        json_error.message
-                    ),
+                    format!("{}; {how}", json_error.message),
                 ));
-                vec![part]
-            } else {
-                parts
             }
+            parts.extend(yaml);
+            parts
         }
         yaml::Cut::Json(stream) => {
             let mut parts: Vec<Part> = stream
                 .docs
                 .into_par_iter()
-                .fold(Part::default, |mut part, mut tree| {
-                    let dups = std::mem::take(&mut tree.duplicates);
-                    if let Some(doc) = yaml::json_document(tree) {
-                        classify_into(&out.source, &doc, opts, &mut part);
-                    }
-                    for d in dups {
-                        part.problems.push(problem(
-                            ProblemKind::DuplicateKey,
-                            id,
-                            &d,
-                            d.message.clone(),
-                        ));
-                    }
+                .fold(Part::default, |mut part, tree| {
+                    json_into(&out.source, tree, opts, &mut part);
                     part
                 })
                 .collect();
@@ -364,10 +368,28 @@ pub fn concat<T>(mut vectors: Vec<Vec<T>>) -> Vec<T> {
     out
 }
 
+/// Classifies one JSON value of a stream into `part`.
+fn json_into(source: &SourceFile, mut tree: yaml::Tree, opts: &LoadOptions, part: &mut Part) {
+    let dups = std::mem::take(&mut tree.duplicates);
+    if let Some(doc) = yaml::json_document(tree) {
+        classify_into(source, &doc, opts, false, part);
+    }
+    for d in dups {
+        part.problems.push(problem(
+            ProblemKind::DuplicateKey,
+            source.id,
+            &d,
+            d.message.clone(),
+        ));
+    }
+}
+
 /// What a run of consecutive pieces of a file produced (one per piece would cost a few
 /// vectors per document, which for a million tiny documents is most of the memory).
 #[derive(Default)]
 struct Part {
+    /// A piece could not be read (a syntax error or a bad separator).
+    broken: bool,
     objects: Vec<Object>,
     problems: Vec<Problem>,
     ignores: Vec<IgnoreAnnotation>,
@@ -379,23 +401,36 @@ struct Part {
 
 /// Reads a file's YAML pieces in parallel (one large `helm template` stream uses every core),
 /// each thread's consecutive pieces into one part; `collect` keeps the parts in file order.
-fn read_pieces(source: &SourceFile, pieces: &[yaml::Piece], opts: &LoadOptions) -> Vec<Part> {
+/// With `objects_only`, a document that is not an object is `EXT900`.
+fn read_pieces(
+    source: &SourceFile,
+    pieces: &[yaml::Piece],
+    opts: &LoadOptions,
+    objects_only: bool,
+) -> Vec<Part> {
     pieces
         .par_iter()
         .fold(Part::default, |mut part, piece| {
-            read_piece(source, piece, opts, &mut part);
+            read_piece(source, piece, opts, objects_only, &mut part);
             part
         })
         .collect()
 }
 
 /// Parses and classifies the document of one piece into `part`.
-fn read_piece(source: &SourceFile, piece: &yaml::Piece, opts: &LoadOptions, part: &mut Part) {
+fn read_piece(
+    source: &SourceFile,
+    piece: &yaml::Piece,
+    opts: &LoadOptions,
+    objects_only: bool,
+    part: &mut Part,
+) {
     let id = source.id;
     let found = yaml::parse_piece_in(&source.text, piece, opts.build, |doc| {
-        classify_into(source, &doc, opts, part);
+        classify_into(source, &doc, opts, objects_only, part);
     });
     if let Some(b) = found.broken {
+        part.broken = true;
         part.documents += 1;
         if b.template {
             part.templates += 1;
@@ -427,10 +462,34 @@ fn read_piece(source: &SourceFile, piece: &yaml::Piece, opts: &LoadOptions, part
 }
 
 /// Classifies one document into `part`; a document with unrendered template syntax is counted
-/// as a template instead.
-fn classify_into(source: &SourceFile, doc: &yaml::Document, opts: &LoadOptions, part: &mut Part) {
+/// as a template instead. With `objects_only`, a document that is not an object is `EXT900`.
+fn classify_into(
+    source: &SourceFile,
+    doc: &yaml::Document,
+    opts: &LoadOptions,
+    objects_only: bool,
+    part: &mut Part,
+) {
     part.documents += 1;
-    let c = object::classify(source.id, doc, &opts.classify);
+    let mut c = object::classify(source.id, doc, &opts.classify);
+    if objects_only && c.ignored > 0 {
+        c.ignored = 0;
+        let n = doc.tree.node(doc.root);
+        c.problems.push(Problem {
+            kind: ProblemKind::Invalid,
+            span: Span::new(source.id, n.start, n.start),
+            origin: None,
+            message: format!(
+                "the text after the JSON value is read by kubectl as YAML, and it is not an object: kubectl fails on it ({})",
+                object::not_an_object(doc)
+            ),
+            object: None,
+            pointer: String::new(),
+            help: Some(
+                "Remove the text after the JSON value, or make the file one JSON value per object.".into(),
+            ),
+        });
+    }
     let template = c.problems.iter().any(|p| p.kind == ProblemKind::Template)
         || (!c.problems.is_empty() && source.text[doc.start..doc.end].contains("{{"));
     if template {

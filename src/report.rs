@@ -166,6 +166,19 @@ impl Inputs {
         id
     }
 
+    /// Takes an object rejected after loading out of the counts.
+    pub fn uncount(&mut self, object: &Object) {
+        if !self.is_reported(object.file) {
+            return;
+        }
+        if let Some(n) = self.stats.objects_by_kind.get_mut(&object.id.kind) {
+            *n -= 1;
+            if *n == 0 {
+                self.stats.objects_by_kind.remove(&object.id.kind);
+            }
+        }
+    }
+
     fn is_reported(&self, file: FileId) -> bool {
         (file.0 as usize) < self.reported
             || Some(file) == self.config

@@ -199,8 +199,34 @@ fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
 /// The name of standard input in reports when `--stdin-filename` gives none.
 pub const STDIN_NAME: &str = "<stdin>";
 
+/// A path as text, `/`-separated and without loss: a byte that is not part of valid UTF-8 (Linux
+/// allows any byte but `/` and NUL in a name) is written `\xff`. Nothing else in the text is a
+/// `\` (one in the path is a separator, written `/`), so the escape reads back unambiguously
+/// (SARIF turns it back into the byte, `%FF`).
+#[must_use]
+pub fn path_text(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::fmt::Write as _;
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::with_capacity(path.as_os_str().len());
+        for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+            out.push_str(&chunk.valid().replace('\\', "/"));
+            for b in chunk.invalid() {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().replace('\\', "/")
+    }
+}
+
 /// Turns a path into the name reports show: relative to the working directory when it is
-/// inside it, `/`-separated, without a leading `./`.
+/// inside it, `/`-separated, without a leading `./`; bytes that are not UTF-8 escaped (see
+/// `path_text`).
 #[must_use]
 pub fn display_name(path: &Path) -> String {
     let cwd = std::env::current_dir().ok();
@@ -209,7 +235,7 @@ pub fn display_name(path: &Path) -> String {
         .and_then(|c| path.strip_prefix(c).ok())
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(path);
-    let s = path.to_string_lossy().replace('\\', "/");
+    let s = path_text(path);
     let mut s = s.as_str();
     while let Some(rest) = s.strip_prefix("./") {
         s = rest.trim_start_matches('/');
@@ -222,7 +248,7 @@ pub fn display_name(path: &Path) -> String {
 /// to a config file); `path`'s display name when it is not below `base` at all.
 #[must_use]
 pub fn relative_to(path: &Path, base: &Path) -> String {
-    let slashes = |p: &Path| p.to_string_lossy().replace('\\', "/");
+    let slashes = |p: &Path| path_text(p);
     if let Ok(r) = path.strip_prefix(base)
         && !base.as_os_str().is_empty()
         && base != Path::new(".")
@@ -513,6 +539,16 @@ mod tests {
 
     fn file(text: &str) -> SourceFile {
         SourceFile::new(FileId(0), "t".into(), None, Arc::from(text), Encoding::Utf8)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_that_are_not_utf8_are_named_without_loss() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = Path::new(std::ffi::OsStr::from_bytes(b"dir/caf\xe9-\xff.yaml"));
+        assert_eq!(path_text(p), "dir/caf\\xe9-\\xff.yaml");
+        assert_eq!(display_name(p), "dir/caf\\xe9-\\xff.yaml");
+        assert_eq!(path_text(Path::new("ok/é.yaml")), "ok/é.yaml");
     }
 
     #[test]

@@ -1051,6 +1051,10 @@ fn fuzz_regressions_stay_fixed() {
                 stderr(&out)
             );
             let text = stdout(&out);
+            assert!(
+                !text.contains("the parser could not read this document"),
+                "{name} -f {format}: the YAML parser panicked (caught):\n{text}"
+            );
             if format == "short" {
                 for line in text.lines() {
                     assert!(

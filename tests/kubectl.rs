@@ -46,6 +46,12 @@ enum Other {
     NotAnObject(&'static str),
     /// An item of a list without `kind`.
     ItemWithoutKind,
+    /// An item of a list with `kind` but no `apiVersion`.
+    ItemWithoutApiVersion,
+    /// An object with `items` (a list, to kubectl) that are not a list of objects.
+    BadList,
+    /// An `apiVersion` that is neither a string nor null.
+    BadApiVersion,
 }
 
 const LIMITS: BuildLimits = BuildLimits { max_depth: 10_000 };
@@ -89,8 +95,261 @@ fn main() {
             );
             Trial::test(name, move || compare(&kubectl, &case))
         })
+        .chain(std::iter::once({
+            let kubectl = kubectl.clone();
+            Trial::test(
+                "kubectl-apply/kind-or-version-no-api-serves.yaml",
+                move || {
+                    apply_maps(
+                        &kubectl,
+                        Path::new("testdata/kubectl/kind-or-version-no-api-serves.yaml"),
+                    )
+                },
+            )
+        }))
         .collect();
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// `kubectl apply` maps every object to an API before it sends it. Run against an API server
+/// that serves only discovery (the built-in kinds extip-lint knows, and the custom kinds of the
+/// file, as a cluster with their CRDs installed would, except those whose CRD is in the file,
+/// which serve what that CRD serves), it must fail to map exactly the objects extip-lint says no
+/// API serves with kubectl's `no matches for kind`, and map those extip-lint says the API server
+/// rejects.
+fn apply_maps(kubectl: &Path, case: &Path) -> Result<(), Failed> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let report = common::run(
+        &[case.to_path_buf()],
+        None,
+        &extip_lint::config::Overrides::default(),
+    );
+    let flagged = |what: &str| -> BTreeSet<String> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.rule.code == "EXT900" && f.message.text().contains(what))
+            .filter_map(|f| f.object.as_ref().map(|o| o.name.clone()))
+            .collect()
+    };
+    let unmapped_ours = flagged("(kubectl: `no matches for kind");
+    let rejected_by_server = flagged("is registered for version");
+    // The cluster: built-in kinds, and every custom kind in the file at its version, unless a
+    // CRD in the file defines it (then the versions that CRD serves).
+    let mut served: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (g, v, kinds) in extip_lint::kubernetes::BUILT_IN {
+        served
+            .entry(((*g).to_string(), (*v).to_string()))
+            .or_default()
+            .extend(kinds.iter().map(|k| (*k).to_string()));
+    }
+    let text = std::fs::read_to_string(case).expect("readable case");
+    let (docs, _) = yaml::parse(&text, LIMITS);
+    let values: Vec<Value> = docs.iter().map(value_of).collect();
+    let crd_kinds: BTreeSet<(String, String)> = values
+        .iter()
+        .filter(|v| v["kind"] == "CustomResourceDefinition")
+        .map(|v| {
+            let group = v["spec"]["group"].as_str().unwrap_or_default().to_string();
+            let kind = v["spec"]["names"]["kind"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            for version in v["spec"]["versions"].as_array().into_iter().flatten() {
+                if version["served"] == true {
+                    let name = version["name"].as_str().unwrap_or_default().to_string();
+                    served
+                        .entry((group.clone(), name))
+                        .or_default()
+                        .insert(kind.clone());
+                }
+            }
+            (group, kind)
+        })
+        .collect();
+    for v in &values {
+        let (Some(api_version), Some(kind)) = (v["apiVersion"].as_str(), v["kind"].as_str()) else {
+            continue;
+        };
+        if let Some((g, ver)) = api_version.split_once('/')
+            && g.contains('.')
+            && !extip_lint::kubernetes::BUILT_IN
+                .iter()
+                .any(|(bg, _, _)| *bg == g)
+            && !crd_kinds.contains(&(g.to_string(), kind.to_string()))
+        {
+            served
+                .entry((g.to_string(), ver.to_string()))
+                .or_default()
+                .insert(kind.to_string());
+        }
+    }
+    let api = discovery::serve(&served);
+    let out = Command::new(kubectl)
+        .args([
+            "apply",
+            "--dry-run=client",
+            "--validate=false",
+            "-o",
+            "name",
+            "--server",
+        ])
+        .arg(api.url())
+        .arg("-f")
+        .arg(case)
+        .env("KUBECONFIG", "/dev/null")
+        .output()
+        .expect("kubectl runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let unmapped_theirs: BTreeSet<String> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("resource mapping not found for name: \""))
+        .filter_map(|l| l.split('"').next())
+        .map(str::to_string)
+        .collect();
+    let applied = String::from_utf8_lossy(&out.stdout);
+    let mut errors = Vec::new();
+    if unmapped_theirs != unmapped_ours {
+        errors.push(format!(
+            "kubectl apply cannot map {unmapped_theirs:?}; extip-lint says no API serves {unmapped_ours:?}\n{stderr}\napplied:\n{applied}"
+        ));
+    }
+    for name in &rejected_by_server {
+        if !applied.lines().any(|l| l.ends_with(&format!("/{name}"))) {
+            errors.push(format!(
+                "kubectl does not map {name}, which extip-lint says the API server rejects"
+            ));
+        }
+    }
+    if unmapped_ours.is_empty() || rejected_by_server.is_empty() {
+        errors.push("the case has objects of both kinds".into());
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n").into())
+    }
+}
+
+/// An API server that serves discovery documents only: `/api`, `/apis` and each group version's
+/// resources, so kubectl can map kinds; every other request is a 404.
+mod discovery {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use serde_json::{Value, json};
+
+    pub struct Server {
+        port: u16,
+    }
+
+    impl Server {
+        pub fn url(&self) -> String {
+            format!("http://127.0.0.1:{}", self.port)
+        }
+    }
+
+    /// A resource name for a kind, as discovery lists it (`Service` -> `services`).
+    fn plural(kind: &str) -> String {
+        let k = kind.to_ascii_lowercase();
+        if k.ends_with('s') || k.ends_with('x') {
+            format!("{k}es")
+        } else if let Some(stem) = k.strip_suffix('y') {
+            format!("{stem}ies")
+        } else {
+            format!("{k}s")
+        }
+    }
+
+    fn resources(group_version: &str, kinds: &BTreeSet<String>) -> Value {
+        let list: Vec<Value> = kinds
+            .iter()
+            .map(|k| {
+                json!({"name": plural(k), "singularName": k.to_ascii_lowercase(), "namespaced": true,
+                       "kind": k, "verbs": ["create", "get", "list", "patch", "update", "delete"]})
+            })
+            .collect();
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list})
+    }
+
+    /// Serves `served` ((group, version) -> kinds) until the process ends.
+    pub fn serve(served: &BTreeMap<(String, String), BTreeSet<String>>) -> Server {
+        let mut docs: BTreeMap<String, Value> = BTreeMap::new();
+        let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for ((g, v), kinds) in served {
+            if g.is_empty() {
+                docs.insert(format!("/api/{v}"), resources(v, kinds));
+            } else {
+                docs.insert(
+                    format!("/apis/{g}/{v}"),
+                    resources(&format!("{g}/{v}"), kinds),
+                );
+                groups.entry(g).or_default().push(v);
+            }
+        }
+        docs.insert(
+            "/api".into(),
+            json!({"kind": "APIVersions", "versions": ["v1"],
+                   "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
+        );
+        let list: Vec<Value> = groups
+            .iter()
+            .map(|(g, versions)| {
+                let gv = |v: &str| json!({"groupVersion": format!("{g}/{v}"), "version": v});
+                let preferred = versions
+                    .iter()
+                    .rev()
+                    .find(|v| !v.contains("alpha") && !v.contains("beta"))
+                    .or(versions.last())
+                    .expect("a version");
+                json!({"name": g, "versions": versions.iter().map(|v| gv(v)).collect::<Vec<_>>(),
+                       "preferredVersion": gv(preferred)})
+            })
+            .collect();
+        docs.insert(
+            "/apis".into(),
+            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": list}),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let port = listener.local_addr().expect("address").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    continue;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let path = request
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .split('?')
+                    .next()
+                    .unwrap_or("/");
+                let (status, body) = match docs.get(path) {
+                    Some(doc) => ("200 OK", doc.to_string()),
+                    None => (
+                        "404 Not Found",
+                        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                               "reason": "NotFound", "code": 404})
+                        .to_string(),
+                    ),
+                };
+                let mut stream = &stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Server { port }
+    }
 }
 
 /// The YAML test suite's inputs: `$YAML_TEST_SUITE`, or `../shared/yaml-test-suite` beside the
@@ -176,6 +435,15 @@ fn compare_objects(case: &Path, theirs: &[Value], fatal_at: Option<usize>) -> Re
             // Unrendered template syntax: skipped as a template, by design.
             continue;
         }
+        if id.api_version.is_empty()
+            && !extip_lint::kubernetes::BUILT_IN
+                .iter()
+                .any(|(_, _, kinds)| kinds.contains(&id.kind.as_str()))
+        {
+            // No `apiVersion` and no Kubernetes kind: `kubectl apply` cannot map it (`annotate
+            // --local` maps nothing), and extip-lint takes it for no manifest (a CI file).
+            continue;
+        }
         match ours.iter().find(|o| *o.id == id) {
             Some(o) => errors.extend(differences(o, v)),
             None if rejected.contains(&&id) => {}
@@ -209,6 +477,15 @@ fn identity(v: &Value) -> ObjectRef {
             .to_string()
     };
     let kind = s("/kind");
+    // A core kind without `apiVersion` is sent as it is, and the API server takes it as `v1`.
+    let mut api_version = s("/apiVersion");
+    if api_version.is_empty()
+        && extip_lint::kubernetes::BUILT_IN
+            .iter()
+            .any(|(g, v, kinds)| g.is_empty() && *v == "v1" && kinds.contains(&kind.as_str()))
+    {
+        api_version = "v1".into();
+    }
     let cluster_scoped = [
         "Namespace",
         "ClusterRole",
@@ -218,7 +495,7 @@ fn identity(v: &Value) -> ObjectRef {
     .contains(&kind.as_str());
     let ns = s("/metadata/namespace");
     ObjectRef {
-        api_version: s("/apiVersion"),
+        api_version,
         namespace: (!cluster_scoped).then(|| if ns.is_empty() { "default".into() } else { ns }),
         name: s("/metadata/name"),
         kind,
@@ -345,6 +622,14 @@ fn kubectl_reading(kubectl: &Path, case: &Path) -> (Reading, Vec<Value>) {
         let line = message.as_str();
         if line.starts_with("error parsing ") {
             failed = true;
+        } else if line.contains("decodeList.items")
+            || line.contains("into Go value of type map[string]interface {}")
+        {
+            others.push(Other::BadList);
+        } else if line.contains("TypeMeta.apiVersion of type string") {
+            others.push(Other::BadApiVersion);
+        } else if line.contains("Object 'apiVersion' is missing in 'object has no apiVersion") {
+            others.push(Other::ItemWithoutApiVersion);
         } else if let Some((_, json)) = line.split_once("Object 'Kind' is missing in '") {
             if json.starts_with("object has no kind field") {
                 others.push(Other::ItemWithoutKind);
@@ -414,7 +699,11 @@ fn our_reading(bytes: &[u8]) -> (Reading, Option<usize>) {
             }
             stream.error.map(|e| e.start)
         }
-        Cut::Yaml(pieces) | Cut::YamlAfterJson { pieces, .. } => {
+        Cut::Yaml(pieces) => read_pieces(&text, &pieces, &mut each),
+        Cut::YamlAfterJson { json, pieces, .. } => {
+            if let Some(d) = json.and_then(yaml::json_document) {
+                each(d);
+            }
             read_pieces(&text, &pieces, &mut each)
         }
     };
@@ -468,7 +757,9 @@ fn value_of(d: &Document) -> Value {
         .value
 }
 
-/// kubectl's view of a document: an object, the items of a list, or something else.
+/// kubectl's view of a document: an object, the items of a list, or something else. Any
+/// object with `items` is a list to kubectl (its unstructured decoder looks for the field),
+/// whatever its kind; `items: null` is an empty one.
 fn objects_of(v: Value, out: &mut Reading) {
     let Value::Object(map) = &v else {
         out.others.push(Other::NotAnObject(match v {
@@ -480,40 +771,57 @@ fn objects_of(v: Value, out: &mut Reading) {
         }));
         return;
     };
+    if map
+        .get("apiVersion")
+        .is_some_and(|a| !(a.is_string() || a.is_null()))
+    {
+        out.others.push(Other::BadApiVersion);
+        return;
+    }
     let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
     if kind.is_empty() {
         out.others.push(Other::NoKind(v));
         return;
     }
-    let Some(items) = map
-        .get("items")
-        .and_then(Value::as_array)
-        .filter(|_| kind.ends_with("List"))
-    else {
-        out.objects.push(v);
-        return;
-    };
-    let api_version = map.get("apiVersion").cloned();
-    let item_kind = kind.trim_end_matches("List").to_string();
-    for item in items {
-        let mut item = item.clone();
-        let Some(m) = item.as_object_mut() else {
-            out.others.push(Other::ItemWithoutKind);
-            continue;
-        };
-        if !m.contains_key("kind") && !m.contains_key("apiVersion") {
-            m.insert("kind".into(), Value::String(item_kind.clone()));
-            if let Some(av) = &api_version {
-                m.insert("apiVersion".into(), av.clone());
-            }
+    let items = match map.get("items") {
+        None => {
+            out.objects.push(v);
+            return;
         }
-        if m.get("kind")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
+        Some(Value::Null) => return,
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            out.others.push(Other::BadList);
+            return;
+        }
+    };
+    if items.iter().any(|i| !(i.is_object() || i.is_null())) {
+        out.others.push(Other::BadList);
+        return;
+    }
+    let api_version = map
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let item_kind = kind.strip_suffix("List").unwrap_or(kind).to_string();
+    for item in items {
+        let mut m = item.as_object().cloned().unwrap_or_default();
+        let text = |m: &serde_json::Map<String, Value>, k: &str| {
+            m.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        if text(&m, "kind").is_empty() && text(&m, "apiVersion").is_empty() {
+            m.insert("kind".into(), Value::String(item_kind.clone()));
+            m.insert("apiVersion".into(), Value::String(api_version.into()));
+        }
+        if text(&m, "kind").is_empty() {
             out.others.push(Other::ItemWithoutKind);
+        } else if text(&m, "apiVersion").is_empty() {
+            out.others.push(Other::ItemWithoutApiVersion);
         } else {
-            out.objects.push(item);
+            out.objects.push(Value::Object(m));
         }
     }
 }

@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["expand"],
     &["load"],
     // cluster
-    &["index", "cluster"],
+    &["index", "cluster", "crd"],
     &["profile", "lb"],
     // check
     &["rules"],

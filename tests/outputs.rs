@@ -548,3 +548,48 @@ fn sarif_places_helm_output_on_standard_input_in_its_template() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_reported_without_loss() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = project(&[(".extip-lint.yaml", "profile: on-prem\n")]);
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.yaml");
+    std::fs::write(
+        dir.path().join("sub").join(name),
+        service("web", "192.0.2.1"),
+    )
+    .expect("written");
+    let shown = "sub/caf\\xe9.yaml";
+    let json = run(dir.path(), &["sub", "-f", "json"], &[]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    let paths: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["location"]["path"].as_str())
+        .collect();
+    assert!(!paths.is_empty(), "{}", stdout(&json));
+    assert!(paths.iter().all(|p| *p == shown), "{paths:?}");
+    let sarif = run(
+        dir.path(),
+        &["sub", "-f", "sarif", "--project-root", "."],
+        &[],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&sarif.stdout).expect("sarif");
+    let uri =
+        v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .expect("uri");
+    assert_eq!(
+        uri, "sub/caf%E9.yaml",
+        "the name's own bytes, percent-encoded"
+    );
+    let short = run(dir.path(), &["sub", "-f", "short"], &[]);
+    assert!(
+        stdout(&short).lines().all(|l| l.starts_with(shown)),
+        "{}",
+        stdout(&short)
+    );
+}

@@ -70,61 +70,22 @@ const CLUSTER_SCOPED: &[&str] = &[
 pub fn classify(file: FileId, doc: &Document, opts: &ClassifyOptions) -> Classified {
     let mut out = Classified::default();
     let tree = &doc.tree;
-    let Some((api_version, kind)) = type_meta(tree, doc.root) else {
+    // kubectl reads any object with an `items` field as a list, whatever its kind (the
+    // unstructured decoder looks for `items`, not for a kind ending in `List`): the object
+    // itself is never applied, only its items. A list needs a kind, not an `apiVersion`.
+    if let Some((_, items)) = tree.get(doc.root, "items")
+        && let Some(kind) = scalar_field(tree, doc.root, "kind")
+    {
+        let api_version = scalar_field(tree, doc.root, "apiVersion").unwrap_or_default();
+        list(file, doc, items, api_version, kind, opts, &mut out);
+        return out;
+    }
+    let Some((api_version, kind)) =
+        type_meta(tree, doc.root).or_else(|| without_api_version(tree, doc.root))
+    else {
         out.ignored += 1;
         return out;
     };
-    let items = tree.get(doc.root, "items").map(|(_, v)| v);
-    if kind.ends_with("List")
-        && items.is_some_and(|v| matches!(tree.node(tree.resolve(v)).kind, NodeKind::Seq { .. }))
-    {
-        // As kubectl decodes a list: an item that sets neither `apiVersion` nor `kind` takes the
-        // list's `apiVersion` and its kind minus `List` (`PodList` items, as the API server
-        // returns them, are Pods); an item that sets only one of them lacks the other.
-        let item_kind = kind.strip_suffix("List").unwrap_or_default();
-        let items = tree.items(items.unwrap_or(doc.root));
-        for (i, &item) in items.iter().enumerate() {
-            let field = |key: &str| {
-                tree.get(item, key)
-                    .and_then(|(_, v)| tree.scalar(v))
-                    .filter(|s| !s.is_empty())
-            };
-            let meta = match (field("apiVersion"), field("kind")) {
-                (None, None) => Some((api_version, item_kind)),
-                (Some(av), Some(k)) => Some((av, k)),
-                _ => None,
-            };
-            if let Some((av, k)) = meta.filter(|(_, k)| !k.is_empty()) {
-                object(
-                    file,
-                    doc,
-                    item,
-                    format!("/items/{i}"),
-                    av,
-                    k,
-                    opts,
-                    &mut out,
-                );
-                continue;
-            }
-            let n = tree.node(item);
-            let missing = if field("kind").is_none() {
-                "`kind`; kubectl cannot read it (`Object 'Kind' is missing`)"
-            } else {
-                "`apiVersion`, so the API server cannot tell which API it belongs to"
-            };
-            out.problems.push(Problem {
-                kind: ProblemKind::Invalid,
-                span: Span::new(file, n.start, n.start),
-                origin: origin(doc, tree, item),
-                message: format!("item {i} of {kind} has no {missing}"),
-                object: None,
-                pointer: format!("/items/{i}"),
-                help: None,
-            });
-        }
-        return out;
-    }
     object(
         file,
         doc,
@@ -138,10 +99,177 @@ pub fn classify(file: FileId, doc: &Document, opts: &ClassifyOptions) -> Classif
     out
 }
 
+/// The items of a list as kubectl decodes them: `items` must be a sequence (`null` is an empty
+/// one) of mappings (or nulls), or the whole list fails and none of its items is applied. An
+/// item that sets neither `apiVersion` nor `kind` takes the list's `apiVersion` and its kind
+/// minus `List` (`PodList` items, as the API server returns them, are Pods); an item that sets
+/// only one of them lacks the other.
+fn list(
+    file: FileId,
+    doc: &Document,
+    items: NodeId,
+    api_version: &str,
+    kind: &str,
+    opts: &ClassifyOptions,
+    out: &mut Classified,
+) {
+    let tree = &doc.tree;
+    let fail = |node: NodeId, pointer: String, message: String| {
+        let n = tree.node(node);
+        Problem {
+            kind: ProblemKind::Invalid,
+            span: Span::new(file, n.start, n.end),
+            origin: origin(doc, tree, node),
+            message,
+            object: None,
+            pointer,
+            help: Some(
+                "kubectl reads an object with `items` as a list; make `items` a list of objects, or remove it if this is not meant to be a list."
+                    .into(),
+            ),
+        }
+    };
+    match &tree.node(tree.resolve(items)).kind {
+        NodeKind::Seq { .. } => {}
+        NodeKind::Scalar { .. } if tree.typed(items) == Some(Typed::Null) => return,
+        _ => {
+            let what = json_type(tree, items);
+            out.problems.push(fail(
+                items,
+                "/items".into(),
+                format!(
+                    "`items` of {kind} is {}, not a list: kubectl fails on the whole list (`json: cannot unmarshal {what} into Go struct field decodeList.items of type []json.RawMessage`), so nothing in it is applied",
+                    json_article(what)
+                ),
+            ));
+            return;
+        }
+    }
+    let items = tree.items(items);
+    if let Some((i, &bad)) = items.iter().enumerate().find(|&(_, &item)| {
+        !matches!(tree.node(tree.resolve(item)).kind, NodeKind::Map { .. })
+            && tree.typed(item) != Some(Typed::Null)
+    }) {
+        let what = json_type(tree, bad);
+        out.problems.push(fail(
+            bad,
+            format!("/items/{i}"),
+            format!(
+                "item {i} of {kind} is {}, not an object: kubectl fails on the whole list (`json: cannot unmarshal {what} into Go value of type map[string]interface {{}}`), so none of its items is applied",
+                json_article(what)
+            ),
+        ));
+        return;
+    }
+    let item_kind = kind.strip_suffix("List").unwrap_or(kind);
+    for (i, &item) in items.iter().enumerate() {
+        let field = |key: &str| scalar_field(tree, item, key);
+        let (av, k) = match (field("apiVersion"), field("kind")) {
+            (None, None) => (api_version, item_kind),
+            (av, k) => (av.unwrap_or_default(), k.unwrap_or_default()),
+        };
+        if !k.is_empty() && !av.is_empty() {
+            object(file, doc, item, format!("/items/{i}"), av, k, opts, out);
+            continue;
+        }
+        let n = tree.node(item);
+        let missing = if k.is_empty() {
+            "`kind`; kubectl cannot read it (`Object 'Kind' is missing`)"
+        } else {
+            "`apiVersion`, so the API server cannot tell which API it belongs to"
+        };
+        out.problems.push(Problem {
+            kind: ProblemKind::Invalid,
+            span: Span::new(file, n.start, n.start),
+            origin: origin(doc, tree, item),
+            message: format!("item {i} of {kind} has no {missing}"),
+            object: None,
+            pointer: format!("/items/{i}"),
+            help: None,
+        });
+    }
+}
+
+/// What kubectl says about a document that is not an object (no `kind`, or not a mapping, or
+/// a kind that is none of Kubernetes' without an `apiVersion`).
+#[must_use]
+pub fn not_an_object(doc: &Document) -> String {
+    let tree = &doc.tree;
+    if matches!(tree.node(tree.resolve(doc.root)).kind, NodeKind::Map { .. }) {
+        match scalar_field(tree, doc.root, "kind") {
+            Some(kind) => format!("`no matches for kind \"{kind}\" in version \"\"`"),
+            None => "`Object 'Kind' is missing`".into(),
+        }
+    } else {
+        format!(
+            "`json: cannot unmarshal {} into Go value of type unstructured.detector`",
+            json_type(tree, doc.root)
+        )
+    }
+}
+
+/// A non-empty scalar field of a mapping, as kubectl reads `apiVersion` and `kind`: `null` (or
+/// `~`) counts as no value, as Go's JSON decoder leaves the string empty. Another value that is
+/// no string (`1`, YAML 1.1's `yes`) fails kubectl; it is kept as written, so that no API
+/// serves it.
+fn scalar_field<'t>(tree: &'t Tree, node: NodeId, key: &str) -> Option<&'t str> {
+    let (_, v) = tree.get(node, key)?;
+    if tree.typed(v)? == Typed::Null {
+        return None;
+    }
+    tree.scalar(v).filter(|s| !s.is_empty())
+}
+
+/// The JSON type of a node, as Go's decoder names it in its errors.
+fn json_type(tree: &Tree, node: NodeId) -> &'static str {
+    match &tree.node(tree.resolve(node)).kind {
+        NodeKind::Map { .. } => "object",
+        NodeKind::Seq { .. } => "array",
+        NodeKind::Scalar { .. } => match tree.typed(node) {
+            Some(Typed::Bool(_)) => "bool",
+            Some(Typed::Int(_) | Typed::UInt(_) | Typed::Float(_)) => "number",
+            _ => "string",
+        },
+        NodeKind::Alias(_) => "value",
+    }
+}
+
+/// `an object`, `a string`: a JSON type with its article.
+fn json_article(what: &str) -> String {
+    match what {
+        "object" | "array" => format!("an {what}"),
+        _ => format!("a {what}"),
+    }
+}
+
+/// A document with a `kind` and no `apiVersion` that kubectl applies or fails as an object: it
+/// looks the kind up in the core group (a core kind is sent as it is, and the API server takes
+/// it as `v1`), so a core kind is a `v1` object, and another built-in kind an object no API
+/// serves (`no matches for kind "Deployment" in version ""`). Any other such document (a CI
+/// file's `kind: pipeline`) is not taken for a manifest.
+fn without_api_version(tree: &Tree, node: NodeId) -> Option<(&'static str, &str)> {
+    let kind = scalar_field(tree, node, "kind")?;
+    if scalar_field(tree, node, "apiVersion").is_some() {
+        return None;
+    }
+    let apis = crate::kubernetes::BUILT_IN;
+    if apis
+        .iter()
+        .any(|(g, v, kinds)| g.is_empty() && *v == "v1" && kinds.contains(&kind))
+    {
+        return Some(("v1", kind));
+    }
+    if apis.iter().any(|(_, _, kinds)| kinds.contains(&kind)) {
+        return Some(("", kind));
+    }
+    None
+}
+
 fn type_meta(tree: &Tree, node: NodeId) -> Option<(&str, &str)> {
-    let api_version = tree.scalar(tree.get(node, "apiVersion")?.1)?;
-    let kind = tree.scalar(tree.get(node, "kind")?.1)?;
-    (!api_version.is_empty() && !kind.is_empty()).then_some((api_version, kind))
+    Some((
+        scalar_field(tree, node, "apiVersion")?,
+        scalar_field(tree, node, "kind")?,
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -192,6 +320,34 @@ fn object(
         id: &id,
         problems: &mut out.problems,
     };
+    // A kind or version no API serves: kubectl cannot map the object to a resource and fails
+    // it (the rest of the file is still applied).
+    if let Err(u) = opts.kubernetes.serves(api_version, kind) {
+        let (n, _, _) = tree.lookup(node, &[u.field]);
+        let v = tree.node(n);
+        let value = if u.field == "kind" { kind } else { api_version };
+        let written = if value.is_empty() {
+            format!("no `{}`", u.field)
+        } else {
+            format!("`{}: {}`", u.field, shown(value))
+        };
+        out.problems.push(Problem {
+            kind: ProblemKind::Invalid,
+            span: Span::new(file, v.start, v.end),
+            origin: origin.clone(),
+            message: format!(
+                "{id} has {written}, and no API serves it: {} (kubectl: `{}`); it is not counted",
+                u.why, u.kubectl
+            ),
+            object: Some(Arc::clone(&id)),
+            pointer: format!("{pointer}/{}", u.field),
+            help: Some(u.meant.map_or_else(
+                || "Correct the `apiVersion` and `kind`: kubectl maps them to an API exactly, case and blanks included.".to_string(),
+                |m| format!("Write `{m}`: kubectl maps `apiVersion` and `kind` to an API exactly, case and blanks included."),
+            )),
+        });
+        return;
+    }
     // An API version the cluster no longer serves: kubectl cannot map the kind at all.
     if let Some(r) = opts.kubernetes.removed(api_version, kind) {
         let (n, _, _) = tree.lookup(node, &["apiVersion"]);
@@ -264,6 +420,7 @@ fn object(
             ]);
             gateway::read(&mut cx).map(|g| View::Gateway(Box::new(g)))
         }
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition") => Some(crd(tree, node)),
         ("projectcalico.org/v3" | "crd.projectcalico.org/v1", "Tier") => {
             let (n, _, depth) = tree.lookup(node, &["spec", "defaultAction"]);
             let pass = depth == 2 && tree.scalar(n) == Some("Pass");
@@ -395,6 +552,47 @@ fn object(
         spans,
         pointer,
     });
+}
+
+/// The group, kind and served versions a `CustomResourceDefinition` defines (read as written;
+/// the API server validates the rest).
+fn crd(tree: &Tree, node: NodeId) -> View {
+    let text = |n: NodeId, path: &[&str]| {
+        let (v, _, depth) = tree.lookup(n, path);
+        (depth == path.len())
+            .then(|| tree.scalar(v))
+            .flatten()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (versions, _, depth) = tree.lookup(node, &["spec", "versions"]);
+    let served = if depth == 2 {
+        tree.items(versions)
+    } else {
+        &[]
+    }
+    .iter()
+    .filter(|&&v| {
+        let (s, _, depth) = tree.lookup(v, &["served"]);
+        depth == 1 && tree.typed(s) == Some(Typed::Bool(true))
+    })
+    .map(|&v| text(v, &["name"]))
+    .collect();
+    View::Crd(Box::new(super::Crd {
+        group: text(node, &["spec", "group"]),
+        kind: text(node, &["spec", "names", "kind"]),
+        served,
+    }))
+}
+
+/// A value as YAML would need it written to read back the same: quoted when it has blanks
+/// around it or is empty.
+fn shown(value: &str) -> String {
+    if value.trim() == value && !value.is_empty() {
+        value.to_string()
+    } else {
+        format!("{value:?}")
+    }
 }
 
 /// A value where Kubernetes wants a name, label or address that is still template syntax
@@ -585,11 +783,15 @@ impl Decoder<'_> {
         if depth < segs.len() {
             return None;
         }
+        // The path to the decoded node, which decode's paths continue.
+        let prefix: Vec<Segment> = segs.iter().map(|s| Segment::Key(s.to_string())).collect();
+        let full = |rest: &[Segment]| [prefix.as_slice(), rest].concat();
         match decode::decode::<T>(self.tree, start, self.budget) {
             Ok(d) => {
                 let mut unknown = 0;
-                for &key in &d.unknown {
-                    let field = field_path(&self.path_to(key));
+                for place in &d.unknown {
+                    let path = full(&place.path);
+                    let field = field_path(&path);
                     // A field the newest API dropped, but the target's still has.
                     if crate::kubernetes::field_served(&self.id.kind, &field, self.version)
                         == Some(true)
@@ -599,8 +801,9 @@ impl Decoder<'_> {
                     unknown += 1;
                     let removed = crate::kubernetes::field_removed(&self.id.kind, &field)
                         .map_or_else(String::new, |r| format!(" (Kubernetes {r} removed it)"));
-                    self.problem(
-                        key,
+                    self.problem_on(
+                        place.at,
+                        &path,
                         format!(
                             "{} has unknown field \"{field}\"{removed}; the API server rejects it (strict field validation) and it is not counted",
                             self.id
@@ -613,14 +816,16 @@ impl Decoder<'_> {
                 (unknown == 0).then_some(d.value)
             }
             Err(e) => {
-                let field = field_path(&self.path_to(e.node));
+                let path = full(&e.path);
+                let field = field_path(&path);
                 let at = if field.is_empty() {
                     String::new()
                 } else {
                     format!(" at `{field}`")
                 };
-                self.problem(
+                self.problem_on(
                     e.node,
+                    &path,
                     format!("{} cannot be decoded{at}: {}", self.id, e.message),
                 );
                 self.problems.last_mut().expect("BUG: just pushed").help =
@@ -644,7 +849,13 @@ impl Decoder<'_> {
 
     /// Records a problem at `node`.
     fn problem(&mut self, node: NodeId, message: String) {
-        let pointer = format!("{}{}", self.obj_pointer, to_pointer(&self.path_to(node)));
+        let path = self.path_to(node);
+        self.problem_on(node, &path, message);
+    }
+
+    /// Records a problem about the value at `path` below the object, reported at `node`.
+    fn problem_on(&mut self, node: NodeId, path: &[Segment], message: String) {
+        let pointer = format!("{}{}", self.obj_pointer, to_pointer(path));
         let n = self.tree.node(node);
         let span = Span::new(self.file, n.start, n.end);
         // One finding per problem: a bare Pod's metadata is its pod template's too, and is

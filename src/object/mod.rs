@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Service;
 
-pub use classify::classify;
+pub use classify::{classify, not_an_object};
 pub use span_map::SpanMap;
 
 use crate::finding::ObjectRef;
@@ -42,7 +42,18 @@ pub enum View {
     CalicoTier {
         pass: bool,
     },
+    /// A `CustomResourceDefinition`: the kind it defines and the versions it serves.
+    Crd(Box<Crd>),
     Other,
+}
+
+/// What a `CustomResourceDefinition` makes the API server serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crd {
+    pub group: String,
+    pub kind: String,
+    /// The versions with `served: true`.
+    pub served: Vec<String>,
 }
 
 /// A Kubernetes object found in the input.

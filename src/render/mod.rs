@@ -92,6 +92,7 @@ impl Base {
         }
         Some(
             rest.iter()
+                // Parts of `name`, already text (escaped where it was not UTF-8).
                 .map(|p| p.to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/"),
@@ -101,7 +102,7 @@ impl Base {
     /// `file://` URI of the root, ending in `/`, for SARIF's `originalUriBaseIds`.
     #[must_use]
     pub fn root_uri(&self) -> String {
-        let mut path = self.root.to_string_lossy().replace('\\', "/");
+        let mut path = crate::source::path_text(&self.root);
         if !path.starts_with('/') {
             path.insert(0, '/');
         }

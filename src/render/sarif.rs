@@ -102,15 +102,29 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-/// Percent-encodes what a URI reference may not hold; keeps `/`.
+/// Percent-encodes what a URI reference may not hold; keeps `/`. A `\xff` escape in a path
+/// (a byte of the file name that is not UTF-8, see `source::path_text`) is that byte again.
 pub(super) fn uri(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let escaped = (b == b'\\' && bytes.get(i + 1) == Some(&b'x'))
+            .then(|| path.get(i + 2..i + 4))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        if let Some(byte) = escaped {
+            let _ = write!(out, "%{byte:02X}");
+            i += 4;
+            continue;
+        }
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
             out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");
         }
+        i += 1;
     }
     out
 }
@@ -509,6 +523,11 @@ mod tests {
     #[test]
     fn uris_are_percent_encoded_but_keep_slashes() {
         assert_eq!(uri("a dir/ü.yaml"), "a%20dir/%C3%BC.yaml");
+        assert_eq!(
+            uri("caf\\xe9.yaml"),
+            "caf%E9.yaml",
+            "a byte escaped in the name"
+        );
     }
 
     /// Code scanning matches alerts across runs by fingerprint: a change of hash or of how the

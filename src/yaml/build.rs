@@ -6,18 +6,20 @@
 //! disagree are settled here, each against kubectl:
 //!
 //! - go-yaml accepts what newer libyaml rejects: a `\'` escape in a double-quoted scalar, a tag
-//!   ending in `,` (`!!str, x`), a flow plain scalar ending in `:` (`{key:, other}`). The text is
-//!   patched (`\x27`, a space, quotes) and parsed again; marks are mapped back to the original.
-//! - go-yaml rejects what newer libyaml accepts: the YAML 1.2 `\/` escape, and `?` inside a plain
-//!   scalar in a flow collection.
+//!   holding `,`, `[` or `]` (`!!str, x`, `[!x, b]`), a flow plain scalar ending in `:`
+//!   (`{key:, other}`). The text is patched (`\x27`, URI escapes, quotes) and parsed again;
+//!   marks are mapped back to the original.
+//! - go-yaml rejects what newer libyaml accepts: the YAML 1.2 `\/` escape, `?` inside a plain
+//!   scalar in a flow collection, and a `%YAML` directive for any version but 1.1.
 //! - go-yaml reads only the first document of a chunk and never looks at what follows it.
 //! - go-yaml's decoder rejects an undefined or self-containing alias, a tagged scalar whose text
 //!   is not of the tag's type, excessive aliasing (its alias-ratio rule), and kubectl's JSON
 //!   conversion rejects `.inf` and `.nan` values (`mapping` settles keys and merges).
 //!
 //! libyaml-safer's marks are byte offsets into the text it is given, so spans need no
-//! conversion. It panics on a few malformed inputs; a panic is caught and reported as a syntax
-//! error of the document, never a crash.
+//! conversion. The crate is vendored with its known panic fixed (`vendor/README.md`); should it
+//! panic on some other input, the panic is caught and reported as a syntax error of the
+//! document, never a crash.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -225,12 +227,27 @@ fn patch_for(
             len: 2,
             with: "\\x27".into(),
         }),
-        // go-yaml v2 ends a tag at a `,` (`!!str, x` is the tag `!!str` and `x`).
-        "did not find expected whitespace or line break" if rest.starts_with(',') => Some(Patch {
-            at,
-            len: 1,
-            with: " ".into(),
-        }),
+        // go-yaml v2 reads `,`, `[` and `]` as part of a tag (`!!str, x` is the tag
+        // `tag:yaml.org,2002:str,`, which resolves to nothing, and `x`; `[!x, b]` is one
+        // item), in flow collections too; libyaml ends the tag before them. They are written
+        // as the URI escapes libyaml decodes to the same characters.
+        "did not find expected whitespace or line break"
+            if rest.starts_with([',', '[', ']'])
+                && context_at
+                    .and_then(|c| text.get(c..))
+                    .is_some_and(|t| t.starts_with('!') && !t.starts_with("!<")) =>
+        {
+            let len = rest
+                .find(|c: char| {
+                    !(c.is_ascii_alphanumeric() || "-_;/?:@&=+$.%!~*'(),[]".contains(c))
+                })
+                .unwrap_or(rest.len());
+            let with = rest[..len]
+                .replace(',', "%2C")
+                .replace('[', "%5B")
+                .replace(']', "%5D");
+            Some(Patch { at, len, with })
+        }
         // go-yaml v2 reads `key:` before `,` or `}` in a flow mapping as the plain scalar
         // `key:`; it is quoted so that libyaml reads the same text.
         "found unexpected ':'" => {
@@ -312,6 +329,27 @@ fn build_events(
             context_at: e.context_mark().map(|m| m.index as usize),
         })?;
         match ev.data {
+            EventData::DocumentStart {
+                version_directive: Some(v),
+                ..
+            } if (v.major, v.minor) != (1, 1) => {
+                // go-yaml v2 reads YAML 1.1 only; libyaml takes `%YAML 1.2` too. (A `%YAML` line
+                // reaches the parser with its `---` only when no line break splits them, as in a
+                // file whose lines end in a lone carriage return.)
+                let (s, e) = (ev.start_mark.index as usize, ev.end_mark.index as usize);
+                let at = input
+                    .text
+                    .get(s..e)
+                    .and_then(|t| t.find("%YAML"))
+                    .map_or(s, |i| s + i);
+                return Err(Failure::At {
+                    pos: input.original(at),
+                    message: format!(
+                        "YAML syntax error: found incompatible YAML document (`%YAML {}.{}`: kubectl reads YAML 1.1 only)",
+                        v.major, v.minor
+                    ),
+                });
+            }
             EventData::StreamStart { .. } | EventData::DocumentStart { .. } => continue,
             EventData::StreamEnd => break,
             EventData::DocumentEnd { .. } => {
@@ -444,9 +482,11 @@ fn build_events(
                 let written_end = pending[from..].iter().map(|&c| tree.node(c).end).max();
                 if matches!(tree.node(open.id).kind, NodeKind::Map { .. }) {
                     let before = aliases.then(|| pending[from..].to_vec());
-                    mapping::settle(&mut tree, &mut pending, from).map_err(|e| Failure::At {
-                        pos: e.start,
-                        message: e.message,
+                    mapping::settle(&mut tree, &mut pending, from, open.id).map_err(|e| {
+                        Failure::At {
+                            pos: e.start,
+                            message: e.message,
+                        }
                     })?;
                     if let Some(before) = before
                         && before != pending[from..]
@@ -653,5 +693,53 @@ fn attach(tree: &mut Tree, stack: &[Open], pending: &mut Vec<NodeId>, id: NodeId
         tree.roots.push(id);
     } else {
         pending.push(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: BuildLimits = BuildLimits { max_depth: 64 };
+
+    /// The JSON kubectl would send for a chunk, or the error and the text it points at.
+    fn read(text: &str) -> Result<serde_json::Value, (String, String)> {
+        match build(text, 0, LIMITS) {
+            Ok(tree) => Ok(crate::yaml::decode::decode(&tree, tree.roots[0], 1000)
+                .expect("decodes")
+                .value),
+            Err(e) => Err((e.message, text[e.start..].to_string())),
+        }
+    }
+
+    #[test]
+    fn a_tag_before_a_comma_in_a_flow_mapping_is_kubectls_syntax_error() {
+        // go-yaml reads the tag `!x,` applied to `j`, then finds `:` where `,` or `}` belongs.
+        let (message, at) = read("data: {k: !x, j: b}\n").expect_err("kubectl fails");
+        assert_eq!(
+            message,
+            "YAML syntax error: did not find expected ',' or '}'"
+        );
+        assert!(at.starts_with(": b}"), "{at:?}");
+    }
+
+    #[test]
+    fn tags_hold_commas_and_brackets_as_in_go_yaml() {
+        assert_eq!(
+            read("a: [!x, b]\nb: !x,x\nc: !!int, 80\nd: !x[y] z\ne: {k: !x,j: b}\n"),
+            Ok(serde_json::json!({"a": ["b"], "b": "", "c": "80", "d": "z", "e": {"k": "b"}}))
+        );
+        // A verbatim tag ends at its `>`, and go-yaml wants a blank after it.
+        let (message, _) = read("a: [!<x>, b]\n").expect_err("kubectl fails");
+        assert_eq!(
+            message,
+            "YAML syntax error: did not find expected whitespace or line break"
+        );
+        let (message, at) = read("a: {k: !!str}\n").expect_err("kubectl fails");
+        assert_eq!(
+            message,
+            "YAML syntax error: did not find expected whitespace or line break"
+        );
+        assert!(at.starts_with('}'), "{at:?}");
     }
 }

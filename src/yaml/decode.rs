@@ -11,29 +11,46 @@
 //!
 //! Aliases are followed within an expansion budget, which counts the nodes reached through an
 //! alias (each time an alias brings them): an alias bomb stops there, while a large document
-//! written out in full, which the file size already bounds, spends none of it. A failure carries
-//! the node it happened at.
+//! written out in full, which the file size already bounds, spends none of it. A failure and an unknown field carry their
+//! path as the decoded node uses them, through aliases and merge keys, and the node to report
+//! them at: in the decoded node's own text, so an alias's anchor written elsewhere (another
+//! object's, even) is named as the alias's use and reported at the alias.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 
+use super::pointer::Segment;
 use super::scalar::{Typed, key_string, resolve};
 use super::tree::{NodeId, NodeKind, Tree};
 
-/// Why a decode failed, and at which node.
+/// Why a decode failed, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
     pub message: String,
+    /// Where to report it (see `Place::at`).
     pub node: NodeId,
+    /// The path to the failing value below the decoded node, as it uses it.
+    pub path: Vec<Segment>,
 }
 
-/// A decoded value and the key nodes of the fields its types do not declare.
+/// A place below the decoded node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The path from the decoded node, through aliases and merge keys as it uses them.
+    pub path: Vec<Segment>,
+    /// Where to report it: the node itself, or, when the path goes through an alias or a merge
+    /// key, the outermost of them (its anchor's text may be another place's, or another
+    /// object's).
+    pub at: NodeId,
+}
+
+/// A decoded value and the fields its types do not declare (at their keys).
 #[derive(Debug)]
 pub struct Decoded<T> {
     pub value: T,
-    pub unknown: Vec<NodeId>,
+    pub unknown: Vec<Place>,
 }
 
 /// Decodes `T` from `node`, visiting at most `budget` nodes through aliases (an alias and each
@@ -48,38 +65,95 @@ pub fn decode<T: DeserializeOwned>(
         limit: budget,
     };
     let unknown = RefCell::new(Vec::new());
-    let de = NodeDe::new(tree, node, None, &budget, &unknown);
+    let de = NodeDe::new(tree, node, None, None, &budget, &unknown);
     match T::deserialize(de) {
         Ok(value) => Ok(Decoded {
             value,
             unknown: unknown.into_inner(),
         }),
-        Err(e) => Err(DecodeError {
-            message: e.message,
-            node: e.node.unwrap_or(node),
-        }),
+        Err(e) => {
+            let place = e.place.unwrap_or(Place {
+                path: Vec::new(),
+                at: node,
+            });
+            Err(DecodeError {
+                message: e.message,
+                node: place.at,
+                path: place.path,
+            })
+        }
     }
 }
 
 #[derive(Debug)]
 pub struct Error {
     message: String,
-    /// The innermost node the failure happened at; set on the way out.
-    node: Option<NodeId>,
+    /// The innermost place the failure happened at; set on the way out.
+    place: Option<Place>,
 }
 
 impl Error {
     fn new(message: impl Into<String>) -> Self {
         Error {
             message: message.into(),
-            node: None,
+            place: None,
         }
     }
+}
 
-    fn at(mut self, node: NodeId) -> Self {
-        self.node.get_or_insert(node);
-        self
+/// One step from the decoded node down to the value being decoded.
+#[derive(Clone, Copy)]
+struct Step<'a> {
+    parent: Option<&'a Step<'a>>,
+    segment: Seg,
+    /// The alias or merge key through which this step enters text written elsewhere.
+    via: Option<NodeId>,
+}
+
+#[derive(Clone, Copy)]
+enum Seg {
+    /// A mapping entry, by its key node.
+    Key(NodeId),
+    Index(usize),
+}
+
+/// The place of `node` reached by `trail` (and, for a key, the step to it).
+fn place(tree: &Tree, trail: Option<&Step<'_>>, node: NodeId) -> Place {
+    let mut steps = Vec::new();
+    let mut at = trail;
+    while let Some(s) = at {
+        steps.push(s);
+        at = s.parent;
     }
+    steps.reverse();
+    let path = steps
+        .iter()
+        .map(|s| match s.segment {
+            Seg::Key(k) => Segment::Key(tree.key_string(k).unwrap_or_default()),
+            Seg::Index(i) => Segment::Index(i),
+        })
+        .collect();
+    Place {
+        path,
+        at: steps.iter().find_map(|s| s.via).unwrap_or(node),
+    }
+}
+
+/// How many steps of `trail` lead from the decoded node to the outermost alias or merge key
+/// on it (all of them when there is none).
+fn outside_aliases(trail: Option<&Step<'_>>) -> usize {
+    let mut steps = 0;
+    let mut outside = 0;
+    let mut at = trail;
+    while let Some(s) = at {
+        steps += 1;
+        if s.via.is_some() {
+            // Counted from the end; the last one seen is the outermost.
+            outside = steps;
+        }
+        at = s.parent;
+    }
+    steps - outside
 }
 
 impl fmt::Display for Error {
@@ -111,17 +185,21 @@ struct NodeDe<'a> {
     /// The outermost alias this node is reached through, itself included, if any.
     alias: Option<NodeId>,
     budget: &'a Budget,
-    unknown: &'a RefCell<Vec<NodeId>>,
+    unknown: &'a RefCell<Vec<Place>>,
+    /// How the decoded node reaches this one.
+    trail: Option<&'a Step<'a>>,
 }
 
 impl<'a> NodeDe<'a> {
-    /// The node `node`, reached through the alias `alias` (if any) or being one itself.
+    /// The node `node`, reached by `trail` and through the alias `alias` (if any), or being
+    /// one itself.
     fn new(
         tree: &'a Tree,
         node: NodeId,
         alias: Option<NodeId>,
+        trail: Option<&'a Step<'a>>,
         budget: &'a Budget,
-        unknown: &'a RefCell<Vec<NodeId>>,
+        unknown: &'a RefCell<Vec<Place>>,
     ) -> Self {
         let resolved = tree.resolve(node);
         NodeDe {
@@ -131,31 +209,60 @@ impl<'a> NodeDe<'a> {
             alias: alias.or((resolved != node).then_some(node)),
             budget,
             unknown,
+            trail,
         }
     }
 
-    /// A child of this node: reached through an alias if this node is one or is reached
-    /// through one.
-    fn at(&self, node: NodeId) -> Self {
-        NodeDe::new(self.tree, node, self.alias, self.budget, self.unknown)
+    /// The child reached by `step`: reached through an alias if this node is one or is
+    /// reached through one.
+    fn child<'b>(&self, node: NodeId, step: &'b Step<'b>) -> NodeDe<'b>
+    where
+        'a: 'b,
+    {
+        NodeDe::new(
+            self.tree,
+            node,
+            self.alias,
+            Some(step),
+            self.budget,
+            self.unknown,
+        )
     }
 
-    /// The outermost alias this node is reached through, itself included.
-    fn through_alias(&self) -> Option<NodeId> {
-        self.alias
+    /// A step below this node, into an anchor's text when this node is an alias.
+    fn step(&self, segment: Seg, merged_from: Option<NodeId>) -> Step<'a> {
+        let alias = matches!(self.tree.node(self.node).kind, NodeKind::Alias(_));
+        Step {
+            parent: self.trail,
+            segment,
+            via: if alias { Some(self.node) } else { merged_from },
+        }
+    }
+
+    /// The failure, placed here unless a deeper node placed it.
+    fn fail(&self, mut e: Error) -> Error {
+        if e.place.is_none() {
+            e.place = Some(place(self.tree, self.trail, self.node));
+        }
+        e
     }
 
     /// Resolves aliases, charging the budget when this node is reached through an alias; past
     /// the limit, the error is at the outermost alias (the one written in the object).
     fn enter(&self) -> Result<NodeKind<'a>, Error> {
-        if let Some(alias) = self.through_alias() {
+        if self.alias.is_some() {
             let left = self.budget.left.get();
             if left == 0 {
-                return Err(Error::new(format!(
-                    "aliases bring more than {} nodes into it, passing the limit at this alias (`max-alias-expansion` counts every node an alias brings, each time it brings it)",
-                    self.budget.limit
-                ))
-                .at(alias));
+                let mut at = place(self.tree, self.trail, self.node);
+                // Named by the alias's own path, not the path into what it brings.
+                at.path.truncate(outside_aliases(self.trail));
+                return Err(Error {
+                    message: format!(
+                        "aliases bring more than {} nodes into it, passing the limit at this alias (`max-alias-expansion` counts every node an alias brings, each time it brings it)",
+                        self.budget.limit
+                    ),
+                    place: Some(at),
+                });
             }
             self.budget.left.set(left - 1);
         }
@@ -179,23 +286,22 @@ impl<'a> NodeDe<'a> {
         visitor
             .visit_map(MapAccess {
                 de: self,
+                map: id,
                 pairs: self.tree.children(id).chunks_exact(2),
                 value: None,
                 fields,
             })
-            .map_err(|e: Error| e.at(self.node))
+            .map_err(|e: Error| self.fail(e))
     }
 
     fn integer<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.typed() {
-            Some(Typed::Null) => visitor.visit_i64(0).map_err(|e: Error| e.at(self.node)),
+            Some(Typed::Null) => visitor.visit_i64(0).map_err(|e: Error| self.fail(e)),
             // YAML-to-JSON writes an integral float without a fraction (`80.0` -> `80`).
             #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
             Some(Typed::Float(f)) if f.fract() == 0.0 && f.abs() < 1e18 => {
                 self.enter()?;
-                visitor
-                    .visit_i64(f as i64)
-                    .map_err(|e: Error| e.at(self.node))
+                visitor.visit_i64(f as i64).map_err(|e: Error| self.fail(e))
             }
             _ => de::Deserializer::deserialize_any(self, visitor),
         }
@@ -228,23 +334,24 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             NodeKind::Seq { .. } => visitor.visit_seq(SeqAccess {
                 de: self,
                 items: self.tree.items(self.node).iter(),
+                index: 0,
             }),
             NodeKind::Map { .. } => return self.map(visitor, None),
             NodeKind::Alias(_) => Err(Error::new("BUG: alias not resolved")),
         };
-        value.map_err(|e: Error| e.at(self.node))
+        value.map_err(|e: Error| self.fail(e))
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         if self.typed() == Some(Typed::Null) {
-            return visitor.visit_none().map_err(|e: Error| e.at(self.node));
+            return visitor.visit_none().map_err(|e: Error| self.fail(e));
         }
         visitor.visit_some(self)
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         if self.typed() == Some(Typed::Null) {
-            return visitor.visit_str("").map_err(|e: Error| e.at(self.node));
+            return visitor.visit_str("").map_err(|e: Error| self.fail(e));
         }
         self.deserialize_any(visitor)
     }
@@ -255,9 +362,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         if self.typed() == Some(Typed::Null) {
-            return visitor
-                .visit_bool(false)
-                .map_err(|e: Error| e.at(self.node));
+            return visitor.visit_bool(false).map_err(|e: Error| self.fail(e));
         }
         self.deserialize_any(visitor)
     }
@@ -268,8 +373,9 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
                 .visit_seq(SeqAccess {
                     de: self,
                     items: [].iter(),
+                    index: 0,
                 })
-                .map_err(|e: Error| e.at(self.node));
+                .map_err(|e: Error| self.fail(e));
         }
         self.deserialize_any(visitor)
     }
@@ -279,11 +385,12 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             return visitor
                 .visit_map(MapAccess {
                     de: self,
+                    map: self.node,
                     pairs: [].chunks_exact(2),
                     value: None,
                     fields: None,
                 })
-                .map_err(|e: Error| e.at(self.node));
+                .map_err(|e: Error| self.fail(e));
         }
         self.deserialize_any(visitor)
     }
@@ -299,11 +406,12 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             Some(Typed::Null) => visitor
                 .visit_map(MapAccess {
                     de: self,
+                    map: self.node,
                     pairs: [].chunks_exact(2),
                     value: None,
                     fields: None,
                 })
-                .map_err(|e: Error| e.at(self.node)),
+                .map_err(|e: Error| self.fail(e)),
             None if matches!(self.kind, NodeKind::Map { .. }) => {
                 self.enter()?;
                 self.map(visitor, Some(fields))
@@ -324,7 +432,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     ) -> Result<V::Value, Error> {
         visitor
             .visit_newtype_struct(self)
-            .map_err(|e: Error| e.at(self.node))
+            .map_err(|e: Error| self.fail(e))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -336,8 +444,8 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         match self.enter()? {
             NodeKind::Scalar { value, .. } => visitor
                 .visit_enum(value.into_deserializer())
-                .map_err(|e: Error| e.at(self.node)),
-            _ => Err(Error::new("expected a string").at(self.node)),
+                .map_err(|e: Error| self.fail(e)),
+            _ => Err(self.fail(Error::new("expected a string"))),
         }
     }
 
@@ -355,6 +463,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
 struct SeqAccess<'a> {
     de: NodeDe<'a>,
     items: std::slice::Iter<'a, NodeId>,
+    index: usize,
 }
 
 impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
@@ -364,10 +473,12 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
-        match self.items.next() {
-            Some(&id) => seed.deserialize(self.de.at(id)).map(Some),
-            None => Ok(None),
-        }
+        let Some(&id) = self.items.next() else {
+            return Ok(None);
+        };
+        let step = self.de.step(Seg::Index(self.index), None);
+        self.index += 1;
+        seed.deserialize(self.de.child(id, &step)).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -377,8 +488,11 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
 
 struct MapAccess<'a> {
     de: NodeDe<'a>,
+    /// The mapping (aliases resolved), for the entries a merge key brought.
+    map: NodeId,
     pairs: std::slice::ChunksExact<'a, NodeId>,
-    value: Option<NodeId>,
+    /// The value of the key just read, and the key.
+    value: Option<(NodeId, NodeId)>,
     /// A struct's declared fields; other keys are recorded as unknown and skipped.
     fields: Option<&'static [&'static str]>,
 }
@@ -394,35 +508,61 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
             let Some(pair) = self.pairs.next() else {
                 return Ok(None);
             };
-            let key = match self.de.tree.node(self.de.tree.resolve(pair[0])).kind {
-                NodeKind::Scalar { value, style } => key_string(value, style),
-                _ => return Err(Error::new("a mapping key must be a scalar").at(pair[0])),
+            let tree = self.de.tree;
+            let step = self.de.step(Seg::Key(pair[0]), self.merged_from(pair[0]));
+            let NodeKind::Scalar { value, style } = tree.node(tree.resolve(pair[0])).kind else {
+                let e = Error::new("a mapping key must be a scalar");
+                return Err(self.de.child(pair[0], &step).fail(e));
             };
+            let key = key_string(value, style);
+            // An object's own `apiVersion` or `kind` that is null is no value to its type: the
+            // API server takes both from the request, as for one left out.
+            if self.fields.is_some()
+                && self.de.trail.is_none()
+                && matches!(key.as_ref(), "apiVersion" | "kind")
+                && tree.typed(pair[1]) == Some(Typed::Null)
+            {
+                continue;
+            }
             if let Some(fields) = self.fields
                 && !fields.contains(&key.as_ref())
             {
-                self.de.unknown.borrow_mut().push(pair[0]);
+                let unknown = place(tree, Some(&step), pair[0]);
+                self.de.unknown.borrow_mut().push(unknown);
                 continue;
             }
-            self.value = Some(pair[1]);
+            self.value = Some((pair[1], pair[0]));
             return seed
                 .deserialize(key.as_ref().into_deserializer())
                 .map(Some)
-                .map_err(|e: Error| e.at(pair[0]));
+                .map_err(|e: Error| self.de.child(pair[0], &step).fail(e));
         }
     }
 
     fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let id = self
+        let (id, key) = self
             .value
             .take()
             .ok_or_else(|| Error::new("BUG: value before key"))?;
-        seed.deserialize(self.de.at(id))
+        let step = self.de.step(Seg::Key(key), self.merged_from(key));
+        seed.deserialize(self.de.child(id, &step))
+    }
+}
+
+impl MapAccess<'_> {
+    /// The merge key's value (`*base`) when a merge key brought the entry of `key`.
+    fn merged_from(&self, key: NodeId) -> Option<NodeId> {
+        let merged = &self.de.tree.merged;
+        if merged.is_empty() {
+            return None;
+        }
+        merged.get(&(self.map, key)).copied()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::pointer::field_path;
     use super::super::{BuildLimits, build};
     use super::*;
     use std::collections::BTreeMap;
@@ -463,9 +603,34 @@ mod tests {
         let text = "app: db\nmatchLabels: {a: b}\nmatchLabel: {c: d}\n";
         let t = tree(text);
         let d = decode::<LabelSelector>(&t, t.roots[0], 100).expect("decodes");
-        let keys: Vec<String> = d.unknown.iter().map(|&k| text_of(&t, text, k)).collect();
+        let keys: Vec<String> = d.unknown.iter().map(|u| text_of(&t, text, u.at)).collect();
         assert_eq!(keys, ["app", "matchLabel"]);
         assert_eq!(d.value.match_labels.map(|m| m.len()), Some(1));
+    }
+
+    #[test]
+    fn fields_through_aliases_and_merges_are_placed_where_they_are_used() {
+        use k8s_openapi::api::core::v1::ServiceSpec;
+        let text = "x: &p {port: 1, bogus: 2}\nspec:\n  ports: [*p, {<<: *p, name: b}]\n";
+        let t = tree(text);
+        let spec = t.get(t.roots[0], "spec").expect("spec").1;
+        let d = decode::<ServiceSpec>(&t, spec, 100).expect("decodes");
+        let places: Vec<(String, String)> = d
+            .unknown
+            .iter()
+            .map(|u| (field_path(&u.path), text_of(&t, text, u.at)))
+            .collect();
+        assert_eq!(
+            places,
+            [
+                ("ports[0].bogus".to_string(), "*p".to_string()),
+                ("ports[1].bogus".to_string(), "*p".to_string()),
+            ]
+        );
+        assert_eq!(
+            t.node(d.unknown[1].at).start,
+            text.rfind("*p").expect("merge")
+        );
     }
 
     #[test]

@@ -184,7 +184,7 @@ impl Reader<'_> {
         open: &Open,
     ) -> Result<(), TreeError> {
         if open.object {
-            mapping::settle(tree, pending, open.from)?;
+            mapping::settle(tree, pending, open.from, open.id)?;
         }
         let first = tree.edges.len() as u32;
         let len = (pending.len() - open.from) as u32;
@@ -268,15 +268,25 @@ impl Reader<'_> {
         u32::from_str_radix(d, 16).map_err(|_| self.error("in \\u hexadecimal character escape"))
     }
 
+    /// `true`, `false` or `null`; a wrong letter is Go's error at that letter.
     fn literal(&mut self, tree: &mut Tree) -> Result<NodeId, TreeError> {
         let start = self.pos;
-        for word in ["true", "false", "null"] {
-            if self.b[self.pos..].starts_with(word.as_bytes()) {
-                self.pos += word.len();
-                return Ok(plain(tree, word, start, self.pos));
+        let word = match self.b[start] {
+            b't' => "true",
+            b'f' => "false",
+            _ => "null",
+        };
+        for expected in word.bytes().skip(1) {
+            self.pos += 1;
+            if self.b.get(self.pos) != Some(&expected) {
+                return Err(self.error(&format!(
+                    "in literal {word} (expecting {:?})",
+                    char::from(expected)
+                )));
             }
         }
-        Err(self.error("looking for beginning of value"))
+        self.pos += 1;
+        Ok(plain(tree, word, start, self.pos))
     }
 
     fn number(&mut self, tree: &mut Tree) -> Result<NodeId, TreeError> {
@@ -360,6 +370,17 @@ mod tests {
             e.message
         );
         assert_eq!(e.start, 25, "at the closing brace where a value should be");
+    }
+
+    #[test]
+    fn a_misspelt_literal_is_gos_error_at_the_wrong_letter() {
+        let s = read_stream("{\"a\": 1}\nthis is not json\n", LIMITS);
+        let e = s.error.expect("error");
+        assert_eq!(
+            e.message,
+            "JSON syntax error: invalid character 'h' in literal true (expecting 'r')"
+        );
+        assert_eq!(e.start, 10);
     }
 
     #[test]

@@ -16,12 +16,14 @@ use hashbrown::HashTable;
 use super::scalar::{Style, Typed, resolve};
 use super::tree::{NodeId, NodeKind, Tree, TreeError};
 
-/// Settles the entries `pending[from..]` (key, value, key, value, ...) of a mapping that just
-/// ended: merges expanded, repeats dropped and recorded in `tree.duplicates`.
+/// Settles the entries `pending[from..]` (key, value, key, value, ...) of mapping `map` that
+/// just ended: merges expanded (and recorded in `tree.merged`), repeats dropped and recorded in
+/// `tree.duplicates`.
 pub(super) fn settle(
     tree: &mut Tree,
     pending: &mut Vec<NodeId>,
     from: usize,
+    map: NodeId,
 ) -> Result<(), TreeError> {
     let pairs = (pending.len() - from) / 2;
     let mut merges = false;
@@ -50,6 +52,8 @@ pub(super) fn settle(
     // The entries are found by key through a table of their indices (keys are not copied); repeats
     // are recorded once the tree is free to change.
     let mut duplicates = Vec::new();
+    // Keys a merge brought in, with the merge key's value, recorded in `tree.merged` after.
+    let mut brought = Vec::new();
     let settled = {
         let mut settled = Settled {
             tree,
@@ -63,6 +67,7 @@ pub(super) fn settle(
             let (k, v) = (p[0], p[1]);
             if is_merge(tree, k) {
                 for (mk, mv) in merged(tree, v)? {
+                    brought.push((mk, v));
                     settled.set((mk, mv), false);
                 }
             } else {
@@ -72,6 +77,8 @@ pub(super) fn settle(
         settled.entries
     };
     tree.duplicates.extend(duplicates);
+    tree.merged
+        .extend(brought.into_iter().map(|(key, base)| ((map, key), base)));
     pending.truncate(from);
     pending.extend(settled.into_iter().flat_map(|(k, v)| [k, v]));
     Ok(())

@@ -64,9 +64,11 @@ pub enum Cut {
     Yaml(Vec<Piece>),
     /// JSON values, each one document, and the error that ended the stream, if any.
     Json(json::JsonStream),
-    /// JSON failed with at most one value read, so kubectl reads the stream as YAML; if that
-    /// fails too, kubectl reports the JSON error.
+    /// JSON failed with at most one value read (`json`), so kubectl reads the rest of the
+    /// stream as YAML: all of it when no value was read, else what follows the value. If the
+    /// first YAML piece fails too, kubectl reports the JSON error.
     YamlAfterJson {
+        json: Option<Tree>,
         json_error: TreeError,
         pieces: Vec<Piece>,
     },
@@ -76,18 +78,39 @@ pub enum Cut {
 #[must_use]
 pub fn cut(text: &str, limits: BuildLimits) -> Cut {
     if reader::looks_like_json(text) {
-        let stream = json::read_stream(text, limits);
+        let mut stream = json::read_stream(text, limits);
         match stream.error {
             Some(json_error) if stream.docs.len() <= 1 => {
+                let json = stream.docs.pop();
+                let after = json
+                    .as_ref()
+                    .and_then(|t| t.roots.first().map(|&r| t.node(r).end))
+                    .unwrap_or(0);
                 return Cut::YamlAfterJson {
+                    json,
                     json_error,
-                    pieces: reader::pieces(text),
+                    pieces: reader::pieces_from(text, yaml_start(text, after)),
                 };
             }
             _ => return Cut::Json(stream),
         }
     }
     Cut::Yaml(reader::pieces(text))
+}
+
+/// Where kubectl's YAML reader starts after JSON failed at `after`: past the blanks there, up to
+/// and including the first line break (k8s.io/apimachinery's `consumeWhitespace`).
+fn yaml_start(text: &str, after: usize) -> usize {
+    let rest = &text.as_bytes()[after..];
+    for (i, &b) in rest.iter().enumerate() {
+        if b == b'\n' {
+            return after + i + 1;
+        }
+        if !matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
+            return after + i;
+        }
+    }
+    text.len()
 }
 
 /// Parses every document of `text`. Problems come back as broken documents, duplicate keys
@@ -119,7 +142,11 @@ pub fn parse_each(
             }));
             return broken;
         }
-        Cut::Yaml(pieces) | Cut::YamlAfterJson { pieces, .. } => pieces,
+        Cut::Yaml(pieces) => pieces,
+        Cut::YamlAfterJson { json, pieces, .. } => {
+            json.and_then(json_document).map(&mut each);
+            pieces
+        }
     };
     let mut broken = Vec::new();
     for piece in &pieces {

@@ -37,11 +37,18 @@ pub fn looks_like_json(text: &str) -> bool {
 /// Cuts a YAML stream into pieces as kubectl's reader does.
 #[must_use]
 pub fn pieces(text: &str) -> Vec<Piece> {
+    pieces_from(text, 0)
+}
+
+/// Cuts the YAML stream that starts at byte `from` of `text` (a reader started there, as
+/// kubectl starts one after a JSON value); offsets are in `text`.
+#[must_use]
+pub fn pieces_from(text: &str, from: usize) -> Vec<Piece> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     // The chunk being collected: where it starts, once it holds a line.
     let mut chunk: Option<usize> = None;
-    let mut pos = 0;
+    let mut pos = from;
     while pos < bytes.len() {
         let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
         let line = &text[pos..end];

@@ -89,6 +89,9 @@ pub struct Tree {
     /// Where content after the document starts that kubectl never reads (after `...`, or a
     /// second document without a `---` line), if any.
     pub unread: Option<usize>,
+    /// Entries a merge key brought into a mapping, `(mapping, key)`, with the merge key's value
+    /// (`*base`): where the mapping uses text written elsewhere.
+    pub merged: std::collections::HashMap<(NodeId, NodeId), NodeId>,
     /// The values of scalars that are not written verbatim in `source`, one after the other.
     strings: String,
     /// The file text the tree was read from, when scalar values point into it.
