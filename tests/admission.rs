@@ -2,7 +2,9 @@
 //! the Kubernetes IP and CIDR functions implemented here as the Kubernetes library documents them
 //! (`isIP`, `ip` and its predicates, `cidr`, `containsIP`, and the strings extension's `split`
 //! and `trim`): over a generated set of addresses it accepts and rejects exactly what EXT002 and
-//! EXT004 accept and reject for the target version. The real kubectl reads it.
+//! EXT004 accept and reject for the target version. The Kyverno `ClusterPolicy`'s CEL is evaluated
+//! the same way, and the Gatekeeper template's Rego by a Rego interpreter (regorus): all three
+//! give EXT002's and EXT004's verdicts. The real kubectl reads them all.
 
 // The `cel` crate hands function arguments over by value.
 #![allow(clippy::needless_pass_by_value)]
@@ -176,8 +178,12 @@ struct Policy {
 }
 
 fn generated(args: &[&str]) -> String {
+    generated_kind("admission-policy", args)
+}
+
+fn generated_kind(kind: &str, args: &[&str]) -> String {
     let out = std::process::Command::new(BIN)
-        .args(["--generate", "admission-policy"])
+        .args(["--generate", kind])
         .args(args)
         .current_dir(std::env::temp_dir())
         .output()
@@ -191,10 +197,31 @@ fn generated(args: &[&str]) -> String {
 }
 
 fn policy(yaml: &str, env: &Arc<Env>) -> Policy {
+    cel_policy(yaml, env, &["spec"], "validations")
+}
+
+/// The Kyverno `ClusterPolicy`'s CEL: the same variables and expressions, in its rule.
+fn kyverno_policy(yaml: &str, env: &Arc<Env>) -> Policy {
+    let (docs, _) = extip_lint::yaml::parse(yaml, extip_lint::yaml::BuildLimits { max_depth: 64 });
+    let t = &docs[0].tree;
+    let (rules, _, depth) = t.lookup(docs[0].root, &["spec", "rules"]);
+    assert_eq!(depth, 2);
+    assert_eq!(t.items(rules).len(), 1, "one rule");
+    cel_policy(
+        yaml,
+        env,
+        &["spec", "rules", "0", "validate", "cel"],
+        "expressions",
+    )
+}
+
+/// The variables and validations under `at` in the first document of `yaml`.
+fn cel_policy(yaml: &str, env: &Arc<Env>, at: &[&str], checks: &str) -> Policy {
     let first = yaml.split("\n---\n").next().expect("policy");
     let (docs, _) = extip_lint::yaml::parse(first, extip_lint::yaml::BuildLimits { max_depth: 64 });
     let t = &docs[0].tree;
-    let root = docs[0].root;
+    let (root, _, depth) = t.lookup(docs[0].root, at);
+    assert_eq!(depth, at.len(), "{at:?}");
     let compile = |e: &str| env.compile(e).unwrap_or_else(|err| panic!("{e}: {err}"));
     let list = |path: &[&str]| {
         let (n, _, depth) = t.lookup(root, path);
@@ -208,11 +235,11 @@ fn policy(yaml: &str, env: &Arc<Env>) -> Policy {
             .to_string()
     };
     Policy {
-        variables: list(&["spec", "variables"])
+        variables: list(&["variables"])
             .into_iter()
             .map(|v| (field(v, "name"), compile(&field(v, "expression"))))
             .collect(),
-        validations: list(&["spec", "validations"])
+        validations: list(&[checks])
             .into_iter()
             .map(|v| compile(&field(v, "expression")))
             .collect(),
@@ -251,6 +278,72 @@ fn admits(
             false
         }
     })
+}
+
+// ---- The Gatekeeper template's Rego, evaluated by a Rego interpreter (regorus).
+
+struct Gatekeeper {
+    engine: regorus::Engine,
+    allow: serde_json::Value,
+}
+
+impl Gatekeeper {
+    /// The template's Rego and the constraint's parameters, read from the generated YAML.
+    fn new(yaml: &str) -> Self {
+        let (docs, _) =
+            extip_lint::yaml::parse(yaml, extip_lint::yaml::BuildLimits { max_depth: 64 });
+        assert_eq!(docs.len(), 2, "template and constraint");
+        let scalar = |d: usize, path: &[&str]| {
+            let t = &docs[d].tree;
+            let (n, _, depth) = t.lookup(docs[d].root, path);
+            assert_eq!(depth, path.len(), "{path:?}");
+            t.scalar(n).expect("scalar").to_string()
+        };
+        assert_eq!(scalar(0, &["kind"]), "ConstraintTemplate");
+        assert_eq!(scalar(1, &["kind"]), "ExtipLintServiceAddresses");
+        let rego = scalar(0, &["spec", "targets", "0", "rego"]);
+        let t = &docs[1].tree;
+        let (allow, _, depth) = t.lookup(docs[1].root, &["spec", "parameters", "allow"]);
+        assert_eq!(depth, 3);
+        let allow: Vec<String> = t
+            .items(allow)
+            .iter()
+            .map(|n| t.scalar(*n).expect("cidr").to_string())
+            .collect();
+        let mut engine = regorus::Engine::new();
+        // Gatekeeper reads templates as Rego v0.
+        engine.set_rego_v0(true);
+        engine
+            .add_policy("template.rego".into(), rego)
+            .unwrap_or_else(|e| panic!("the template's Rego: {e}"));
+        Gatekeeper {
+            engine,
+            allow: serde_json::json!(allow),
+        }
+    }
+
+    /// Whether the constraint admits `object` (and `old` on update): no violation.
+    fn admits(&mut self, object: &serde_json::Value, old: Option<&serde_json::Value>) -> bool {
+        let mut review = serde_json::json!({
+            "operation": if old.is_some() { "UPDATE" } else { "CREATE" },
+            "object": object,
+        });
+        if let Some(old) = old {
+            review["oldObject"] = old.clone();
+        }
+        let input = serde_json::json!({"review": review, "parameters": {"allow": self.allow}});
+        self.engine
+            .set_input(regorus::Value::from_json_str(&input.to_string()).expect("input"));
+        let v = self
+            .engine
+            .eval_rule("data.extiplintserviceaddresses.violation".into())
+            .expect("violation evaluates");
+        let violations = v.as_set().map_or_else(
+            |_| panic!("violation is a set: {v:?}"),
+            regorus::value::Set::len,
+        );
+        violations == 0
+    }
 }
 
 // ---- What extip-lint says about the same Services.
@@ -318,6 +411,13 @@ const ADDRESSES: &[&str] = &[
     "010.000.002.001",
     "::ffff:192.0.2.10",
     "::ffff:c000:20a",
+    "0:0:0:0:0:ffff:192.0.2.10",
+    "::FFFF:c000:20a",
+    "::ffff:1",
+    "::192.0.2.10",
+    "2001:db8::1.2.3.4",
+    "ff12::1",
+    "fe90::1",
     "0.0.0.0",
     "::",
     "127.0.0.1",
@@ -338,9 +438,14 @@ const ADDRESSES: &[&str] = &[
     "1.2.3.4.5",
 ];
 
-/// The hexadecimal IPv4-mapped form, which the implementations read as IPv4 (EXT008) and CEL
-/// cannot: the policy refuses it in load-balancer addresses, a documented difference.
-const HEX_MAPPED: &str = "::ffff:c000:20a";
+/// IPv4-mapped forms other than `::ffff:` and a dotted address (the hexadecimal one, the
+/// uncompressed one), which the implementations read as IPv4 (EXT008) and the policies cannot:
+/// they refuse them in load-balancer addresses, a documented difference.
+const OTHER_MAPPED: &[&str] = &[
+    "::ffff:c000:20a",
+    "::FFFF:c000:20a",
+    "0:0:0:0:0:ffff:192.0.2.10",
+];
 
 fn compare(allow: &[&str], version: &str, place: &str) {
     let env = Arc::new(Env::stdlib());
@@ -349,6 +454,8 @@ fn compare(allow: &[&str], version: &str, place: &str) {
         args.extend(["--allow-cidr", a]);
     }
     let p = policy(&generated(&args), &env);
+    let k = kyverno_policy(&generated_kind("kyverno-policy", &args), &env);
+    let mut g = Gatekeeper::new(&generated_kind("gatekeeper", &args));
     let (yaml, objects) = services(ADDRESSES, place);
     let overrides = Overrides {
         profile: Some("on-prem".into()),
@@ -358,15 +465,21 @@ fn compare(allow: &[&str], version: &str, place: &str) {
     };
     let lint = linted(&yaml, &overrides);
     for ((address, object), lint_ok) in ADDRESSES.iter().zip(&objects).zip(lint) {
-        if place != "externalIPs" && *address == HEX_MAPPED {
-            assert!(!admits(&p, &env, object, None));
-            continue;
+        let verdicts = [
+            ("ValidatingAdmissionPolicy", admits(&p, &env, object, None)),
+            ("Kyverno", admits(&k, &env, object, None)),
+            ("Gatekeeper", g.admits(object, None)),
+        ];
+        for (engine, admitted) in verdicts {
+            if place != "externalIPs" && OTHER_MAPPED.contains(address) {
+                assert!(!admitted, "{engine}: {address}");
+                continue;
+            }
+            assert_eq!(
+                admitted, lint_ok,
+                "{place} `{address}` (allowlist {allow:?}, Kubernetes {version}): the {engine} policy and EXT002/EXT004 disagree"
+            );
         }
-        assert_eq!(
-            admits(&p, &env, object, None),
-            lint_ok,
-            "{place} `{address}` (allowlist {allow:?}, Kubernetes {version}): the policy and EXT002/EXT004 disagree"
-        );
     }
 }
 
@@ -383,47 +496,128 @@ fn the_policy_admits_exactly_the_requested_addresses_extip_lint_accepts() {
     compare(&["192.0.2.0/24", "2001:db8::/32"], "1.37", "metallb");
 }
 
+/// One engine's verdict on a Service (and its old version on update).
+type Admits<'a> = dyn FnMut(&serde_json::Value, Option<&serde_json::Value>) -> bool + 'a;
+
 #[test]
 fn addresses_already_stored_are_left_alone_on_update() {
     let env = Arc::new(Env::stdlib());
-    let p = policy(&generated(&["--allow-cidr", "192.0.2.0/24"]), &env);
+    let args = ["--allow-cidr", "192.0.2.0/24"];
+    let p = policy(&generated(&args), &env);
+    let k = kyverno_policy(&generated_kind("kyverno-policy", &args), &env);
+    let mut g = Gatekeeper::new(&generated_kind("gatekeeper", &args));
+    let mut engines: Vec<(&str, Box<Admits<'_>>)> = vec![
+        (
+            "ValidatingAdmissionPolicy",
+            Box::new(|o, old| admits(&p, &env, o, old)),
+        ),
+        ("Kyverno", Box::new(|o, old| admits(&k, &env, o, old))),
+        ("Gatekeeper", Box::new(move |o, old| g.admits(o, old))),
+    ];
     let svc = |ips: &[&str]| {
         serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
                            "spec": {"ports": [{"port": 80}], "externalIPs": ips}})
     };
+    let lb = |ips: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Service",
+                           "metadata": {"name": "s", "annotations": {"metallb.io/loadBalancerIPs": ips}},
+                           "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})
+    };
     let old = svc(&["198.51.100.7"]);
-    assert!(
-        admits(&p, &env, &svc(&["198.51.100.7"]), Some(&old)),
-        "kept"
-    );
-    assert!(
-        admits(&p, &env, &svc(&["198.51.100.7", "192.0.2.1"]), Some(&old)),
-        "kept and allowed"
-    );
-    assert!(
-        !admits(&p, &env, &svc(&["198.51.100.8"]), Some(&old)),
-        "a new disallowed one"
-    );
-    assert!(
-        !admits(&p, &env, &svc(&["198.51.100.7"]), None),
-        "on create it counts"
-    );
+    let old_lb = lb("198.51.100.7");
+    for (engine, admits) in &mut engines {
+        assert!(
+            admits(&svc(&["198.51.100.7"]), Some(&old)),
+            "{engine}: kept"
+        );
+        assert!(
+            admits(&svc(&["198.51.100.7", "192.0.2.1"]), Some(&old)),
+            "{engine}: kept and allowed"
+        );
+        assert!(
+            !admits(&svc(&["198.51.100.8"]), Some(&old)),
+            "{engine}: a new disallowed one"
+        );
+        assert!(
+            !admits(&svc(&["198.51.100.7"]), None),
+            "{engine}: on create it counts"
+        );
+        // The same for load-balancer annotations.
+        assert!(
+            admits(&lb("198.51.100.7"), Some(&old_lb)),
+            "{engine}: annotation kept"
+        );
+        assert!(
+            admits(&lb("198.51.100.7, 192.0.2.2"), Some(&old_lb)),
+            "{engine}: annotation kept and allowed"
+        );
+        assert!(
+            !admits(&lb("198.51.100.9"), Some(&old_lb)),
+            "{engine}: a new disallowed annotation address"
+        );
+        assert!(
+            !admits(&lb("198.51.100.7"), None),
+            "{engine}: annotation on create"
+        );
+    }
 }
 
 #[test]
 fn targets_the_policy_cannot_serve_are_refused() {
-    for version in ["1.30", "1.35"] {
+    for kind in ["admission-policy", "kyverno-policy", "gatekeeper"] {
+        for version in ["1.30", "1.35"] {
+            let out = std::process::Command::new(BIN)
+                .args(["--generate", kind, "--kubernetes-version", version])
+                .current_dir(std::env::temp_dir())
+                .output()
+                .expect("runs");
+            assert_eq!(out.status.code(), Some(2), "{kind} {version}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(&format!("--generate {kind}: ")), "{err}");
+        }
+    }
+    // Strict validation turned on by its gate is enough where CEL's library exists.
+    for kind in ["admission-policy", "kyverno-policy", "gatekeeper"] {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(
+            dir.path().join(".extip-lint.yaml"),
+            "kubernetes-version: \"1.35\"\nfeature-gates: {StrictIPCIDRValidation: true}\n",
+        )
+        .expect("config");
         let out = std::process::Command::new(BIN)
-            .args([
-                "--generate",
-                "admission-policy",
-                "--kubernetes-version",
-                version,
-            ])
-            .current_dir(std::env::temp_dir())
+            .args(["--generate", kind])
+            .current_dir(dir.path())
             .output()
             .expect("runs");
-        assert_eq!(out.status.code(), Some(2), "{version}");
+        assert!(
+            out.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn warn_and_audit_by_default_deny_with_deny() {
+    for (kind, default, deny) in [
+        (
+            "admission-policy",
+            "validationActions: [Warn, Audit]",
+            "validationActions: [Deny]",
+        ),
+        (
+            "kyverno-policy",
+            "failureAction: Audit",
+            "failureAction: Enforce",
+        ),
+        (
+            "gatekeeper",
+            "enforcementAction: warn",
+            "enforcementAction: deny",
+        ),
+    ] {
+        assert!(generated_kind(kind, &[]).contains(default), "{kind}");
+        assert!(generated_kind(kind, &["--deny"]).contains(deny), "{kind}");
     }
 }
 
@@ -446,6 +640,25 @@ fn kubectl_reads_both_policies() {
             "deny-all.yaml",
             vec!["--generate", "admission-policy-deny-all"],
         ),
+        (
+            "kyverno.yaml",
+            vec![
+                "--generate",
+                "kyverno-policy",
+                "--allow-cidr",
+                "192.0.2.0/24",
+            ],
+        ),
+        (
+            "gatekeeper.yaml",
+            vec![
+                "--generate",
+                "gatekeeper",
+                "--allow-cidr",
+                "192.0.2.0/24",
+                "--deny",
+            ],
+        ),
     ] {
         let out = std::process::Command::new(BIN)
             .args(&args)
@@ -467,7 +680,12 @@ fn kubectl_reads_both_policies() {
             String::from_utf8_lossy(&read.stderr)
         );
         let text = String::from_utf8_lossy(&read.stdout);
-        assert!(text.contains("ValidatingAdmissionPolicyBinding"), "{text}");
+        let kind = match name {
+            "kyverno.yaml" => "\"kind\": \"ClusterPolicy\"",
+            "gatekeeper.yaml" => "\"kind\": \"ExtipLintServiceAddresses\"",
+            _ => "ValidatingAdmissionPolicyBinding",
+        };
+        assert!(text.contains(kind), "{text}");
         // And so does extip-lint, without a finding.
         let lint = std::process::Command::new(BIN)
             .args(["-f", "short", "--allow-empty"])

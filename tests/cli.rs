@@ -830,10 +830,10 @@ fn inventory_lists_every_claimed_address() {
     );
     assert_eq!(
         stdout(&out),
-        "cluster,address,source,kind,service,ports,allowed by,profile verdict,kubernetes,migration,network policy,owner,location\n\
-         default,192.0.2.7,spec.externalIPs,Service,shop/web,443/TCP 53/UDP,192.0.2.0/24,ok,deprecated since 1.36; kube-proxy 1.37 programs them; by default it stops from 1.40 (planned),no load-balancer implementation found (set `load-balancer:`),restricted by NetworkPolicy shop/deny,payments,svc.yaml:12\n\
-         default,203.0.113.9,spec.loadBalancerIP,Service,shop/web,443/TCP 53/UDP,none,ok,spec.loadBalancerIP is deprecated since 1.24,no load-balancer implementation found (set `load-balancer:`),restricted by NetworkPolicy shop/deny,payments,svc.yaml:10\n\
-         default,203.0.113.10,status.loadBalancer.ingress,Service,shop/web,443/TCP 53/UDP,none,ok,,,restricted by NetworkPolicy shop/deny,payments,svc.yaml:15\n"
+        "cluster,address,source,kind,service,ports,allowed by,profile verdict,kubernetes,migration,network policy,owner,route,firewall,location\n\
+         default,192.0.2.7,spec.externalIPs,Service,shop/web,443/TCP 53/UDP,192.0.2.0/24,ok,deprecated since 1.36; kube-proxy 1.37 programs them; by default it stops from 1.40 (planned),no load-balancer implementation found (set `load-balancer:`),restricted by NetworkPolicy shop/deny,payments,,,svc.yaml:12\n\
+         default,203.0.113.9,spec.loadBalancerIP,Service,shop/web,443/TCP 53/UDP,none,ok,spec.loadBalancerIP is deprecated since 1.24,no load-balancer implementation found (set `load-balancer:`),restricted by NetworkPolicy shop/deny,payments,,,svc.yaml:10\n\
+         default,203.0.113.10,status.loadBalancer.ingress,Service,shop/web,443/TCP 53/UDP,none,ok,,,restricted by NetworkPolicy shop/deny,payments,,,svc.yaml:15\n"
     );
     assert_eq!(
         out.status.code(),
@@ -947,11 +947,13 @@ fn inventory_in_every_format_with_ipv6_and_an_owner() {
         ]
     };
     let md = run_in(dir.path(), &args("md"), None);
-    assert_eq!(
-        stdout(&md).lines().nth(3),
-        Some(
-            "| default | 2001:db8::7 | spec.externalIPs | Service | edge/dual | 443/TCP | 2001:db8::/32 | ok | deprecated since 1.36; kube-proxy 1.37 programs them; by default it stops from 1.40 (planned) | no load-balancer implementation found (set `load-balancer:`) | n/a (no selector) | netops | svc.yaml:10 |"
-        )
+    let page = stdout(&md);
+    assert!(page.contains("## Owner: netops\n"), "{page}");
+    assert!(
+        page.contains(
+            "| 2001:db8::7 | 443/TCP | Service edge/dual | spec.externalIPs |  |  | ok | 2001:db8::/32 | n/a (no selector) | deprecated since 1.36; kube-proxy 1.37 programs them; by default it stops from 1.40 (planned) | no load-balancer implementation found (set \\`load-balancer:\\`) | default | svc.yaml:10 |"
+        ),
+        "{page}"
     );
     let json = run_in(dir.path(), &args("json"), None);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");

@@ -48,7 +48,10 @@ pub fn generate(kind: Generate) -> Result<Vec<u8>, Error> {
         Generate::CompleteFish => Shell::Fish,
         Generate::CompletePowershell => Shell::PowerShell,
         Generate::Man => return man(cmd),
-        Generate::AdmissionPolicy | Generate::AdmissionPolicyDenyAll => {
+        Generate::AdmissionPolicy
+        | Generate::AdmissionPolicyDenyAll
+        | Generate::KyvernoPolicy
+        | Generate::Gatekeeper => {
             return Err(Error::Usage(
                 "the admission policy needs the settings".into(),
             ));

@@ -95,8 +95,9 @@ pub struct Args {
     /// `# Source:` lines then name the chart's files, and findings point at template lines.
     #[arg(long, value_name = "DIR")]
     pub chart_dir: Option<PathBuf>,
-    /// With `--generate admission-policy`: `validationActions: [Deny]` instead of
-    /// `[Warn, Audit]`.
+    /// With `--generate admission-policy`, `kyverno-policy` or `gatekeeper`: reject instead of
+    /// warn and audit (`validationActions: [Deny]`, `failureAction: Enforce`,
+    /// `enforcementAction: deny`).
     #[arg(long)]
     pub deny: bool,
     /// Print the fixes as a unified diff, and change nothing.
@@ -137,10 +138,16 @@ pub struct Args {
     /// exit code.
     #[arg(long, conflicts_with = "inventory")]
     pub statistics: bool,
-    /// Print the external-address inventory (md, csv or json) instead of the findings;
-    /// findings still decide the exit code.
+    /// Print the external-address inventory instead of the findings: md (or markdown) is a
+    /// runbook page grouped by owner with each address's debugging commands; csv and json are
+    /// tables. Findings still decide the exit code.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub inventory: Option<crate::render::inventory::InventoryFormat>,
+    /// Also write a report of KIND to FILE: `html`, the exposure map (one self-contained page:
+    /// every requested address, the objects claiming it, the pods they reach, the policies over
+    /// them and the findings, per cluster).
+    #[arg(long, num_args = 2, value_names = ["KIND", "FILE"])]
+    pub report: Vec<String>,
     /// Print a rule's documentation (code or name), then exit.
     #[arg(long, value_name = "RULE", value_parser = generate::RuleNames)]
     pub explain: Option<String>,
@@ -158,6 +165,25 @@ pub enum Generate {
     AdmissionPolicy,
     /// A ValidatingAdmissionPolicy denying every new external IP.
     AdmissionPolicyDenyAll,
+    /// A Kyverno `ClusterPolicy` (CEL) enforcing EXT002 and EXT004, the same CEL as the
+    /// ValidatingAdmissionPolicy.
+    KyvernoPolicy,
+    /// A Gatekeeper `ConstraintTemplate` (Rego) and `Constraint` enforcing EXT002 and EXT004.
+    Gatekeeper,
+}
+
+impl Generate {
+    /// Whether the text is made from the settings (the target version and the allowlist).
+    #[must_use]
+    pub fn needs_settings(self) -> bool {
+        matches!(
+            self,
+            Generate::AdmissionPolicy
+                | Generate::AdmissionPolicyDenyAll
+                | Generate::KyvernoPolicy
+                | Generate::Gatekeeper
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -215,10 +241,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         return Ok(ok);
     }
     if let Some(kind) = args.generate
-        && !matches!(
-            kind,
-            Generate::AdmissionPolicy | Generate::AdmissionPolicyDenyAll
-        )
+        && !kind.needs_settings()
     {
         write_ignoring_pipe(&mut stdout, &generate::generate(kind)?)?;
         return Ok(ok);
@@ -267,21 +290,21 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         write_ignoring_pipe(&mut stdout, settings.print().as_bytes())?;
         return Ok(ok);
     }
-    // The admission policy is made from the settings: the target version and the allowlist.
-    if let Some(kind @ (Generate::AdmissionPolicy | Generate::AdmissionPolicyDenyAll)) =
-        args.generate
-    {
-        let text = if kind == Generate::AdmissionPolicyDenyAll {
-            crate::admission::deny_all(args.deny)
-        } else {
-            let (target, _, _) = settings.target(None);
-            crate::admission::policy(&crate::admission::PolicyOptions {
-                target: &target,
-                allow: &settings.allow,
-                deny: args.deny,
-            })
-            .map_err(|m| Error::Usage(format!("--generate admission-policy: {m}")))?
+    // The admission policies are made from the settings: the target version and the allowlist.
+    if let Some(kind) = args.generate.filter(|k| k.needs_settings()) {
+        let (target, _, _) = settings.target(None);
+        let o = crate::admission::PolicyOptions {
+            target: &target,
+            allow: &settings.allow,
+            deny: args.deny,
         };
+        let (flag, text) = match kind {
+            Generate::AdmissionPolicyDenyAll => ("", Ok(crate::admission::deny_all(args.deny))),
+            Generate::KyvernoPolicy => ("kyverno-policy", crate::admission::kyverno::policy(&o)),
+            Generate::Gatekeeper => ("gatekeeper", crate::admission::gatekeeper::policy(&o)),
+            _ => ("admission-policy", crate::admission::policy(&o)),
+        };
+        let text = text.map_err(|m| Error::Usage(format!("--generate {flag}: {m}")))?;
         write_ignoring_pipe(&mut stdout, text.as_bytes())?;
         return Ok(ok);
     }
@@ -294,7 +317,8 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY")
         .filter(|v| !v.is_empty())
         .filter(|_| destinations.iter().any(|d| d.format == Format::Github));
-    settings.inventory = args.inventory.is_some() || step_summary.is_some();
+    let html = output::html_report(args)?;
+    settings.inventory = args.inventory.is_some() || step_summary.is_some() || html.is_some();
     let stdin = if args.paths.iter().any(|p| p.as_os_str() == "-") {
         let mut buf = Vec::new();
         // At most one byte past `max-file-size`: more is refused unread (a pipe's size is not
@@ -335,6 +359,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
     }
     let run = Run {
         args,
+        html: html.as_deref(),
         started,
         destinations: &destinations,
         step_summary: step_summary.as_deref().map(std::path::Path::new),
@@ -354,6 +379,8 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
 /// What a run writes, and where.
 struct Run<'a> {
     args: &'a Args,
+    /// `--report html FILE`.
+    html: Option<&'a std::path::Path>,
     started: Instant,
     destinations: &'a [output::Destination],
     step_summary: Option<&'a std::path::Path>,
@@ -435,10 +462,10 @@ fn lint_and_write(
         }
         // What is left, as a run without fixes reports it.
         let outcome = if done.fixed.is_empty() {
-            finish(run, &report)?
+            finish(run, settings, &report)?
         } else {
             let report = crate::lint_against(settings, None, None, known);
-            finish(run, &report)?
+            finish(run, settings, &report)?
         };
         return Ok(Outcome {
             errors: outcome.errors || failed,
@@ -468,16 +495,19 @@ fn lint_and_write(
             errors: !report.errors.is_empty(),
         });
     }
-    finish(run, &report)
+    finish(run, settings, &report)
 }
 
 /// Writes every report, then the notices and summary, and decides the outcome.
-fn finish(run: &Run<'_>, report: &Report) -> Result<Outcome, Error> {
+fn finish(run: &Run<'_>, settings: &config::Settings, report: &Report) -> Result<Outcome, Error> {
     let args = run.args;
-    for d in run.destinations {
-        if let Some(file) = &d.file
-            && output::overwrites_input(file, args, report)
-        {
+    let files = run
+        .destinations
+        .iter()
+        .filter_map(|d| d.file.as_deref())
+        .chain(run.html);
+    for file in files {
+        if output::overwrites_input(file, args, report) {
             return Err(Error::Usage(format!(
                 "--output `{}` is one of the manifests being linted; writing the report there would replace it",
                 file.display()
@@ -495,6 +525,23 @@ fn finish(run: &Run<'_>, report: &Report) -> Result<Outcome, Error> {
         .find(|d| d.format == Format::Sarif && d.file.is_some())
         .map(output::Destination::name);
     let mut notes: Vec<String> = Vec::new();
+    let keys = render::runbook::Keys {
+        owner: &settings.owner_keys,
+        route: &settings.route_keys,
+        firewall: &settings.firewall_keys,
+    };
+    if let Some(path) = run.html {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let opts = render::html::Options {
+            report_dir: cwd
+                .join(path)
+                .parent()
+                .map_or_else(|| cwd.clone(), std::path::Path::to_path_buf),
+            cwd,
+            ..render::html::Options::default()
+        };
+        output::write_file(path, |sink| render::html::render(report, &opts, sink))?;
+    }
     for d in run.destinations {
         if d.file.is_none() && output::stdout_is_terminal() {
             // The report is about to share the terminal with the progress line: end the line.
@@ -524,7 +571,7 @@ fn finish(run: &Run<'_>, report: &Report) -> Result<Outcome, Error> {
         };
         // Rendered straight into the destination: a report can be larger than the input.
         let written = match args.inventory {
-            Some(f) if d.primary => render::inventory::render(report, f, &mut sink),
+            Some(f) if d.primary => render::inventory::render(report, f, &keys, &mut sink),
             None if d.primary && args.statistics => render::statistics(report, &mut sink),
             _ => render::render(report, d.format, &opts, &mut sink),
         }

@@ -274,6 +274,36 @@ pub fn stdout_is_terminal() -> bool {
     io::stdout().is_terminal()
 }
 
+/// The file of `--report html FILE`, if asked for; another kind is a usage error.
+pub fn html_report(args: &Args) -> Result<Option<PathBuf>, Error> {
+    match args.report.as_slice() {
+        [] => Ok(None),
+        [kind, file] if kind == "html" => Ok(Some(PathBuf::from(file))),
+        [kind, _] => Err(Error::Usage(format!(
+            "--report `{kind}`: unknown kind of report (the one kind is `html`)"
+        ))),
+        _ => Err(Error::Usage("--report takes a KIND and a FILE".into())),
+    }
+}
+
+/// Writes a report to `path` through a buffer, creating missing folders; a closed pipe is no
+/// error.
+pub fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Error> {
+    let failed = |cause: io::Error| Error::Write {
+        path: path.display().to_string(),
+        cause,
+    };
+    if let Some(parent) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(failed)?;
+    }
+    let file = std::fs::File::create(path).map_err(failed)?;
+    let mut sink = io::BufWriter::new(file);
+    write(&mut sink).and_then(|()| sink.flush()).map_err(failed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -587,18 +587,17 @@ pub(super) fn read(
                     }
                 }
                 "inventory" => {
+                    const KNOWN: &[&str] = &["owner-keys", "route-keys", "firewall-keys"];
                     for (key, k, v) in r.mapping(v, "inventory")? {
-                        if key != "owner-keys" {
-                            return Err(unknown_key(&r, &key, k, &["owner-keys"]));
-                        }
-                        settings
-                            .sources
-                            .insert("inventory.owner-keys".into(), r.source(v));
-                        settings.owner_keys = r
-                            .strings(v, "inventory.owner-keys")?
-                            .into_iter()
-                            .map(|(s, _)| s)
-                            .collect();
+                        let target = match key.as_str() {
+                            "owner-keys" => &mut settings.owner_keys,
+                            "route-keys" => &mut settings.route_keys,
+                            "firewall-keys" => &mut settings.firewall_keys,
+                            _ => return Err(unknown_key(&r, &key, k, KNOWN)),
+                        };
+                        let path = format!("inventory.{key}");
+                        *target = r.strings(v, &path)?.into_iter().map(|(s, _)| s).collect();
+                        settings.sources.insert(path, r.source(v));
                     }
                 }
                 "limits" => {

@@ -26,6 +26,19 @@ use crate::yaml::BuildLimits;
 
 pub const CONFIG_FILE_NAME: &str = ".extip-lint.yaml";
 
+/// `inventory.owner-keys` by default: the tool's own annotation, then the keys teams use most.
+pub const DEFAULT_OWNER_KEYS: [&str; 4] = [
+    "extip-lint.io/owner",
+    "owner",
+    "team",
+    "app.kubernetes.io/part-of",
+];
+/// `inventory.route-keys` by default. No Kubernetes convention exists for it: an annotation of
+/// the tool's own, or a plain `route`.
+pub const DEFAULT_ROUTE_KEYS: [&str; 2] = ["extip-lint.io/route", "route"];
+/// `inventory.firewall-keys` by default.
+pub const DEFAULT_FIREWALL_KEYS: [&str; 2] = ["extip-lint.io/firewall", "firewall"];
+
 /// The network profile rules judge externalIPs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -201,6 +214,10 @@ pub struct Settings {
     pub catalog: &'static [&'static RuleMeta],
     /// Label or annotation keys naming a Service's owner, for `--inventory`.
     pub owner_keys: Vec<String>,
+    /// Label or annotation keys naming the route that brings an address to the nodes.
+    pub route_keys: Vec<String>,
+    /// Label or annotation keys naming the firewall entry that lets traffic to an address in.
+    pub firewall_keys: Vec<String>,
     /// Compute the address inventory (`--inventory`).
     pub inventory: bool,
     /// `clusters:` in the config: which files are which cluster.
@@ -241,9 +258,9 @@ impl Settings {
                 .collect(),
             limits: Limits::default(),
             config: None,
-            owner_keys: ["owner", "team", "app.kubernetes.io/part-of"]
-                .map(String::from)
-                .to_vec(),
+            owner_keys: DEFAULT_OWNER_KEYS.map(String::from).to_vec(),
+            route_keys: DEFAULT_ROUTE_KEYS.map(String::from).to_vec(),
+            firewall_keys: DEFAULT_FIREWALL_KEYS.map(String::from).to_vec(),
             inventory: false,
             clusters: Vec::new(),
             cluster_per_path: false,

@@ -169,16 +169,21 @@ impl Settings {
             "default: nothing",
         );
         let _ = writeln!(out, "inventory:");
-        let _ = writeln!(
-            out,
-            "  owner-keys: [{}]  # {}",
-            self.owner_keys
-                .iter()
-                .map(|k| quoted(k))
-                .collect::<Vec<_>>()
-                .join(", "),
-            source("inventory.owner-keys")
-        );
+        for (key, keys) in [
+            ("owner-keys", &self.owner_keys),
+            ("route-keys", &self.route_keys),
+            ("firewall-keys", &self.firewall_keys),
+        ] {
+            let _ = writeln!(
+                out,
+                "  {key}: [{}]  # {}",
+                keys.iter()
+                    .map(|k| quoted(k))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                source(&format!("inventory.{key}"))
+            );
+        }
         let _ = writeln!(
             out,
             "render: {}  # {}",

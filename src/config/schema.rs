@@ -104,7 +104,17 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
                 "additionalProperties": false,
                 "properties": {
                     "owner-keys": {
-                        "description": "Label or annotation keys naming a Service's owner (default: owner, team, app.kubernetes.io/part-of).",
+                        "description": "Label or annotation keys naming a Service's owner, the first one set wins (default: extip-lint.io/owner, owner, team, app.kubernetes.io/part-of).",
+                        "type": "array",
+                        "items": {"type": "string"},
+                    },
+                    "route-keys": {
+                        "description": "Label or annotation keys naming the route that brings the address to the nodes (default: extip-lint.io/route, route).",
+                        "type": "array",
+                        "items": {"type": "string"},
+                    },
+                    "firewall-keys": {
+                        "description": "Label or annotation keys naming the firewall entry that lets traffic to the address in (default: extip-lint.io/firewall, firewall).",
                         "type": "array",
                         "items": {"type": "string"},
                     },

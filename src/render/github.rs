@@ -216,7 +216,7 @@ pub fn summary(report: &Report, opts: &Options) -> String {
     }
     if !report.inventory.is_empty() {
         let mut table = Vec::new();
-        let _ = super::inventory::render(report, super::inventory::InventoryFormat::Md, &mut table);
+        let _ = super::inventory::table(report, &mut table);
         let _ = writeln!(
             out,
             "### External addresses ({})\n\n{}",

@@ -1,4 +1,5 @@
-//! `--inventory md|csv|json`: the address inventory as a Markdown table, CSV (RFC 4180) or JSON.
+//! `--inventory md|csv|json`: the address inventory as a runbook page (`render::runbook`), CSV
+//! (RFC 4180) or JSON; `table` is the plain Markdown table the job summary shows.
 
 use std::io::{self, Write};
 
@@ -8,12 +9,14 @@ use crate::report::Report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InventoryFormat {
+    /// The runbook page (Markdown).
+    #[value(alias = "markdown")]
     Md,
     Csv,
     Json,
 }
 
-const HEADER: [&str; 13] = [
+const HEADER: [&str; 15] = [
     "cluster",
     "address",
     "source",
@@ -26,10 +29,12 @@ const HEADER: [&str; 13] = [
     "migration",
     "network policy",
     "owner",
+    "route",
+    "firewall",
     "location",
 ];
 
-fn fields(r: &Row) -> [&str; 13] {
+fn fields(r: &Row) -> [&str; 15] {
     [
         &r.cluster,
         &r.address,
@@ -43,6 +48,8 @@ fn fields(r: &Row) -> [&str; 13] {
         &r.migration,
         &r.network_policy,
         &r.owner,
+        &r.route,
+        &r.firewall,
         &r.location,
     ]
 }
@@ -55,8 +62,9 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-pub fn render(report: &Report, format: InventoryFormat, out: &mut dyn Write) -> io::Result<()> {
-    let rows: Vec<Row> = report
+/// The rows with their `file:line`.
+fn located(report: &Report) -> Vec<Row> {
+    report
         .inventory
         .iter()
         .map(|r| {
@@ -66,16 +74,18 @@ pub fn render(report: &Report, format: InventoryFormat, out: &mut dyn Write) -> 
                 ..r.clone()
             }
         })
-        .collect();
+        .collect()
+}
+
+pub fn render(
+    report: &Report,
+    format: InventoryFormat,
+    keys: &super::runbook::Keys<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let rows = located(report);
     match format {
-        InventoryFormat::Md => {
-            writeln!(out, "| {} |", HEADER.join(" | "))?;
-            writeln!(out, "|{}", " --- |".repeat(HEADER.len()))?;
-            for r in &rows {
-                let cells: Vec<String> = fields(r).iter().map(|c| c.replace('|', "\\|")).collect();
-                writeln!(out, "| {} |", cells.join(" | "))?;
-            }
-        }
+        InventoryFormat::Md => super::runbook::render(&rows, keys, out)?,
         InventoryFormat::Csv => {
             writeln!(out, "{}", HEADER.join(","))?;
             for r in &rows {
@@ -92,6 +102,17 @@ pub fn render(report: &Report, format: InventoryFormat, out: &mut dyn Write) -> 
             .map_err(io::Error::other)?;
             writeln!(out)?;
         }
+    }
+    Ok(())
+}
+
+/// The inventory as one Markdown table, every cell escaped.
+pub fn table(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "| {} |", HEADER.join(" | "))?;
+    writeln!(out, "|{}", " --- |".repeat(HEADER.len()))?;
+    for r in &located(report) {
+        let cells: Vec<String> = fields(r).iter().map(|c| super::runbook::md(c)).collect();
+        writeln!(out, "| {} |", cells.join(" | "))?;
     }
     Ok(())
 }

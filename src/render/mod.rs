@@ -3,11 +3,13 @@
 
 pub mod github;
 pub mod gitlab;
+pub mod html;
 pub mod human;
 pub mod inventory;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod runbook;
 pub mod sarif;
 pub mod short;
 
