@@ -101,10 +101,10 @@ pub fn edit(change: &Change, files: &[SourceFile], json: bool) -> Result<Vec<Edi
             if before.trim().is_empty() {
                 // Block style: the lines from the key to the value's end, with the trailing
                 // comment and line end of the last.
-                let last = value.end.max(key.end).saturating_sub(1).max(key.start);
-                let last = t[key.start..=last].trim_end().len() + key.start - 1;
+                let end = value.end.max(key.end);
+                let content_end = key.start + t[key.start..end].trim_end().len();
                 return Ok(vec![Edit {
-                    span: Span::new(key.file, start, line_end_after(t, last.max(key.start))),
+                    span: Span::new(key.file, start, line_end_after(t, content_end)),
                     text: String::new(),
                 }]);
             }
