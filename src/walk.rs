@@ -6,6 +6,7 @@
 //! never a manifest; lists only regular files: a FIFO, socket or device is named and skipped (an
 //! error when it is named on the command line, since reading it could block or never end).
 
+pub mod buffers;
 mod gitignore;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use crate::error::Error;
 use crate::kustomize;
 pub use crate::source::Tool;
 use crate::source::{Unread, display_name, is_null_device, special_kind};
+pub use buffers::Buffers;
 
 /// What walking needs to know.
 #[derive(Debug, Clone, Default)]

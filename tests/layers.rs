@@ -36,6 +36,7 @@ const LAYERS: &[&[&str]] = &[
     &["lib"],
     // output
     &["render", "admission"],
+    &["server"],
     &["cli"],
     &["main"],
 ];

@@ -151,6 +151,16 @@ pub struct Args {
     /// Print a rule's documentation (code or name), then exit.
     #[arg(long, value_name = "RULE", value_parser = generate::RuleNames)]
     pub explain: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Serve the Language Server Protocol on standard input and output, for editors: the
+    /// findings of the whole workspace as you type (a folder named `server` is linted as
+    /// `./server`).
+    Server,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -217,6 +227,10 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         failed: false,
         errors: false,
     };
+    if args.command == Some(Command::Server) {
+        crate::server::run()?;
+        return Ok(ok);
+    }
     let mut stdout = io::stdout().lock();
     if args.list_rules {
         // Aligned columns (`Severity`'s `Display` ignores widths: pad its text).
