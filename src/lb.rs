@@ -4,7 +4,8 @@
 //! decision keeps the evidence as a span, and the cluster's pools.
 
 use crate::finding::Message;
-use crate::object::claims::{ADDRESS_ANNOTATIONS, Claim, Source};
+use crate::implementation::ADDRESS_ANNOTATIONS;
+use crate::object::claims::{Claim, Source};
 use crate::object::pools::Implementation;
 use crate::object::{Object, View};
 use crate::source::Span;

@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::{Service, ServiceSpec};
 
 use super::{Object, View};
 use crate::address::{self, Form, NOT_AN_IP};
+use crate::implementation::{ADDRESS_ANNOTATIONS, AddressAnnotation, List, Parser};
 use crate::kubernetes::{Gate, GateSetting, IpWording, Target};
 use crate::yaml::pointer::escape;
 
@@ -25,89 +26,6 @@ pub enum Source {
     /// `status.loadBalancer.ingress[].ip`: the address a load balancer was given.
     StatusIngress,
 }
-
-/// How an implementation lists addresses in its annotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum List {
-    /// Comma-separated, each entry trimmed.
-    Comma,
-    /// A JSON array of strings.
-    Json,
-}
-
-/// How an implementation parses one address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Parser {
-    /// Go's `net.ParseIP`: no leading zeros; IPv4-mapped is the IPv4 address.
-    GoNet,
-    /// Go's `netip.ParseAddr`: no leading zeros; IPv4-mapped stays an IPv6 address.
-    GoNetip,
-}
-
-/// A load-balancer implementation's address annotation on Services.
-#[derive(Debug, PartialEq, Eq)]
-pub struct AddressAnnotation {
-    pub key: &'static str,
-    pub implementation: &'static str,
-    pub list: List,
-    pub parser: Parser,
-    /// The newer key that wins when both are set.
-    pub superseded_by: Option<&'static str>,
-    /// What the implementation does with an entry it cannot parse.
-    pub on_error: &'static str,
-}
-
-/// Every address annotation extip-lint reads.
-pub static ADDRESS_ANNOTATIONS: &[AddressAnnotation] = &[
-    AddressAnnotation {
-        key: "metallb.io/loadBalancerIPs",
-        implementation: "MetalLB",
-        list: List::Comma,
-        parser: Parser::GoNet,
-        superseded_by: None,
-        on_error: "MetalLB rejects the whole annotation and allocates no address",
-    },
-    AddressAnnotation {
-        key: "metallb.universe.tf/loadBalancerIPs",
-        implementation: "MetalLB",
-        list: List::Comma,
-        parser: Parser::GoNet,
-        superseded_by: Some("metallb.io/loadBalancerIPs"),
-        on_error: "MetalLB rejects the whole annotation and allocates no address",
-    },
-    AddressAnnotation {
-        key: "lbipam.cilium.io/ips",
-        implementation: "Cilium",
-        list: List::Comma,
-        parser: Parser::GoNetip,
-        superseded_by: None,
-        on_error: "Cilium LB IPAM skips the entry",
-    },
-    AddressAnnotation {
-        key: "io.cilium/lb-ipam-ips",
-        implementation: "Cilium",
-        list: List::Comma,
-        parser: Parser::GoNetip,
-        superseded_by: Some("lbipam.cilium.io/ips"),
-        on_error: "Cilium LB IPAM skips the entry",
-    },
-    AddressAnnotation {
-        key: "kube-vip.io/loadbalancerIPs",
-        implementation: "kube-vip",
-        list: List::Comma,
-        parser: Parser::GoNetip,
-        superseded_by: None,
-        on_error: "the kube-vip cloud provider rejects the annotation",
-    },
-    AddressAnnotation {
-        key: "projectcalico.org/loadBalancerIPs",
-        implementation: "Calico",
-        list: List::Json,
-        parser: Parser::GoNet,
-        superseded_by: None,
-        on_error: "Calico ignores the annotation",
-    },
-];
 
 /// Whether two claims on one address conflict only when they share a port (kube-proxy routes
 /// each address and port on its own), or also when an address allocator would have to give the

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use serde::de::DeserializeOwned;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::decoder::Decoder;
 use super::span_map::span_map;
 use super::{
     Classified, ClassifyOptions, IGNORE_ANNOTATION, IgnoreAnnotation, Object, Problem, ProblemKind,
@@ -18,9 +18,9 @@ use super::{gateway, policies, pools, workload};
 use crate::finding::ObjectRef;
 use crate::policy::{self, Policy};
 use crate::source::{FileId, Origin, Span};
-use crate::yaml::pointer::{Segment, field_path, join, segments, to_pointer};
-use crate::yaml::scalar::{Style, Typed};
-use crate::yaml::{Document, NodeId, NodeKind, Tree, decode};
+use crate::yaml::pointer::field_path;
+use crate::yaml::scalar::Typed;
+use crate::yaml::{Document, NodeId, Tree};
 
 /// Kinds without a namespace (core and common extensions).
 const CLUSTER_SCOPED: &[&str] = &[
@@ -65,215 +65,8 @@ const CLUSTER_SCOPED: &[&str] = &[
     "VolumeAttachment",
 ];
 
-/// Classifies one document into objects.
-#[must_use]
-pub fn classify(file: FileId, doc: &Document, opts: &ClassifyOptions) -> Classified {
-    let mut out = Classified::default();
-    let tree = &doc.tree;
-    // kubectl reads any object with an `items` field as a list, whatever its kind (the
-    // unstructured decoder looks for `items`, not for a kind ending in `List`): the object
-    // itself is never applied, only its items. A list needs a kind, not an `apiVersion`.
-    if let Some((_, items)) = tree.get(doc.root, "items")
-        && let Some(kind) = scalar_field(tree, doc.root, "kind")
-    {
-        let api_version = scalar_field(tree, doc.root, "apiVersion").unwrap_or_default();
-        list(file, doc, items, api_version, kind, opts, &mut out);
-        return out;
-    }
-    let Some((api_version, kind)) =
-        type_meta(tree, doc.root).or_else(|| without_api_version(tree, doc.root))
-    else {
-        out.ignored += 1;
-        return out;
-    };
-    object(
-        file,
-        doc,
-        doc.root,
-        String::new(),
-        api_version,
-        kind,
-        opts,
-        &mut out,
-    );
-    out
-}
-
-/// The items of a list as kubectl decodes them: `items` must be a sequence (`null` is an empty
-/// one) of mappings (or nulls), or the whole list fails and none of its items is applied. An
-/// item that sets neither `apiVersion` nor `kind` takes the list's `apiVersion` and its kind
-/// minus `List` (`PodList` items, as the API server returns them, are Pods); an item that sets
-/// only one of them lacks the other.
-fn list(
-    file: FileId,
-    doc: &Document,
-    items: NodeId,
-    api_version: &str,
-    kind: &str,
-    opts: &ClassifyOptions,
-    out: &mut Classified,
-) {
-    let tree = &doc.tree;
-    let fail = |node: NodeId, pointer: String, message: String| {
-        let n = tree.node(node);
-        Problem {
-            kind: ProblemKind::Invalid,
-            span: Span::new(file, n.start, n.end),
-            origin: origin(doc, tree, node),
-            message,
-            object: None,
-            pointer,
-            help: Some(
-                "kubectl reads an object with `items` as a list; make `items` a list of objects, or remove it if this is not meant to be a list."
-                    .into(),
-            ),
-        }
-    };
-    match &tree.node(tree.resolve(items)).kind {
-        NodeKind::Seq { .. } => {}
-        NodeKind::Scalar { .. } if tree.typed(items) == Some(Typed::Null) => return,
-        _ => {
-            let what = json_type(tree, items);
-            out.problems.push(fail(
-                items,
-                "/items".into(),
-                format!(
-                    "`items` of {kind} is {}, not a list: kubectl fails on the whole list (`json: cannot unmarshal {what} into Go struct field decodeList.items of type []json.RawMessage`), so nothing in it is applied",
-                    json_article(what)
-                ),
-            ));
-            return;
-        }
-    }
-    let items = tree.items(items);
-    if let Some((i, &bad)) = items.iter().enumerate().find(|&(_, &item)| {
-        !matches!(tree.node(tree.resolve(item)).kind, NodeKind::Map { .. })
-            && tree.typed(item) != Some(Typed::Null)
-    }) {
-        let what = json_type(tree, bad);
-        out.problems.push(fail(
-            bad,
-            format!("/items/{i}"),
-            format!(
-                "item {i} of {kind} is {}, not an object: kubectl fails on the whole list (`json: cannot unmarshal {what} into Go value of type map[string]interface {{}}`), so none of its items is applied",
-                json_article(what)
-            ),
-        ));
-        return;
-    }
-    let item_kind = kind.strip_suffix("List").unwrap_or(kind);
-    for (i, &item) in items.iter().enumerate() {
-        let field = |key: &str| scalar_field(tree, item, key);
-        let (av, k) = match (field("apiVersion"), field("kind")) {
-            (None, None) => (api_version, item_kind),
-            (av, k) => (av.unwrap_or_default(), k.unwrap_or_default()),
-        };
-        if !k.is_empty() && !av.is_empty() {
-            object(file, doc, item, format!("/items/{i}"), av, k, opts, out);
-            continue;
-        }
-        let n = tree.node(item);
-        let missing = if k.is_empty() {
-            "`kind`; kubectl cannot read it (`Object 'Kind' is missing`)"
-        } else {
-            "`apiVersion`, so the API server cannot tell which API it belongs to"
-        };
-        out.problems.push(Problem {
-            kind: ProblemKind::Invalid,
-            span: Span::new(file, n.start, n.start),
-            origin: origin(doc, tree, item),
-            message: format!("item {i} of {kind} has no {missing}"),
-            object: None,
-            pointer: format!("/items/{i}"),
-            help: None,
-        });
-    }
-}
-
-/// What kubectl says about a document that is not an object (no `kind`, or not a mapping, or
-/// a kind that is none of Kubernetes' without an `apiVersion`).
-#[must_use]
-pub fn not_an_object(doc: &Document) -> String {
-    let tree = &doc.tree;
-    if matches!(tree.node(tree.resolve(doc.root)).kind, NodeKind::Map { .. }) {
-        match scalar_field(tree, doc.root, "kind") {
-            Some(kind) => format!("`no matches for kind \"{kind}\" in version \"\"`"),
-            None => "`Object 'Kind' is missing`".into(),
-        }
-    } else {
-        format!(
-            "`json: cannot unmarshal {} into Go value of type unstructured.detector`",
-            json_type(tree, doc.root)
-        )
-    }
-}
-
-/// A non-empty scalar field of a mapping, as kubectl reads `apiVersion` and `kind`: `null` (or
-/// `~`) counts as no value, as Go's JSON decoder leaves the string empty. Another value that is
-/// no string (`1`, YAML 1.1's `yes`) fails kubectl; it is kept as written, so that no API
-/// serves it.
-fn scalar_field<'t>(tree: &'t Tree, node: NodeId, key: &str) -> Option<&'t str> {
-    let (_, v) = tree.get(node, key)?;
-    if tree.typed(v)? == Typed::Null {
-        return None;
-    }
-    tree.scalar(v).filter(|s| !s.is_empty())
-}
-
-/// The JSON type of a node, as Go's decoder names it in its errors.
-fn json_type(tree: &Tree, node: NodeId) -> &'static str {
-    match &tree.node(tree.resolve(node)).kind {
-        NodeKind::Map { .. } => "object",
-        NodeKind::Seq { .. } => "array",
-        NodeKind::Scalar { .. } => match tree.typed(node) {
-            Some(Typed::Bool(_)) => "bool",
-            Some(Typed::Int(_) | Typed::UInt(_) | Typed::Float(_)) => "number",
-            _ => "string",
-        },
-        NodeKind::Alias(_) => "value",
-    }
-}
-
-/// `an object`, `a string`: a JSON type with its article.
-fn json_article(what: &str) -> String {
-    match what {
-        "object" | "array" => format!("an {what}"),
-        _ => format!("a {what}"),
-    }
-}
-
-/// A document with a `kind` and no `apiVersion` that kubectl applies or fails as an object: it
-/// looks the kind up in the core group (a core kind is sent as it is, and the API server takes
-/// it as `v1`), so a core kind is a `v1` object, and another built-in kind an object no API
-/// serves (`no matches for kind "Deployment" in version ""`). Any other such document (a CI
-/// file's `kind: pipeline`) is not taken for a manifest.
-fn without_api_version(tree: &Tree, node: NodeId) -> Option<(&'static str, &str)> {
-    let kind = scalar_field(tree, node, "kind")?;
-    if scalar_field(tree, node, "apiVersion").is_some() {
-        return None;
-    }
-    let apis = crate::kubernetes::BUILT_IN;
-    if apis
-        .iter()
-        .any(|(g, v, kinds)| g.is_empty() && *v == "v1" && kinds.contains(&kind))
-    {
-        return Some(("v1", kind));
-    }
-    if apis.iter().any(|(_, _, kinds)| kinds.contains(&kind)) {
-        return Some(("", kind));
-    }
-    None
-}
-
-fn type_meta(tree: &Tree, node: NodeId) -> Option<(&str, &str)> {
-    Some((
-        scalar_field(tree, node, "apiVersion")?,
-        scalar_field(tree, node, "kind")?,
-    ))
-}
-
 #[allow(clippy::too_many_arguments)]
-fn object(
+pub(super) fn object(
     file: FileId,
     doc: &Document,
     node: NodeId,
@@ -628,7 +421,7 @@ fn templated<'a>(meta: &'a ObjectMeta, view: &'a View) -> Option<&'a str> {
     };
     // The load-balancer annotations that request addresses.
     let requested = meta.annotations.iter().flatten().filter_map(|(k, v)| {
-        super::claims::ADDRESS_ANNOTATIONS
+        crate::implementation::ADDRESS_ANNOTATIONS
             .iter()
             .any(|a| a.key == k)
             .then_some(v.as_str())
@@ -667,7 +460,7 @@ fn ignore_annotation(
 }
 
 /// The Helm `# Source:` comment, else the Kustomize origin annotation.
-fn origin(doc: &Document, tree: &Tree, node: NodeId) -> Option<Origin> {
+pub(super) fn origin(doc: &Document, tree: &Tree, node: NodeId) -> Option<Origin> {
     if let Some((path, offset)) = &doc.helm_source {
         return Some(Origin {
             tool: "helm",
@@ -740,145 +533,6 @@ fn pod_template_metadata(tree: &Tree, node: NodeId, kind: &str) -> Option<&'stat
     }
 }
 
-pub(super) struct Decoder<'a> {
-    file: FileId,
-    pub(super) tree: &'a Tree,
-    pub(super) node: NodeId,
-    obj_pointer: &'a str,
-    budget: usize,
-    /// The target release, whose API decides which fields exist.
-    version: crate::kubernetes::Version,
-    pub(super) id: &'a Arc<ObjectRef>,
-    origin: Option<Origin>,
-    problems: &'a mut Vec<Problem>,
-}
-
-impl Decoder<'_> {
-    /// Validates a selector; an invalid one is a problem at its bad expression.
-    pub(super) fn valid_selector(&mut self, sel: Option<&LabelSelector>, path: &str) -> bool {
-        let Some(Err((message, i))) = sel.map(crate::selector::validate) else {
-            return true;
-        };
-        let full = format!("{path}/matchExpressions/{i}/operator");
-        let segs = segments(&full);
-        let (n, _, depth) = self.tree.lookup(self.node, &segs);
-        let node = self.tree.node(n);
-        self.problems.push(Problem {
-            kind: ProblemKind::Invalid,
-            origin: self.origin.clone(),
-            span: Span::new(self.file, node.start, node.end),
-            message: format!("{} has an invalid selector: {message}; the API server rejects it and it is not counted", self.id),
-            object: Some(Arc::clone(self.id)),
-            pointer: format!("{}{}", self.obj_pointer, join(&segs[..depth])),
-            help: None,
-        });
-        false
-    }
-
-    /// Decodes `T` at `path` below the object. A failure, and every field the API does not
-    /// declare, becomes a problem at its node; either way the object does not count.
-    pub(super) fn decode<T: DeserializeOwned>(&mut self, path: &str) -> Option<T> {
-        let segs = segments(path);
-        let (start, _, depth) = self.tree.lookup(self.node, &segs);
-        if depth < segs.len() {
-            return None;
-        }
-        // The path to the decoded node, which decode's paths continue.
-        let prefix: Vec<Segment> = segs.iter().map(|s| Segment::Key(s.to_string())).collect();
-        let full = |rest: &[Segment]| [prefix.as_slice(), rest].concat();
-        match decode::decode::<T>(self.tree, start, self.budget) {
-            Ok(d) => {
-                let mut unknown = 0;
-                for place in &d.unknown {
-                    let path = full(&place.path);
-                    let field = field_path(&path);
-                    // A field the newest API dropped, but the target's still has.
-                    if crate::kubernetes::field_served(&self.id.kind, &field, self.version)
-                        == Some(true)
-                    {
-                        continue;
-                    }
-                    unknown += 1;
-                    let removed = crate::kubernetes::field_removed(&self.id.kind, &field)
-                        .map_or_else(String::new, |r| format!(" (Kubernetes {r} removed it)"));
-                    self.problem_on(
-                        place.at,
-                        &path,
-                        format!(
-                            "{} has unknown field \"{field}\"{removed}; the API server rejects it (strict field validation) and it is not counted",
-                            self.id
-                        ),
-                    );
-                    self.problems.last_mut().expect("BUG: just pushed").help = Some(
-                        "Correct the field's name or remove it; the rest of the object is read only once the API server would accept it.".into(),
-                    );
-                }
-                (unknown == 0).then_some(d.value)
-            }
-            Err(e) => {
-                let path = full(&e.path);
-                let field = field_path(&path);
-                let at = if field.is_empty() {
-                    String::new()
-                } else {
-                    format!(" at `{field}`")
-                };
-                self.problem_on(
-                    e.node,
-                    &path,
-                    format!("{} cannot be decoded{at}: {}", self.id, e.message),
-                );
-                self.problems.last_mut().expect("BUG: just pushed").help =
-                    yaml11_hint(self.tree, e.node, &e.message);
-                None
-            }
-        }
-    }
-
-    /// Records a problem at the node at `path` below the object (or its nearest ancestor).
-    pub(super) fn problem_at(&mut self, path: &str, message: &str) {
-        let (n, _, _) = self.tree.lookup(self.node, &segments(path));
-        let message = format!("{} {message}", self.id);
-        self.problem(n, message);
-    }
-
-    /// The path from the object to `node`.
-    fn path_to(&self, node: NodeId) -> Vec<Segment> {
-        self.tree.path_to(self.node, node).unwrap_or_default()
-    }
-
-    /// Records a problem at `node`.
-    fn problem(&mut self, node: NodeId, message: String) {
-        let path = self.path_to(node);
-        self.problem_on(node, &path, message);
-    }
-
-    /// Records a problem about the value at `path` below the object, reported at `node`.
-    fn problem_on(&mut self, node: NodeId, path: &[Segment], message: String) {
-        let pointer = format!("{}{}", self.obj_pointer, to_pointer(path));
-        let n = self.tree.node(node);
-        let span = Span::new(self.file, n.start, n.end);
-        // One finding per problem: a bare Pod's metadata is its pod template's too, and is
-        // read twice.
-        if self
-            .problems
-            .iter()
-            .any(|p| p.span == span && p.message == message)
-        {
-            return;
-        }
-        self.problems.push(Problem {
-            origin: self.origin.clone(),
-            kind: ProblemKind::Invalid,
-            span,
-            message,
-            object: Some(Arc::clone(self.id)),
-            pointer,
-            help: None,
-        });
-    }
-}
-
 /// The key nodes at `field` (`spec.ports[].appProtocol`, `[]` for every index) below `node`.
 fn present(tree: &Tree, node: NodeId, field: &str) -> Vec<NodeId> {
     let mut at = vec![(node, None)];
@@ -905,31 +559,10 @@ fn present(tree: &Tree, node: NodeId, field: &str) -> Vec<NodeId> {
     at.into_iter().filter_map(|(_, k)| k).collect()
 }
 
-/// The help for a plain scalar that YAML 1.1 typed where Kubernetes wants a string: quote it.
-fn yaml11_hint(tree: &Tree, node: NodeId, message: &str) -> Option<String> {
-    if !message.ends_with("expected a string") {
-        return None;
-    }
-    let NodeKind::Scalar {
-        value,
-        style: Style::Plain,
-    } = &tree.node(tree.resolve(node)).kind
-    else {
-        return None;
-    };
-    let what = match tree.typed(node)? {
-        Typed::Bool(_) => "a boolean",
-        Typed::Int(_) | Typed::UInt(_) | Typed::Float(_) => "a number",
-        Typed::Null | Typed::Str(_) => return None,
-    };
-    Some(format!(
-        "Quote the value (`\"{value}\"`): kubectl reads YAML 1.1, where `{value}` unquoted is {what}."
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::object::document::classify;
     use crate::yaml::{BuildLimits, parse};
 
     fn objects(text: &str) -> Classified {

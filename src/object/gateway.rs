@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::classify::Decoder;
+use super::decoder::Decoder;
 
 /// A `Gateway`'s requested addresses and listeners.
 #[derive(Debug, Clone, Default)]

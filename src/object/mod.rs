@@ -7,6 +7,8 @@
 
 pub mod claims;
 mod classify;
+mod decoder;
+mod document;
 pub mod gateway;
 mod policies;
 pub mod pools;
@@ -18,7 +20,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Service;
 
-pub use classify::{classify, not_an_object};
+pub use document::{classify, not_an_object};
 pub use span_map::SpanMap;
 
 use crate::finding::ObjectRef;

@@ -9,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::classify::Decoder;
+use super::decoder::Decoder;
 use crate::calico;
 use crate::policy::{
     CalicoPolicy, CiliumRule, ClusterPolicy, Openness, Policy, Subject, calico_default_types,

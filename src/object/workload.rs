@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::classify::Decoder;
+use super::decoder::Decoder;
 use crate::selector::PodLabels;
 use crate::yaml::pointer::segments;
 use crate::yaml::scalar::Typed;

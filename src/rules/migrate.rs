@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use crate::finding::{Change, Fix, Safety};
+use crate::implementation::ADDRESS_ANNOTATIONS;
 use crate::implementation::Implementation;
 use crate::lb;
-use crate::object::claims::ADDRESS_ANNOTATIONS;
 use crate::object::{Object, View};
 
 use super::RuleContext;
