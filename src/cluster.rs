@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::{ClusterConfig, DEFAULT_CLUSTER};
+use crate::object::Object;
 use crate::source::display_name;
 use crate::walk::Input;
 
@@ -94,6 +95,44 @@ pub fn assign(split: Split<'_>, inputs: &[Input]) -> Assignment {
         })
         .collect();
     Assignment { clusters, of_input }
+}
+
+/// The objects of each cluster, in input order. One cluster (the usual run) takes them all
+/// without a copy; otherwise each cluster's vector is sized first, so a million objects are not
+/// copied again while vectors grow.
+#[must_use]
+pub fn per_cluster(objects: Vec<Object>, clusters: usize, of_input: &[usize]) -> Vec<Vec<Object>> {
+    if clusters == 1 {
+        return vec![objects];
+    }
+    let mut counts = vec![0; clusters];
+    for o in &objects {
+        counts[of_input[o.file.0 as usize]] += 1;
+    }
+    let mut out: Vec<Vec<Object>> = counts.into_iter().map(Vec::with_capacity).collect();
+    for o in objects {
+        out[of_input[o.file.0 as usize]].push(o);
+    }
+    out
+}
+
+/// Puts the inputs in an order that does not depend on the order of the paths given: by the
+/// name reports show, then the path (reported inputs first, then context). File ids follow it,
+/// so whatever is decided by the first of several objects (the load-balancer and cloud
+/// evidence, the first policy that isolates some pods) is decided by file name and position.
+pub fn in_stable_order(walked: &mut crate::walk::Walked) {
+    fn key(input: &Input) -> (&str, u8, Option<&Path>) {
+        match input {
+            Input::File { name, path, .. } => (name, 0, Some(path)),
+            Input::Blob { name, path, .. } => (name, 1, Some(path)),
+            Input::Stdin { name, .. } => (name, 2, None),
+            Input::Rendered(r) => (&r.label, 3, Some(&r.dir)),
+        }
+    }
+    let reported = walked.reported.min(walked.inputs.len());
+    let (paths, context) = walked.inputs.split_at_mut(reported);
+    paths.sort_by(|a, b| key(a).cmp(&key(b)));
+    context.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
 #[cfg(test)]

@@ -1,15 +1,19 @@
 //! extip-lint: a static linter for Kubernetes Service externalIPs and `NetworkPolicy` coverage.
 //!
-//! The pipeline runs one way: walk -> cluster assignment -> load (parse, classify) -> per
-//! cluster: index -> profile -> rules (check) -> suppress (filter) -> report -> render. `lint` conducts the stages up to the
-//! report; each stage is its own module and gets only the options it needs. STYLE.md lists the
-//! layers, and `tests/layers.rs` keeps every import pointing down them.
+//! The pipeline runs one way: walk (and render) -> cluster assignment -> load (parse, classify)
+//! -> check, per cluster (facts, rules, inventory) -> map to sources, plan fixes, suppress,
+//! leave out what is known -> report; renderers then write it. `lint` conducts the stages up to
+//! the report; each stage is its own module and gets only the options `plan` gives it.
+//! CONTRIBUTING.md's layer table lists the layers, and `tests/layers.rs` keeps every import
+//! pointing down them.
 
 #![forbid(unsafe_code)]
 
 pub mod address;
 pub mod admission;
+pub mod baseline;
 pub mod calico;
+pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod config;
@@ -28,6 +32,7 @@ pub mod kustomize;
 pub mod lb;
 pub mod load;
 pub mod object;
+pub mod plan;
 pub mod policy;
 pub mod profile;
 pub mod progress;
@@ -42,38 +47,25 @@ pub mod suppress;
 pub mod walk;
 pub mod yaml;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
+pub use baseline::known_at;
 pub use progress::{Phase, Progress};
 pub use report::{Report, Stats};
 
 use crate::cluster::Split;
-use crate::config::{AllowEntry, ClusterConfig, Profile, Settings, ValueSource};
+use crate::config::Settings;
 use crate::known::Known;
 use crate::load::LoadOptions;
-use crate::object::{ClassifyOptions, Object, Problem};
-use crate::report::{ClusterSummary, Inputs, Outcome};
-use crate::rules::{EXT901, Enabled, RuleContext};
-use crate::walk::WalkOptions;
+use crate::object::Problem;
+use crate::report::{Inputs, Outcome};
+use crate::rules::EXT901;
 
 /// Lints the inputs named in `settings`; `stdin` holds standard input when `-` is among them.
 #[must_use]
 pub fn lint(settings: &Settings, stdin: Option<Vec<u8>>) -> Report {
-    lint_with_progress(settings, stdin, None)
+    lint_against(settings, stdin, None, None)
 }
 
-/// `lint`, counting files and bytes read into `progress`.
-#[must_use]
-pub fn lint_with_progress(
-    settings: &Settings,
-    stdin: Option<Vec<u8>>,
-    progress: Option<&Progress>,
-) -> Report {
-    lint_against(settings, stdin, progress, None)
-}
-
-/// `lint_with_progress`, leaving out what `known` holds (`--diff-base`, `--baseline`): the
+/// `lint`, counting files and bytes read into `progress`, and leaving out what `known` holds (`--diff-base`, `--baseline`): the
 /// findings that were there before are counted, not reported, and EXT005 knows which claims are
 /// older.
 #[must_use]
@@ -83,166 +75,26 @@ pub fn lint_against(
     progress: Option<&Progress>,
     known: Option<&Known>,
 ) -> Report {
-    let mut walked =
-        walk::walk_with_context(&walk_options(settings), &settings.paths, &settings.context);
+    let mut walked = walk::walk_with_context(
+        &plan::walk_options(settings),
+        &settings.paths,
+        &settings.context,
+    );
     if settings.render.enabled {
-        expand::render_all(&mut walked, &render_options(settings), progress);
+        expand::render_all(&mut walked, &plan::render_options(settings), progress);
     }
     run(settings, walked, stdin, progress, known)
 }
 
-/// `lint`, for an editor (`extip-lint server`): `buffers` are read in place of the files on
-/// disk. With rendering on, `rendered` is what the renderers gave at the last save, reused so
-/// that a keystroke runs no program (`None`: render now). Returns the report and the rendered
-/// inputs, for the next run.
-#[must_use]
-pub fn lint_buffers(
-    settings: &Settings,
-    buffers: &walk::Buffers,
-    rendered: Option<Vec<walk::Input>>,
-) -> (Report, Vec<walk::Input>) {
-    let opts = walk_options(settings);
-    let mut walked = walk::walk_with_context(&opts, &settings.paths, &settings.context);
-    buffers.apply(&mut walked, &opts, &settings.paths);
-    let mut kept = Vec::new();
-    if settings.render.enabled {
-        match rendered {
-            Some(r) => {
-                walked.charts.clear();
-                walked.kustomizations.clear();
-                let at = walked.reported;
-                walked.reported += r.len();
-                walked.inputs.splice(at..at, r);
-            }
-            None => expand::render_all(&mut walked, &render_options(settings), None),
-        }
-        kept = walked
-            .inputs
-            .iter()
-            .filter(|i| matches!(i, walk::Input::Rendered(_)))
-            .cloned()
-            .collect();
-    }
-    (run(settings, walked, None, None, None), kept)
-}
-
-fn render_options(settings: &Settings) -> expand::RenderOptions {
-    expand::RenderOptions {
-        release: settings
-            .render
-            .release
-            .clone()
-            .unwrap_or_else(|| "release-name".into()),
-        namespace: settings.namespace.0.clone(),
-        kube_version: format!("v{}.0", settings.kubernetes.0),
-        values: settings.render.values.clone(),
-    }
-}
-
-/// What the paths held at a git revision: lints `snapshot` (the same paths, read through git)
-/// with the same settings, and keeps its unsuppressed findings' fingerprints and its claims.
-/// With `--render`, the revision's files are written to a temporary folder for the renderers.
-pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Result<Known, error::Error> {
-    let roots = [settings.paths.as_slice(), settings.context.as_slice()].concat();
-    let label = format!("at `{}`", snapshot.rev);
-    let walked = if settings.render.enabled {
-        let checkout = snapshot.check_out()?;
-        let placed: Vec<PathBuf> = checkout
-            .roots
-            .iter()
-            .map(|r| {
-                r.clone()
-                    .unwrap_or_else(|| checkout.dir.join("-not-at-the-revision-"))
-            })
-            .collect();
-        let mut opts = walk_options(settings);
-        if let Some(base) = checkout.place(&settings.glob_base) {
-            opts.glob_base = base;
-        }
-        let n = settings.paths.len();
-        let mut walked = walk::walk_with_context(&opts, &placed[..n], &placed[n..]);
-        // Values files as the revision has them.
-        let mut render = render_options(settings);
-        for (chart, files) in &mut render.values {
-            if let Some(c) = checkout.place(chart) {
-                *chart = c;
-            }
-            for f in files.iter_mut() {
-                if let Some(p) = checkout.place(f) {
-                    *f = p;
-                }
-            }
-        }
-        expand::render_all(&mut walked, &render, None);
-        walked.errors.clear();
-        // Named as the working tree names them, so clusters and fingerprints match.
-        let now = |root: usize, p: &Path| -> PathBuf {
-            p.strip_prefix(&placed[root])
-                .map_or_else(|_| p.to_path_buf(), |rest| roots[root].join(rest))
-        };
-        walked.inputs = walked
-            .inputs
-            .into_iter()
-            .filter_map(|input| match input {
-                walk::Input::File { path, root, .. } => {
-                    let bytes = std::fs::read(&path).ok()?;
-                    let user = now(root, &path);
-                    Some(walk::Input::Blob {
-                        name: source::display_name(&user),
-                        path: user,
-                        root,
-                        bytes: bytes.into(),
-                    })
-                }
-                walk::Input::Rendered(mut r) => {
-                    r.dir = now(r.root, &r.dir);
-                    r.file = now(r.root, &r.file);
-                    if let Some((tool, _)) = r.label.rsplit_once(' ') {
-                        r.label = format!("{tool} {}", source::display_name(&r.dir));
-                    }
-                    Some(walk::Input::Rendered(r))
-                }
-                other => Some(other),
-            })
-            .collect();
-        // The checkout must outlive the run: sources are mapped by reading it.
-        let report = run(settings, walked, None, None, None);
-        drop(checkout);
-        return Ok(known_from(&report, label));
-    } else {
-        walk::walk_snapshot(
-            &walk_options(settings),
-            &roots,
-            settings.paths.len(),
-            snapshot.files,
-        )
-    };
-    let report = run(settings, walked, None, None, None);
-    Ok(known_from(&report, label))
-}
-
-fn known_from(report: &Report, label: String) -> Known {
-    let fingerprints = report
-        .findings
-        .iter()
-        .filter(|f| f.suppressed.is_none())
-        .map(|f| f.fingerprint(&report.files[f.primary.span.file.0 as usize].name))
-        .collect();
-    Known::from_run(
-        label,
-        fingerprints,
-        report.claim_keys.iter().cloned().collect(),
-    )
-}
-
-fn run(
+/// The stages after the walk, for `lint_against`, `--diff-base` and the language server.
+pub(crate) fn run(
     settings: &Settings,
     mut walked: walk::Walked,
     stdin: Option<Vec<u8>>,
     progress: Option<&Progress>,
     known: Option<&Known>,
 ) -> Report {
-    in_stable_order(&mut walked);
+    cluster::in_stable_order(&mut walked);
     let no_history = object::claims::History::default();
     let history = known.map_or(&no_history, |k| &k.history);
     let split = if settings.cluster_per_path {
@@ -256,10 +108,12 @@ fn run(
         }
     };
     let assignment = cluster::assign(split, &walked.inputs);
-    let plans: Vec<Plan<'_>> = assignment
+    let plans: Vec<plan::Plan<'_>> = assignment
         .clusters
         .iter()
-        .map(|(name, config)| Plan::new(settings, name, config.map(|i| &settings.clusters[i])))
+        .map(|(name, config)| {
+            plan::Plan::new(settings, name, config.map(|i| &settings.clusters[i]))
+        })
         .collect();
     let per_input: Vec<&LoadOptions> = assignment
         .of_input
@@ -272,10 +126,10 @@ fn run(
         .config
         .as_ref()
         .map(|c| inputs.add_config(&c.path, &c.text));
-    let enabled = enabled(settings);
+    let enabled = plan::enabled(settings);
 
     // Each cluster is checked on its own: its objects, index, profile and conflicts.
-    let mut objects = per_cluster(
+    let mut objects = cluster::per_cluster(
         std::mem::take(&mut inputs.objects),
         plans.len(),
         &assignment.of_input,
@@ -290,109 +144,30 @@ fn run(
             inputs.uncount(&rejected);
         }
     }
-    let mut findings = Vec::new();
-    let mut claim_keys = Vec::new();
-    let mut inventory = Vec::new();
-    let mut clusters = Vec::new();
-    if let Some(p) = progress {
-        p.start(Phase::Check, Some(plans.len()));
-    }
-    for ((plan, objects), problems) in plans.iter().zip(&objects).zip(&problems) {
-        if let Some(p) = progress {
-            p.add(1, 0);
-        }
-        let index = index::build(objects);
-        let (requested, source) = plan.profile;
-        let set_by = (*source != ValueSource::Default).then(|| source.message(config_file));
-        let scope = if plans.len() > 1 {
-            format!("cluster `{}`", plan.name)
-        } else {
-            "the input".to_string()
-        };
-        let file_name = |span: source::Span| inputs.files[span.file.0 as usize].name.clone();
-        let profile = profile::decide(
-            *requested,
-            set_by,
-            index.cloud_evidence(),
-            &file_name,
-            &scope,
-        );
-        let (target, version_source, gates) = settings.target(plan.config);
-        let kubernetes = profile::kubernetes(
-            target,
-            (*version_source != ValueSource::Default).then(|| version_source.message(config_file)),
-            gates
-                .iter()
-                .map(|g| g.source.message(config_file))
-                .collect(),
-        );
-        let lb_setting = plan
-            .config
-            .and_then(|c| c.load_balancer.as_ref())
-            .unwrap_or(&settings.load_balancer);
-        let lb = lb::decide(
-            lb_setting.0.map(|i| (i, lb_setting.1.message(config_file))),
-            objects,
-            &scope,
-        );
-        let claims = object::claims::collect(objects);
-        claim_keys.extend(
-            claims
-                .iter()
-                .filter(|c| c.inert.is_none())
-                .map(|c| c.key(plan.name)),
-        );
-        let by_address = object::claims::by_address(&claims);
-        let refused = rules::refused_objects(&claims, &kubernetes.target);
-        let cx = RuleContext {
-            objects,
-            claims: &claims,
-            by_address: &by_address,
-            refused: &refused,
-            kubernetes: &kubernetes.target,
-            index: &index,
-            problems,
-            profile: &profile,
-            allow: plan.allow,
-            config_file,
-            enabled: &enabled,
-            scope: &scope,
-            cluster: plan.name,
-            history,
-            lb: &lb,
-        };
-        let name: Arc<str> = Arc::from(plan.name);
-        let from = findings.len();
-        findings.extend(rules::check(&cx));
-        for f in &mut findings[from..] {
-            f.cluster = Some(Arc::clone(&name));
-        }
-        if settings.inventory {
-            inventory.extend(inventory::rows(&inventory::Inputs {
-                claims: &claims,
-                index: &index,
-                allow: plan.allow,
-                owner_keys: &settings.owner_keys,
-                route_keys: &settings.route_keys,
-                firewall_keys: &settings.firewall_keys,
-                profile: &profile,
-                kubernetes: &kubernetes.target,
-                lb: &lb,
-                cluster: &name,
-            }));
-        }
-        clusters.push(ClusterSummary {
-            name,
-            profile,
-            kubernetes,
-            lb,
-            files: assignment
-                .of_input
-                .iter()
-                .filter(|&&c| assignment.clusters[c].0 == plan.name)
-                .count(),
-        });
-    }
+    let run = check::Run {
+        settings,
+        files_per_cluster: plans
+            .iter()
+            .map(|plan| {
+                let of = &assignment.of_input;
+                of.iter()
+                    .filter(|&&c| assignment.clusters[c].0 == plan.name)
+                    .count()
+            })
+            .collect(),
+        plans: &plans,
+        files: &inputs.files,
+        config_file,
+        enabled: &enabled,
+        history,
+    };
+    let checked = check::check(&run, &objects, &problems, progress);
+    let check::Checked {
+        mut findings,
+        claim_keys,
+        inventory,
+        clusters,
+    } = checked;
     // Findings about rendered objects point at their template or patch.
     inputs.sources_start_here();
     srcmap::map(&mut findings, &mut inputs.files);
@@ -416,107 +191,5 @@ fn run(
             filtered,
             claim_keys,
         },
-    )
-}
-
-/// The objects of each cluster, in input order. One cluster (the usual run) takes them all
-/// without a copy; otherwise each cluster's vector is sized first, so a million objects are not
-/// copied again while vectors grow.
-fn per_cluster(objects: Vec<Object>, clusters: usize, of_input: &[usize]) -> Vec<Vec<Object>> {
-    if clusters == 1 {
-        return vec![objects];
-    }
-    let mut counts = vec![0; clusters];
-    for o in &objects {
-        counts[of_input[o.file.0 as usize]] += 1;
-    }
-    let mut out: Vec<Vec<Object>> = counts.into_iter().map(Vec::with_capacity).collect();
-    for o in objects {
-        out[of_input[o.file.0 as usize]].push(o);
-    }
-    out
-}
-
-/// Puts the inputs in an order that does not depend on the order of the paths given: by the
-/// name reports show, then the path (reported inputs first, then context). File ids follow it,
-/// so whatever is decided by the first of several objects (the load-balancer and cloud
-/// evidence, the first policy that isolates some pods) is decided by file name and position.
-fn in_stable_order(walked: &mut walk::Walked) {
-    fn key(input: &walk::Input) -> (&str, u8, Option<&Path>) {
-        match input {
-            walk::Input::File { name, path, .. } => (name, 0, Some(path)),
-            walk::Input::Blob { name, path, .. } => (name, 1, Some(path)),
-            walk::Input::Stdin { name, .. } => (name, 2, None),
-            walk::Input::Rendered(r) => (&r.label, 3, Some(&r.dir)),
-        }
-    }
-    let reported = walked.reported.min(walked.inputs.len());
-    let (paths, context) = walked.inputs.split_at_mut(reported);
-    paths.sort_by(|a, b| key(a).cmp(&key(b)));
-    context.sort_by(|a, b| key(a).cmp(&key(b)));
-}
-
-/// What one cluster is checked with: the settings, with the cluster's own overrides.
-struct Plan<'a> {
-    name: &'a str,
-    config: Option<&'a ClusterConfig>,
-    profile: &'a (Profile, ValueSource),
-    allow: &'a [AllowEntry],
-    load: LoadOptions,
-}
-
-impl<'a> Plan<'a> {
-    fn new(settings: &'a Settings, name: &'a str, config: Option<&'a ClusterConfig>) -> Self {
-        let namespace = config
-            .and_then(|c| c.namespace.as_ref())
-            .unwrap_or(&settings.namespace);
-        Plan {
-            name,
-            config,
-            profile: config
-                .and_then(|c| c.profile.as_ref())
-                .unwrap_or(&settings.profile),
-            allow: config
-                .and_then(|c| c.allow.as_deref())
-                .unwrap_or(&settings.allow),
-            load: LoadOptions {
-                chart_dir: settings.render.chart_dir.clone(),
-                max_file_size: settings.limits.max_file_size,
-                build: settings.limits.build(),
-                classify: ClassifyOptions {
-                    default_namespace: namespace.0.clone(),
-                    alias_budget: settings.limits.max_alias_expansion,
-                    kubernetes: settings.target(config).0,
-                },
-            },
-        }
-    }
-}
-
-fn walk_options(settings: &Settings) -> WalkOptions {
-    WalkOptions {
-        no_ignore: settings.no_ignore,
-        include: settings.include.clone(),
-        exclude: settings.exclude.clone(),
-        glob_base: settings.glob_base.clone(),
-        stdin_filename: settings.stdin_filename.clone(),
-        render: settings.render.enabled,
-    }
-}
-
-/// The rules that run, at their configured severity, in code order.
-fn enabled(settings: &Settings) -> Enabled {
-    Enabled::new(
-        settings
-            .catalog
-            .iter()
-            .filter_map(|m| Some((*m, settings.rules.get(m.code).and_then(|(s, _)| *s)?)))
-            .collect(),
-        settings
-            .rules
-            .iter()
-            .filter(|(_, (_, src))| matches!(src, ValueSource::File { .. }))
-            .map(|(code, _)| *code)
-            .collect(),
     )
 }

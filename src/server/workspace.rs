@@ -162,7 +162,7 @@ impl Workspace {
             // Rendering turned on since the last save: nothing rendered until the next save.
             Trigger::Edit => Some(self.rendered.clone().unwrap_or_default()),
         };
-        let (report, rendered) = crate::lint_buffers(&settings, &self.buffers, rendered);
+        let (report, rendered) = lint_buffers(&settings, &self.buffers, rendered);
         if settings.render.enabled {
             self.rendered = Some(rendered);
         }
@@ -207,4 +207,39 @@ fn problems(e: &Error) -> Vec<ConfigProblem> {
             error: true,
         }],
     }
+}
+
+/// `lint`, for an editor (`extip-lint server`): `buffers` are read in place of the files on
+/// disk. With rendering on, `rendered` is what the renderers gave at the last save, reused so
+/// that a keystroke runs no program (`None`: render now). Returns the report and the rendered
+/// inputs, for the next run.
+#[must_use]
+fn lint_buffers(
+    settings: &Settings,
+    buffers: &Buffers,
+    rendered: Option<Vec<Input>>,
+) -> (Report, Vec<Input>) {
+    let opts = crate::plan::walk_options(settings);
+    let mut walked = crate::walk::walk_with_context(&opts, &settings.paths, &settings.context);
+    buffers.apply(&mut walked, &opts, &settings.paths);
+    let mut kept = Vec::new();
+    if settings.render.enabled {
+        if let Some(r) = rendered {
+            walked.charts.clear();
+            walked.kustomizations.clear();
+            let at = walked.reported;
+            walked.reported += r.len();
+            walked.inputs.splice(at..at, r);
+        } else {
+            let render = crate::plan::render_options(settings);
+            crate::expand::render_all(&mut walked, &render, None);
+        }
+        kept = walked
+            .inputs
+            .iter()
+            .filter(|i| matches!(i, Input::Rendered(_)))
+            .cloned()
+            .collect();
+    }
+    (crate::run(settings, walked, None, None, None), kept)
 }

@@ -1,0 +1,106 @@
+//! `--diff-base`: what the paths held at a git revision, linted with the same settings, as the
+//! findings and claims a run then leaves out (`Known`). The revision is one more source of
+//! inputs: its files are read through git (or checked out for the renderers) and run through
+//! the same pipeline.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Settings;
+use crate::known::Known;
+use crate::{Report, error, expand, git, plan, source, walk};
+
+/// What the paths held at a git revision: lints `snapshot` (the same paths, read through git)
+/// with the same settings, and keeps its unsuppressed findings' fingerprints and its claims.
+/// With `--render`, the revision's files are written to a temporary folder for the renderers.
+pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Result<Known, error::Error> {
+    let roots = [settings.paths.as_slice(), settings.context.as_slice()].concat();
+    let label = format!("at `{}`", snapshot.rev);
+    let walked = if settings.render.enabled {
+        let checkout = snapshot.check_out()?;
+        let placed: Vec<PathBuf> = checkout
+            .roots
+            .iter()
+            .map(|r| {
+                r.clone()
+                    .unwrap_or_else(|| checkout.dir.join("-not-at-the-revision-"))
+            })
+            .collect();
+        let mut opts = plan::walk_options(settings);
+        if let Some(base) = checkout.place(&settings.glob_base) {
+            opts.glob_base = base;
+        }
+        let n = settings.paths.len();
+        let mut walked = walk::walk_with_context(&opts, &placed[..n], &placed[n..]);
+        // Values files as the revision has them.
+        let mut render = plan::render_options(settings);
+        for (chart, files) in &mut render.values {
+            if let Some(c) = checkout.place(chart) {
+                *chart = c;
+            }
+            for f in files.iter_mut() {
+                if let Some(p) = checkout.place(f) {
+                    *f = p;
+                }
+            }
+        }
+        expand::render_all(&mut walked, &render, None);
+        walked.errors.clear();
+        // Named as the working tree names them, so clusters and fingerprints match.
+        let now = |root: usize, p: &Path| -> PathBuf {
+            p.strip_prefix(&placed[root])
+                .map_or_else(|_| p.to_path_buf(), |rest| roots[root].join(rest))
+        };
+        walked.inputs = walked
+            .inputs
+            .into_iter()
+            .filter_map(|input| match input {
+                walk::Input::File { path, root, .. } => {
+                    let bytes = std::fs::read(&path).ok()?;
+                    let user = now(root, &path);
+                    Some(walk::Input::Blob {
+                        name: source::display_name(&user),
+                        path: user,
+                        root,
+                        bytes: bytes.into(),
+                    })
+                }
+                walk::Input::Rendered(mut r) => {
+                    r.dir = now(r.root, &r.dir);
+                    r.file = now(r.root, &r.file);
+                    if let Some((tool, _)) = r.label.rsplit_once(' ') {
+                        r.label = format!("{tool} {}", source::display_name(&r.dir));
+                    }
+                    Some(walk::Input::Rendered(r))
+                }
+                other => Some(other),
+            })
+            .collect();
+        // The checkout must outlive the run: sources are mapped by reading it.
+        let report = crate::run(settings, walked, None, None, None);
+        drop(checkout);
+        return Ok(known_from(&report, label));
+    } else {
+        walk::walk_snapshot(
+            &plan::walk_options(settings),
+            &roots,
+            settings.paths.len(),
+            snapshot.files,
+        )
+    };
+    let report = crate::run(settings, walked, None, None, None);
+    Ok(known_from(&report, label))
+}
+
+fn known_from(report: &Report, label: String) -> Known {
+    let fingerprints = report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .map(|f| f.fingerprint(&report.files[f.primary.span.file.0 as usize].name))
+        .collect();
+    Known::from_run(
+        label,
+        fingerprints,
+        report.claim_keys.iter().cloned().collect(),
+    )
+}
