@@ -4,42 +4,39 @@
 
 use std::path::{Path, PathBuf};
 
-/// Modules from the bottom layer to the top. A module may use modules listed before it.
-const LAYERS: &[&[&str]] = &[
-    // vocabulary
-    &["source", "error", "progress"],
-    &["finding", "kubernetes", "implementation"],
-    // readers
-    &["yaml", "address", "selector"],
-    &["calico", "kustomize"],
-    &["policy"],
-    // settings
-    &["config"],
-    // loading
-    &["git"],
-    &["walk", "object"],
-    &["expand"],
-    &["load"],
-    // cluster
-    &["index", "cluster", "crd"],
-    &["profile", "lb"],
-    // check
-    &["rules"],
-    // map, filter, report
-    &["srcmap"],
-    &["fix"],
-    &["suppress"],
-    &["known"],
-    &["inventory"],
-    &["report"],
-    // conduct
-    &["lib"],
-    // output
-    &["render", "admission"],
-    &["server"],
-    &["cli"],
-    &["main"],
-];
+/// Modules from the bottom layer to the top, as CONTRIBUTING.md's layer table lists them: one
+/// rank per "then" in a row's modules cell. A module may use modules of earlier ranks.
+fn layers() -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string("CONTRIBUTING.md").expect("CONTRIBUTING.md");
+    let table = text
+        .split("\n## Layout\n")
+        .nth(1)
+        .expect("CONTRIBUTING.md has a Layout section");
+    let mut ranks = Vec::new();
+    for row in table
+        .lines()
+        .skip_while(|l| !l.starts_with("| layer"))
+        .skip(2)
+    {
+        if !row.starts_with('|') {
+            break;
+        }
+        let cell = row.split('|').nth(2).expect("a modules cell");
+        for rank in cell.split("then") {
+            let names: Vec<String> = rank
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(|n| n.trim_end_matches('*').trim_end_matches('/').to_string())
+                .collect();
+            if !names.is_empty() {
+                ranks.push(names);
+            }
+        }
+    }
+    assert!(ranks.len() > 10, "the layer table was not read: {ranks:?}");
+    ranks
+}
 
 /// Edges the ranks above allow but the design forbids: the loading stages get their own
 /// options types and never see `Settings`.
@@ -52,7 +49,8 @@ const FORBIDDEN: &[(&str, &str)] = &[
 ];
 
 fn rank(module: &str) -> Option<usize> {
-    LAYERS.iter().position(|layer| layer.contains(&module))
+    thread_local!(static LAYERS: Vec<Vec<String>> = layers());
+    LAYERS.with(|l| l.iter().position(|layer| layer.iter().any(|m| m == module)))
 }
 
 /// The top-level module a source file belongs to: `src/config/file.rs` -> `config`.
@@ -177,7 +175,7 @@ fn every_module_has_a_layer() {
         let m = module_of(&path);
         assert!(
             rank(&m).is_some(),
-            "{}: add `{m}` to LAYERS",
+            "{}: add `{m}` to the layer table in CONTRIBUTING.md",
             path.display()
         );
     }
@@ -206,5 +204,149 @@ fn a_back_import_is_caught() {
     assert!(
         bad.iter().any(|b| b.contains("`walk` uses `config`")),
         "{bad:?}"
+    );
+}
+
+/// The files of the folder `dir` (a `src/` subfolder) that each file of it imports: `super::x`
+/// and `crate::<folder path>::x` paths naming a sibling file, outside tests. A folder's own
+/// module file (`mod.rs`, or `x.rs` beside `x/`) dispatches to its files and is not a node.
+fn folder_edges(dir: &Path, files: &[(PathBuf, String)]) -> Vec<(String, String)> {
+    let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let siblings: Vec<String> = files
+        .iter()
+        .filter(|(p, _)| p.parent() == Some(dir) && !p.ends_with("mod.rs"))
+        .filter_map(|(p, _)| stem(p))
+        .collect();
+    let module_path = dir
+        .strip_prefix("src")
+        .expect("under src")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("::");
+    let prefixes = ["super::".to_string(), format!("crate::{module_path}::")];
+    let mut edges = Vec::new();
+    for (path, text) in files {
+        if path.parent() != Some(dir) || path.ends_with("mod.rs") {
+            continue;
+        }
+        let from = stem(path).expect("a file name");
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for prefix in &prefixes {
+            for (_, to) in uses(code, prefix) {
+                if to != from
+                    && siblings.contains(&to)
+                    && !edges.contains(&(from.clone(), to.clone()))
+                {
+                    edges.push((from.clone(), to));
+                }
+            }
+        }
+    }
+    edges
+}
+
+/// A cycle among `edges`, as the files along it.
+fn cycle(edges: &[(String, String)]) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        edges: &[(String, String)],
+        path: &mut Vec<String>,
+        done: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut c = path[at..].to_vec();
+            c.push(node.to_string());
+            return Some(c);
+        }
+        if done.iter().any(|n| n == node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for (_, to) in edges.iter().filter(|(f, _)| f == node) {
+            if let Some(c) = visit(to, edges, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.push(node.to_string());
+        None
+    }
+    let mut done = Vec::new();
+    edges
+        .iter()
+        .find_map(|(from, _)| visit(from, edges, &mut Vec::new(), &mut done))
+}
+
+fn cycles(files: &[(PathBuf, String)]) -> Vec<String> {
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .filter_map(|(p, _)| p.parent().map(Path::to_path_buf))
+        .filter(|d| d != Path::new("src"))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs.iter()
+        .filter_map(|d| {
+            cycle(&folder_edges(d, files)).map(|c| format!("{}: {}", d.display(), c.join(" -> ")))
+        })
+        .collect()
+}
+
+#[test]
+fn no_folder_has_an_import_cycle_among_its_files() {
+    let found = cycles(&sources());
+    assert!(found.is_empty(), "import cycles:\n{}", found.join("\n"));
+}
+
+#[test]
+fn a_cycle_inside_a_folder_is_caught() {
+    let mut files = sources();
+    let (_, decoder) = files
+        .iter_mut()
+        .find(|(p, _)| p.ends_with("object/decoder.rs"))
+        .expect("src/object/decoder.rs");
+    decoder.insert_str(0, "use super::workload::Workload;\n");
+    let found = cycles(&files);
+    assert!(
+        found
+            .iter()
+            .any(|c| c.contains("decoder") && c.contains("workload")),
+        "{found:?}"
+    );
+}
+
+/// Files still over the limit, to be split; the list only shrinks.
+const TOO_LONG: &[&str] = &[
+    "src/cli/mod.rs",
+    "src/config/file.rs",
+    "src/kubernetes/apis.rs",
+    "src/kubernetes.rs",
+    "src/policy.rs",
+    "src/render/html.rs",
+    "src/yaml/build.rs",
+    "src/yaml/decode.rs",
+];
+
+#[test]
+fn no_file_is_over_650_lines() {
+    let mut long = Vec::new();
+    for (path, text) in sources() {
+        let lines = text.lines().count();
+        let listed = TOO_LONG.iter().any(|t| path.ends_with(t));
+        if lines > 650 && !listed {
+            long.push(format!("{}: {lines} lines", path.display()));
+        }
+        if lines <= 650 && listed {
+            long.push(format!(
+                "{}: {lines} lines, take it off TOO_LONG",
+                path.display()
+            ));
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "files over 650 lines:\n{}",
+        long.join("\n")
     );
 }
