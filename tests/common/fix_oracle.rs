@@ -57,10 +57,8 @@ fn objects(text: &str) -> BTreeMap<String, serde_json::Value> {
             continue;
         };
         let v = v.value;
-        if v.get("kind")
-            .and_then(|k| k.as_str())
-            .is_some_and(|k| k.ends_with("List"))
-        {
+        // kubectl reads any object with `items` as a list, whatever its kind.
+        if v.get("kind").is_some() && v.get("items").is_some() {
             for item in v["items"].as_array().into_iter().flatten() {
                 add(item.clone());
             }
