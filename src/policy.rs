@@ -450,6 +450,17 @@ fn kubernetes_openness(spec: Option<&NetworkPolicySpec>) -> Openness {
                 }
             })
             .collect();
+        // Every port of every protocol, written out, is every port.
+        let whole = |proto: &str| {
+            ports
+                .iter()
+                .any(|p| *p == format!("every {proto} port") || *p == format!("1-65535/{proto}"))
+        };
+        let ports = if ["TCP", "UDP", "SCTP"].iter().all(|p| whole(p)) {
+            Vec::new()
+        } else {
+            ports
+        };
         out.open(ports, how);
     }
     out

@@ -22,7 +22,7 @@ pub struct ProfileDecision {
 }
 
 /// Why a file's cloud signals do not decide a cluster's profile, if they do not: the file is
-/// a vendored, example or provider-specific copy of someone else's manifests (a repository
+/// a vendored, example, documentation or provider-specific copy of someone else's manifests (a repository
 /// that keeps the AWS variant of an upstream chart under `vendor/` is not itself on AWS).
 #[must_use]
 pub fn set_aside(path: &str) -> Option<&'static str> {
@@ -37,6 +37,7 @@ pub fn set_aside(path: &str) -> Option<&'static str> {
                 return Some("a vendored copy");
             }
             "examples" | "example" | "samples" | "sample" => return Some("an example"),
+            "docs" | "doc" | "documentation" => return Some("documentation"),
             "provider" | "providers" | "cloud" | "clouds"
                 if dirs.get(i + 1).is_some_and(|p| {
                     matches!(
@@ -142,6 +143,8 @@ mod tests {
         assert!(set_aside("vendor/ingress-nginx/deploy.yaml").is_some());
         assert!(set_aside("deploy/static/provider/aws/deploy.yaml").is_some());
         assert!(set_aside("charts/contour/examples/render/contour.yaml").is_some());
+        assert_eq!(set_aside("docs/aws/nlb.yaml"), Some("documentation"));
+        assert_eq!(set_aside("clusters/aws/prod/svc.yaml"), None);
         assert!(set_aside("third_party/x.yaml").is_some());
         assert!(set_aside("apps/web/service.yaml").is_none());
         assert!(set_aside("providers/onprem/service.yaml").is_none());

@@ -550,14 +550,15 @@ fn sharing(annotations: &BTreeMap<String, String>, spec: &ServiceSpec) -> Sharin
 }
 
 fn gateway<'a>(obj: &'a Object, g: &super::gateway::Gateway, out: &mut Vec<Claim<'a>>) {
-    let ports: Vec<(i32, String)> = g
-        .listeners
-        .iter()
-        .map(|(port, protocol)| {
-            let proto = if protocol == "UDP" { "UDP" } else { "TCP" };
-            (*port, proto.to_string())
-        })
-        .collect();
+    // Listeners for several hostnames share a port: the Service it becomes has it once.
+    let mut ports: Vec<(i32, String)> = Vec::new();
+    for (port, protocol) in &g.listeners {
+        let proto = if protocol == "UDP" { "UDP" } else { "TCP" };
+        let port = (*port, proto.to_string());
+        if !ports.contains(&port) {
+            ports.push(port);
+        }
+    }
     let annotations = &g.infrastructure_annotations;
     let mut sharing = sharing(annotations, &ServiceSpec::default());
     sharing.local_selector = None;

@@ -310,10 +310,15 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
             help.push('\n');
             help.push_str(&super::fix_line(fix));
         }
+        // Notes said in full at an earlier finding are referred to, once per place.
+        let mut referred: Vec<String> = Vec::new();
         for n in &f.notes {
             let n = super::one_line(n).into_owned();
             if let Some((_, first)) = said.iter().find(|(text, _)| *text == n) {
-                let _ = write!(help, "\nnote: the same as at {first}");
+                if !referred.contains(first) {
+                    let _ = write!(help, "\nnote: the same as at {first}");
+                    referred.push(first.clone());
+                }
             } else {
                 let _ = write!(help, "\nnote: {n}");
                 said.push((n, place.clone()));

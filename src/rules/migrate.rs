@@ -78,15 +78,24 @@ pub fn to_load_balancer(
     let spec = svc.spec.as_ref()?;
     let implementation = cx.lb.implementation?;
     let (key, json) = implementation.address_annotation()?;
-    let title = format!(
-        "Make it a LoadBalancer Service that asks {} for {} with `{key}`",
-        implementation.name(),
-        addresses
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let listed = addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    // A Service that already is `type: LoadBalancer` only changes where it asks.
+    let title = if spec.type_.as_deref() == Some("LoadBalancer") {
+        format!(
+            "Ask {} for {listed} with `{key}` instead of `{}`",
+            implementation.name(),
+            field.trim_start_matches('/').replace('/', ".")
+        )
+    } else {
+        format!(
+            "Make it a LoadBalancer Service that asks {} for {listed} with `{key}`",
+            implementation.name()
+        )
+    };
     let refuse = |why: String| {
         Some(Fix {
             title: title.clone(),
