@@ -3,9 +3,12 @@
 //! `allowedUses: [LoadBalancer]`, and kube-vip's `kubevip` ConfigMap in `kube-system`. Pools are
 //! read leniently (as the controllers read them), since only their ranges matter here.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::yaml::{NodeId, NodeKind, Tree};
 
@@ -25,6 +28,26 @@ impl Range {
             (IpAddr::V4(a), IpAddr::V4(b), IpAddr::V4(x)) => a <= x && x <= b,
             (IpAddr::V6(a), IpAddr::V6(b), IpAddr::V6(x)) => a <= x && x <= b,
             _ => false,
+        }
+    }
+
+    /// The range without its first and last address, when that leaves any (a CIDR larger
+    /// than /31 or /127).
+    fn without_ends(self) -> Range {
+        match (self.first, self.last) {
+            (IpAddr::V4(a), IpAddr::V4(b)) if u32::from(b).saturating_sub(u32::from(a)) >= 3 => {
+                Range {
+                    first: IpAddr::V4((u32::from(a) + 1).into()),
+                    last: IpAddr::V4((u32::from(b) - 1).into()),
+                }
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) if u128::from(b).saturating_sub(u128::from(a)) >= 3 => {
+                Range {
+                    first: IpAddr::V6((u128::from(a) + 1).into()),
+                    last: IpAddr::V6((u128::from(b) - 1).into()),
+                }
+            }
+            _ => self,
         }
     }
 
@@ -65,7 +88,7 @@ fn prefix_for(first: IpAddr, last: IpAddr) -> u8 {
 }
 
 /// A pool of addresses a load-balancer implementation allocates from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AddressPool {
     pub implementation: Implementation,
     pub ranges: Vec<Range>,
@@ -78,6 +101,12 @@ pub struct AddressPool {
     /// replacement fills in, a typo), each with its pointer below the object: the API server
     /// or the controller refuses the pool, and what it holds is not known.
     pub unreadable: Vec<(String, String)>,
+    /// Cilium `disabled: true`: no new address is allocated from the pool.
+    pub disabled: bool,
+    /// MetalLB `avoidBuggyIPs`: IPv4 addresses ending in `.0` or `.255` are never allocated.
+    pub avoid_buggy_ips: bool,
+    /// Cilium `serviceSelector`: only the Services it selects take addresses from the pool.
+    pub service_selector: Option<LabelSelector>,
 }
 
 /// The implementation whose pools an object of this kind declares, if it is a pool kind.
@@ -103,9 +132,55 @@ pub fn pool_kind(
 }
 
 impl AddressPool {
+    /// Whether the pool can allocate `ip` (to some Service): in a range, the pool enabled, and
+    /// not an address the implementation skips.
     #[must_use]
     pub fn contains(&self, ip: IpAddr) -> bool {
+        if self.disabled {
+            return false;
+        }
+        if self.avoid_buggy_ips
+            && let IpAddr::V4(v4) = ip
+            && matches!(v4.octets()[3], 0 | 255)
+        {
+            return false;
+        }
         self.ranges.iter().any(|r| r.contains(ip))
+    }
+
+    /// Whether a Service with `labels`, named `namespace/name`, may take addresses from the
+    /// pool. Cilium's service selector also sees `io.kubernetes.service.namespace` and
+    /// `io.kubernetes.service.name`.
+    #[must_use]
+    pub fn serves(&self, labels: &BTreeMap<String, String>, namespace: &str, name: &str) -> bool {
+        let Some(sel) = &self.service_selector else {
+            return true;
+        };
+        let mut all = labels.clone();
+        all.insert("io.kubernetes.service.namespace".into(), namespace.into());
+        all.insert("io.kubernetes.service.name".into(), name.into());
+        crate::selector::matches(sel, &crate::selector::PodLabels::known(all))
+    }
+
+    /// How the pool's ranges read in messages, with what keeps addresses out of them.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let ranges: Vec<String> = self.ranges.iter().map(ToString::to_string).collect();
+        let mut text = ranges.join(", ");
+        if self.disabled {
+            text.push_str("; disabled");
+        }
+        if self.avoid_buggy_ips {
+            text.push_str("; avoidBuggyIPs: no .0 or .255");
+        }
+        if let Some(sel) = &self.service_selector {
+            let _ = write!(
+                text,
+                "; only for Services selected by {}",
+                crate::selector::describe(sel)
+            );
+        }
+        text
     }
 }
 
@@ -168,6 +243,11 @@ pub fn pool(
         }
     };
     let scalar = |n: NodeId, key: &str| tree.get(n, key).and_then(|(_, v)| tree.scalar(v));
+    // A scalar setting below the object, as written.
+    let flag = |path: &[&str]| {
+        let (n, _, depth) = tree.lookup(node, path);
+        (depth == path.len()).then(|| tree.scalar(n)).flatten()
+    };
     match (group, kind) {
         ("metallb.io", "IPAddressPool") => {
             let (n, _, depth) = tree.lookup(node, &["spec", "autoAssign"]);
@@ -183,6 +263,9 @@ pub fn pool(
                 auto_assign: !(depth == 2 && tree.scalar(n) == Some("false")),
                 legacy: false,
                 unreadable,
+                disabled: false,
+                avoid_buggy_ips: flag(&["spec", "avoidBuggyIPs"]) == Some("true"),
+                service_selector: None,
             })
         }
         ("cilium.io", "CiliumLoadBalancerIPPool") => {
@@ -201,13 +284,36 @@ pub fn pool(
                     }
                 }
             }
-            let (ranges, unreadable) = read_all(entries.into_iter());
+            // Which readable entries are CIDRs, in the order `read_all` keeps them.
+            let cidrs: Vec<bool> = entries
+                .iter()
+                .filter(|(t, _)| range(t).is_some())
+                .map(|(_, path)| path.ends_with("/cidr"))
+                .collect();
+            let (mut ranges, unreadable) = read_all(entries.into_iter());
+            // `allowFirstLastIPs: "No"` reserves each CIDR's first and last address, except
+            // in /31, /32, /127 and /128, which would have none left.
+            if flag(&["spec", "allowFirstLastIPs"]) == Some("No") {
+                for (r, cidr) in ranges.iter_mut().zip(&cidrs) {
+                    if *cidr {
+                        *r = r.without_ends();
+                    }
+                }
+            }
+            let (sel, _, depth) = tree.lookup(node, &["spec", "serviceSelector"]);
+            let service_selector = (depth == 2)
+                .then(|| crate::yaml::decode::decode::<LabelSelector>(tree, sel, 10_000).ok())
+                .flatten()
+                .map(|d| d.value);
             Some(AddressPool {
                 implementation: Implementation::Cilium,
                 ranges,
                 auto_assign: true,
                 legacy: false,
                 unreadable,
+                disabled: flag(&["spec", "disabled"]) == Some("true"),
+                avoid_buggy_ips: false,
+                service_selector,
             })
         }
         ("projectcalico.org" | "crd.projectcalico.org", "IPPool")
@@ -226,6 +332,9 @@ pub fn pool(
                 auto_assign: true,
                 legacy: false,
                 unreadable,
+                disabled: false,
+                avoid_buggy_ips: false,
+                service_selector: None,
             })
         }
         ("v1", "ConfigMap") if name == "kubevip" && namespace == Some("kube-system") => {
@@ -254,6 +363,9 @@ pub fn pool(
                 auto_assign: true,
                 legacy: false,
                 unreadable,
+                disabled: false,
+                avoid_buggy_ips: false,
+                service_selector: None,
             })
         }
         ("v1", "ConfigMap") if name == "config" && namespace == Some("metallb-system") => {
@@ -302,6 +414,9 @@ fn legacy_metallb(tree: &Tree, node: NodeId) -> Option<AddressPool> {
         auto_assign,
         legacy: true,
         unreadable,
+        disabled: false,
+        avoid_buggy_ips: false,
+        service_selector: None,
     })
 }
 

@@ -78,16 +78,21 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let Reading::Accepted { ip, .. } = claim.reading(cx.kubernetes) else {
             continue;
         };
-        if pools.iter().any(|(_, p)| p.contains(ip)) {
+        let obj = claim.object;
+        let serves = |p: &crate::object::pools::AddressPool| {
+            !matches!(obj.view, View::Service(_))
+                || p.serves(
+                    &obj.labels,
+                    obj.id.namespace.as_deref().unwrap_or_default(),
+                    &obj.id.name,
+                )
+        };
+        if pools.iter().any(|(_, p)| p.contains(ip) && serves(p)) {
             continue;
         }
-        let obj = claim.object;
         let list = pools
             .iter()
-            .map(|(o, p)| {
-                let ranges: Vec<String> = p.ranges.iter().map(ToString::to_string).collect();
-                format!("`{}` ({})", o.id.qualified_name(), ranges.join(", "))
-            })
+            .map(|(o, p)| format!("`{}` ({})", o.id.qualified_name(), p.describe()))
             .collect::<Vec<_>>()
             .join("; ");
         let mut f = Draft {
