@@ -96,7 +96,7 @@ fn known_from(report: &Report, label: String) -> Known {
         .findings
         .iter()
         .filter(|f| f.suppressed.is_none())
-        .map(|f| f.fingerprint(&report.files[f.primary.span.file.0 as usize].name))
+        .map(|f| f.fingerprint(&report.files[f.primary.span.file].name))
         .collect();
     Known::from_run(
         label,

@@ -75,7 +75,7 @@ fn cluster(
     } else {
         "the input".to_string()
     };
-    let file_name = |span: Span| run.files[span.file.0 as usize].name.clone();
+    let file_name = |span: Span| run.files[span.file].name.clone();
     let profile = profile::decide(
         *requested,
         set_by,

@@ -107,11 +107,11 @@ pub fn per_cluster(objects: Vec<Object>, clusters: usize, of_input: &[usize]) ->
     }
     let mut counts = vec![0; clusters];
     for o in &objects {
-        counts[of_input[o.file.0 as usize]] += 1;
+        counts[of_input[o.file.index()]] += 1;
     }
     let mut out: Vec<Vec<Object>> = counts.into_iter().map(Vec::with_capacity).collect();
     for o in objects {
-        out[of_input[o.file.0 as usize]].push(o);
+        out[of_input[o.file.index()]].push(o);
     }
     out
 }

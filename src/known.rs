@@ -128,7 +128,7 @@ pub fn filter(findings: &mut Vec<Finding>, files: &[SourceFile], known: &Known) 
     let mut seen = HashSet::new();
     let before = findings.len();
     findings.retain(|f| {
-        let fp = f.fingerprint(&files[f.primary.span.file.0 as usize].name);
+        let fp = f.fingerprint(&files[f.primary.span.file].name);
         let was = known.fingerprints.contains(&fp);
         seen.insert(fp);
         !was || f.suppressed.is_some()
@@ -150,7 +150,7 @@ pub fn baseline<'a>(findings: impl Iterator<Item = &'a Finding>, files: &[Source
     let mut entries: Vec<Entry> = findings
         .filter(|f| f.suppressed.is_none())
         .map(|f| {
-            let file = &files[f.primary.span.file.0 as usize].name;
+            let file = &files[f.primary.span.file].name;
             Entry {
                 fingerprint: f.fingerprint(file),
                 rule: f.rule.code.to_string(),

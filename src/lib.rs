@@ -136,7 +136,7 @@ pub(crate) fn run(
     );
     let mut problems: Vec<Vec<Problem>> = plans.iter().map(|_| Vec::new()).collect();
     for p in std::mem::take(&mut inputs.problems) {
-        problems[assignment.of_input[p.span.file.0 as usize]].push(p);
+        problems[assignment.of_input[p.span.file.index()]].push(p);
     }
     // Custom resources of a version their cluster's CRDs do not serve: kubectl fails them.
     for (objects, problems) in objects.iter_mut().zip(&mut problems) {

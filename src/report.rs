@@ -180,9 +180,9 @@ impl Inputs {
     }
 
     fn is_reported(&self, file: FileId) -> bool {
-        (file.0 as usize) < self.reported
+        (file.index()) < self.reported
             || Some(file) == self.config
-            || self.sources_from.is_some_and(|s| file.0 as usize >= s)
+            || self.sources_from.is_some_and(|s| file.index() >= s)
     }
 
     /// Marks the files added from now on as sources of rendered objects (reported on).
@@ -221,7 +221,7 @@ pub fn assemble(inputs: Inputs, outcome: Outcome) -> Report {
     findings.retain(|f| inputs.is_reported(f.primary.span.file));
     let files = inputs.files;
     findings.sort_by(|a, b| {
-        let name = |f: &Finding| files[f.primary.span.file.0 as usize].name.as_str();
+        let name = |f: &Finding| files[f.primary.span.file].name.as_str();
         (name(a), a.sort_key()).cmp(&(name(b), b.sort_key()))
     });
     let mut stats = inputs.stats;
@@ -277,7 +277,7 @@ fn cap_per_file(
     for (file, n) in &stats.truncated {
         notices.push(Message::from(format!(
             "{}: {n} more finding{} not shown (limit `max-findings-per-file` = {max})",
-            files[file.0 as usize].name,
+            files[*file].name,
             if *n == 1 { "" } else { "s" }
         )));
     }

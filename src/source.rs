@@ -11,6 +11,31 @@ use std::sync::{Arc, OnceLock};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct FileId(pub u32);
 
+impl FileId {
+    /// The position in a table with one entry per file (`Report::files`, a file's cluster).
+    #[must_use]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The file table is indexed by file: `files[span.file]`.
+impl std::ops::Index<FileId> for [SourceFile] {
+    type Output = SourceFile;
+
+    fn index(&self, id: FileId) -> &SourceFile {
+        &self[id.index()]
+    }
+}
+
+impl std::ops::Index<FileId> for Vec<SourceFile> {
+    type Output = SourceFile;
+
+    fn index(&self, id: FileId) -> &SourceFile {
+        &self.as_slice()[id]
+    }
+}
+
 /// A byte range in one source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Span {

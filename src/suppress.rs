@@ -77,7 +77,7 @@ pub fn apply(
     for finding in findings.iter_mut() {
         let span = finding.primary.span;
         let line = files
-            .get(span.file.0 as usize)
+            .get(span.file.index())
             .map(|f| f.position(span.start).line);
         for e in &mut entries {
             let in_scope = e.file == span.file

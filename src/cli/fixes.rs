@@ -32,7 +32,7 @@ pub fn planned(report: &Report, unsafe_too: bool, limits: crate::yaml::BuildLimi
 pub fn write(report: &Report, fixed: &[Fixed]) -> Done {
     let mut done = Done::default();
     for f in fixed {
-        let file = &report.files[f.file.0 as usize];
+        let file = &report.files[f.file];
         let Some(path) = &file.path else { continue };
         let result = std::fs::read(path)
             .map_err(|e| format!("cannot read it again: {e}"))
@@ -50,7 +50,7 @@ pub fn write(report: &Report, fixed: &[Fixed]) -> Done {
 pub fn diff(report: &Report, fixed: &[Fixed], out: &mut dyn Write) -> Done {
     let mut done = Done::default();
     for f in fixed {
-        let file = &report.files[f.file.0 as usize];
+        let file = &report.files[f.file];
         let Some(path) = &file.path else { continue };
         let stored = match std::fs::read(path) {
             Ok(b) => b,

@@ -51,7 +51,7 @@ fn requote(original: &str, value: &str, json: bool) -> String {
 
 /// The edits that make `change` in `files`; `json` when the file is a JSON stream.
 pub fn edit(change: &Change, files: &[SourceFile], json: bool) -> Result<Vec<Edit>, String> {
-    let text = |span: &Span| -> &str { &files[span.file.0 as usize].text };
+    let text = |span: &Span| -> &str { &files[span.file].text };
     match change {
         Change::Value { span, value } => {
             let t = text(span);
@@ -209,7 +209,7 @@ pub fn edit(change: &Change, files: &[SourceFile], json: bool) -> Result<Vec<Edi
             }])
         }
         Change::Document { file, text: doc } => {
-            let t = &files[file.0 as usize].text;
+            let t = &files[*file].text;
             let nl = newline(t);
             let sep = if t.ends_with('\n') || t.is_empty() {
                 ""

@@ -21,7 +21,7 @@ use crate::yaml::BuildLimits;
 pub fn plan(findings: &mut [Finding], files: &[SourceFile], limits: BuildLimits) {
     let mut originals: BTreeMap<FileId, Original> = BTreeMap::new();
     for f in findings {
-        let file = &files[f.primary.span.file.0 as usize];
+        let file = &files[f.primary.span.file];
         for fix in &mut f.fixes {
             if fix.refused.is_some() {
                 continue;
@@ -141,7 +141,7 @@ pub fn apply(
     }
     let mut out = Vec::new();
     for (file, fixes) in by_file {
-        let text = &files[file.0 as usize].text;
+        let text = &files[file].text;
         let original = Original::read(text, limits);
         let mut edits: Vec<Edit> = Vec::new();
         let mut changes: Vec<&Change> = Vec::new();

@@ -61,7 +61,7 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
     out.write_all(b"[")?;
     for (i, f) in active(report).enumerate() {
         let l = ci_locate(report, opts, f.primary.span, f.origin.as_ref());
-        let file = &report.files[f.primary.span.file.0 as usize];
+        let file = &report.files[f.primary.span.file];
         let base = f.fingerprint(&file.name);
         let repeats = seen.entry(base.clone()).or_default();
         *repeats += 1;

@@ -233,7 +233,7 @@ impl<'a> Builder<'a> {
 
     fn place(&self, span: Span) -> Place {
         let l = super::locate(self.report, span, None);
-        let file = &self.report.files[span.file.0 as usize];
+        let file = &self.report.files[span.file];
         let text = format!("{}:{}", super::one_line(&l.path), l.start.line);
         let href = (!file.virtual_file && file.name != crate::source::STDIN_NAME).then(|| {
             let target = self.opts.cwd.join(&file.name);

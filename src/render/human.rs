@@ -216,10 +216,10 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
         .with_break_words(false);
     let shown: Vec<OnceCell<Cow<'_, str>>> = report.files.iter().map(|_| OnceCell::new()).collect();
     let indexed = |id: crate::source::FileId| {
-        let file = &report.files[id.0 as usize];
+        let file = &report.files[id];
         Indexed {
             file,
-            text: shown[id.0 as usize].get_or_init(|| printable(&file.text)),
+            text: shown[id.index()].get_or_init(|| printable(&file.text)),
         }
     };
     let mut buf = String::new();
@@ -232,7 +232,7 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
         if matches!(group, Some(Grouped::Member)) {
             continue;
         }
-        let file = &report.files[f.primary.span.file.0 as usize];
+        let file = &report.files[f.primary.span.file];
         let loc = locate(report, f.primary.span, f.origin.as_ref());
         let place = format!("{}:{}", super::one_line(&loc.path), loc.start.line);
         let mut headline = match group {

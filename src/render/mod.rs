@@ -121,7 +121,7 @@ impl Base {
 #[must_use]
 pub fn ci_locate(report: &Report, opts: &Options, span: Span, origin: Option<&Origin>) -> Location {
     let mut l = locate(report, span, origin);
-    let file = &report.files[span.file.0 as usize];
+    let file = &report.files[span.file];
     if let Some(base) = &opts.base
         && !file.virtual_file
         && file.name != crate::source::STDIN_NAME
@@ -193,7 +193,7 @@ pub struct Location {
 /// (`srcmap`) says where it was rendered from.
 #[must_use]
 pub fn locate(report: &Report, span: Span, origin: Option<&Origin>) -> Location {
-    let file = &report.files[span.file.0 as usize];
+    let file = &report.files[span.file];
     Location {
         path: file.name.clone(),
         start: file.position(span.start),

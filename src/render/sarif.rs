@@ -293,7 +293,7 @@ fn physical(
     // Helm output on unnamed standard input is no file anyone can open; its `# Source:`
     // template is (the line within it is not known).
     if origin
-        && report.files[span.file.0 as usize].name == crate::source::STDIN_NAME
+        && report.files[span.file].name == crate::source::STDIN_NAME
         && let Some(o) = &f.origin
     {
         return Physical {
@@ -345,7 +345,7 @@ fn sarif_fix(report: &Report, opts: &Options, fix: &crate::finding::Fix) -> serd
 
 /// One SARIF result.
 fn result<'a>(report: &'a Report, opts: &Options, f: &'a Finding) -> SarifResult<'a> {
-    let file = &report.files[f.primary.span.file.0 as usize];
+    let file = &report.files[f.primary.span.file];
     let mut message = format!("{}\n{}", super::text(report, &f.message), f.help);
     for n in &f.notes {
         message.push_str("\nnote: ");
@@ -380,7 +380,7 @@ fn result<'a>(report: &'a Report, opts: &Options, f: &'a Finding) -> SarifResult
                 .related
                 .iter()
                 .map(|l| l.span)
-                .filter(|s| report.files[s.file.0 as usize].virtual_file)
+                .filter(|s| report.files[s.file].virtual_file)
                 .chain(
                     (file.name == crate::source::STDIN_NAME && f.origin.is_some())
                         .then_some(f.primary.span),
@@ -394,7 +394,7 @@ fn result<'a>(report: &'a Report, opts: &Options, f: &'a Finding) -> SarifResult
         related_locations: f
             .related
             .iter()
-            .filter(|l| !report.files[l.span.file.0 as usize].virtual_file)
+            .filter(|l| !report.files[l.span.file].virtual_file)
             .take(MAX_LOCATIONS)
             .enumerate()
             .map(|(i, l)| Related {

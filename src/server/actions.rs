@@ -44,7 +44,7 @@ pub fn actions(
     uri_of: &dyn Fn(&Path) -> Option<Uri>,
 ) -> Vec<CodeActionOrCommand> {
     let report = &linted.report;
-    let source = &report.files[file.0 as usize];
+    let source = &report.files[file];
     let starts = source.line_starts();
     let from = text::offset(&source.text, starts, range.start, units);
     let to = text::offset(&source.text, starts, range.end, units);

@@ -28,7 +28,7 @@ pub type ByFile = BTreeMap<PathBuf, Vec<Diagnostic>>;
 /// The file a span is in, when it is a file on disk an editor can open.
 #[must_use]
 pub fn file_of(report: &Report, span: Span) -> Option<&SourceFile> {
-    let file = report.files.get(span.file.0 as usize)?;
+    let file = report.files.get(span.file.index())?;
     (!file.virtual_file && file.path.is_some()).then_some(file)
 }
 
@@ -57,7 +57,7 @@ pub fn diagnostic(
     uri: &dyn Fn(&Path) -> Option<Uri>,
 ) -> Diagnostic {
     let span = f.primary.span;
-    let file = &report.files[span.file.0 as usize];
+    let file = &report.files[span.file];
     let related: Vec<DiagnosticRelatedInformation> = f
         .related
         .iter()

@@ -17,7 +17,7 @@ use crate::source::FileId;
 #[must_use]
 pub fn hover(linted: &Linted, file: FileId, pos: Position, units: Units) -> Option<Hover> {
     let report = &linted.report;
-    let source = &report.files[file.0 as usize];
+    let source = &report.files[file];
     let at = text::offset(&source.text, source.line_starts(), pos, units);
     let within =
         |span: crate::source::Span| span.file == file && span.start <= at && at <= span.end;
