@@ -321,8 +321,6 @@ const TOO_LONG: &[&str] = &[
     "src/cli/mod.rs",
     "src/config/file.rs",
     "src/kubernetes/apis.rs",
-    "src/kubernetes.rs",
-    "src/policy.rs",
     "src/render/html.rs",
     "src/yaml/build.rs",
     "src/yaml/decode.rs",
