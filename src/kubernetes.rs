@@ -6,9 +6,11 @@
 use std::fmt;
 
 mod apis;
+mod built_in;
 mod fields;
 
-pub use apis::{BUILT_IN, Unserved, group_version};
+pub use apis::{Unserved, group_version};
+pub use built_in::BUILT_IN;
 pub use fields::{REMOVED_APIS, RemovedApi, field_removed, field_served, fields_not_yet};
 
 /// A Kubernetes minor release, `1.<minor>`.
