@@ -13,6 +13,7 @@ pub mod json;
 mod mapping;
 pub mod pointer;
 pub mod reader;
+mod refusals;
 pub mod scalar;
 pub mod tree;
 
