@@ -33,7 +33,7 @@ fn main() {
         classify: ClassifyOptions {
             default_namespace: "default".into(),
             alias_budget: 1_000_000,
-            kubernetes: extip_lint::kubernetes::Target::default(),
+            kubernetes: extip_lint::k8s::kubernetes::Target::default(),
         },
     };
     let files: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
@@ -42,12 +42,12 @@ fn main() {
         .is_some_and(|f| f.as_os_str() == "--built-in-kinds")
     {
         // Every built-in kind, the core group's first: what kubectl can map without a version.
-        let core: Vec<&str> = extip_lint::kubernetes::BUILT_IN
+        let core: Vec<&str> = extip_lint::k8s::kubernetes::BUILT_IN
             .iter()
             .filter(|(g, v, _)| g.is_empty() && *v == "v1")
             .flat_map(|(_, _, k)| k.iter().copied())
             .collect();
-        let all: Vec<&str> = extip_lint::kubernetes::BUILT_IN
+        let all: Vec<&str> = extip_lint::k8s::kubernetes::BUILT_IN
             .iter()
             .flat_map(|(_, _, k)| k.iter().copied())
             .collect();

@@ -8,8 +8,8 @@
 use std::fmt::Write as _;
 
 use crate::config::AllowEntry;
-use crate::implementation::ADDRESS_ANNOTATIONS;
-use crate::kubernetes::{Gate, Target};
+use crate::k8s::implementation::ADDRESS_ANNOTATIONS;
+use crate::k8s::kubernetes::{Gate, Target};
 
 pub mod gatekeeper;
 pub mod kyverno;
@@ -117,7 +117,7 @@ fn requested(obj: &str) -> String {
         "(has({obj}.spec.loadBalancerIP) && {obj}.spec.loadBalancerIP != '' ? [{obj}.spec.loadBalancerIP] : [])"
     )];
     for a in ADDRESS_ANNOTATIONS {
-        if a.list == crate::implementation::List::Comma {
+        if a.list == crate::k8s::implementation::List::Comma {
             parts.push(format!(
                 "(has({obj}.metadata.annotations) && '{k}' in {obj}.metadata.annotations ? {obj}.metadata.annotations['{k}'].split(',').map(e, e.trim()) : [])",
                 k = a.key

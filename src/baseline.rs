@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Settings;
-use crate::known::Known;
+use crate::verdict::known::Known;
 use crate::{Report, error, expand, git, plan, source, walk};
 
 /// What the paths held at a git revision: lints `snapshot` (the same paths, read through git)

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::cluster::{index, lb, profile};
 use crate::config::{Settings, ValueSource};
 use crate::finding::Finding;
 use crate::object::claims::{self, History};
@@ -11,9 +12,9 @@ use crate::object::{Object, Problem};
 use crate::plan::Plan;
 use crate::progress::{Phase, Progress};
 use crate::report::ClusterSummary;
+use crate::report::inventory;
 use crate::rules::{self, Enabled, RuleContext};
 use crate::source::{FileId, SourceFile, Span};
-use crate::{index, inventory, lb, profile};
 
 /// What the check stage needs besides each cluster's objects.
 pub struct Run<'a> {

@@ -9,41 +9,29 @@
 
 #![forbid(unsafe_code)]
 
-pub mod address;
 pub mod admission;
 pub mod baseline;
-pub mod calico;
 pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod config;
-pub mod crd;
 pub mod error;
 pub mod expand;
 pub mod finding;
-pub mod fix;
 pub mod git;
-pub mod implementation;
-pub mod index;
-pub mod inventory;
-pub mod known;
-pub mod kubernetes;
+pub mod k8s;
 pub mod kustomize;
-pub mod lb;
 pub mod load;
 pub mod object;
 pub mod plan;
-pub mod policy;
-pub mod profile;
 pub mod progress;
 pub mod render;
 pub mod report;
 pub mod rules;
-pub mod selector;
 pub mod server;
 pub mod source;
 pub mod srcmap;
-pub mod suppress;
+pub mod verdict;
 pub mod walk;
 pub mod yaml;
 
@@ -51,13 +39,13 @@ pub use baseline::known_at;
 pub use progress::{Phase, Progress};
 pub use report::{Report, Stats};
 
-use crate::cluster::Split;
+use crate::cluster::assign::Split;
 use crate::config::Settings;
-use crate::known::Known;
 use crate::load::LoadOptions;
 use crate::object::Problem;
 use crate::report::{Inputs, Outcome};
 use crate::rules::EXT901;
+use crate::verdict::known::Known;
 
 /// Lints the inputs named in `settings`; `stdin` holds standard input when `-` is among them.
 #[must_use]
@@ -94,7 +82,7 @@ pub(crate) fn run(
     progress: Option<&Progress>,
     known: Option<&Known>,
 ) -> Report {
-    cluster::in_stable_order(&mut walked);
+    cluster::assign::in_stable_order(&mut walked);
     let no_history = object::claims::History::default();
     let history = known.map_or(&no_history, |k| &k.history);
     let split = if settings.cluster_per_path {
@@ -107,7 +95,7 @@ pub(crate) fn run(
             base: &settings.glob_base,
         }
     };
-    let assignment = cluster::assign(split, &walked.inputs);
+    let assignment = cluster::assign::assign(split, &walked.inputs);
     let plans: Vec<plan::Plan<'_>> = assignment
         .clusters
         .iter()
@@ -129,7 +117,7 @@ pub(crate) fn run(
     let enabled = plan::enabled(settings);
 
     // Each cluster is checked on its own: its objects, index, profile and conflicts.
-    let mut objects = cluster::per_cluster(
+    let mut objects = cluster::assign::per_cluster(
         std::mem::take(&mut inputs.objects),
         plans.len(),
         &assignment.of_input,
@@ -140,7 +128,7 @@ pub(crate) fn run(
     }
     // Custom resources of a version their cluster's CRDs do not serve: kubectl fails them.
     for (objects, problems) in objects.iter_mut().zip(&mut problems) {
-        for rejected in crd::reject_unserved(objects, problems) {
+        for rejected in cluster::crd::reject_unserved(objects, problems) {
             inputs.uncount(&rejected);
         }
     }
@@ -171,15 +159,15 @@ pub(crate) fn run(
     // Findings about rendered objects point at their template or patch.
     inputs.sources_start_here();
     srcmap::map(&mut findings, &mut inputs.files);
-    fix::plan(&mut findings, &inputs.files, settings.limits.build());
-    suppress::apply(
+    verdict::fix::plan(&mut findings, &inputs.files, settings.limits.build());
+    verdict::suppress::apply(
         &inputs.files,
         &inputs.ignores,
         &mut findings,
         enabled.severity(EXT901),
         &enabled,
     );
-    let filtered = known.map(|k| known::filter(&mut findings, &inputs.files, k));
+    let filtered = known.map(|k| verdict::known::filter(&mut findings, &inputs.files, k));
     report::assemble(
         inputs,
         Outcome {

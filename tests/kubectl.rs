@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use extip_lint::finding::ObjectRef;
+use extip_lint::k8s::policy::Policy;
 use extip_lint::load::{LoadOptions, load_all};
 use extip_lint::object::{ClassifyOptions, Object, View};
-use extip_lint::policy::Policy;
 use extip_lint::source;
 use extip_lint::walk::Input;
 use extip_lint::yaml::{self, BuildLimits, Cut, Document, Piece};
@@ -137,7 +137,7 @@ fn apply_maps(kubectl: &Path, case: &Path) -> Result<(), Failed> {
     // The cluster: built-in kinds, and every custom kind in the file at its version, unless a
     // CRD in the file defines it (then the versions that CRD serves).
     let mut served: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    for (g, v, kinds) in extip_lint::kubernetes::BUILT_IN {
+    for (g, v, kinds) in extip_lint::k8s::kubernetes::BUILT_IN {
         served
             .entry(((*g).to_string(), (*v).to_string()))
             .or_default()
@@ -173,7 +173,7 @@ fn apply_maps(kubectl: &Path, case: &Path) -> Result<(), Failed> {
         };
         if let Some((g, ver)) = api_version.split_once('/')
             && g.contains('.')
-            && !extip_lint::kubernetes::BUILT_IN
+            && !extip_lint::k8s::kubernetes::BUILT_IN
                 .iter()
                 .any(|(bg, _, _)| *bg == g)
             && !crd_kinds.contains(&(g.to_string(), kind.to_string()))
@@ -404,7 +404,7 @@ fn compare_objects(case: &Path, theirs: &[Value], fatal_at: Option<usize>) -> Re
         classify: ClassifyOptions {
             default_namespace: "default".into(),
             alias_budget: 1_000_000,
-            kubernetes: extip_lint::kubernetes::Target::default(),
+            kubernetes: extip_lint::k8s::kubernetes::Target::default(),
         },
     };
     let input = Input::File {
@@ -436,7 +436,7 @@ fn compare_objects(case: &Path, theirs: &[Value], fatal_at: Option<usize>) -> Re
             continue;
         }
         if id.api_version.is_empty()
-            && !extip_lint::kubernetes::BUILT_IN
+            && !extip_lint::k8s::kubernetes::BUILT_IN
                 .iter()
                 .any(|(_, _, kinds)| kinds.contains(&id.kind.as_str()))
         {
@@ -480,7 +480,7 @@ fn identity(v: &Value) -> ObjectRef {
     // A core kind without `apiVersion` is sent as it is, and the API server takes it as `v1`.
     let mut api_version = s("/apiVersion");
     if api_version.is_empty()
-        && extip_lint::kubernetes::BUILT_IN
+        && extip_lint::k8s::kubernetes::BUILT_IN
             .iter()
             .any(|(g, v, kinds)| g.is_empty() && *v == "v1" && kinds.contains(&kind.as_str()))
     {

@@ -91,14 +91,14 @@ proptest! {
                     _ => !labels.contains_key(k),
                 })
         };
-        let pod = extip_lint::selector::PodLabels::known(labels.clone());
-        prop_assert_eq!(extip_lint::selector::matches(&sel, &pod), model(&labels));
+        let pod = extip_lint::k8s::selector::PodLabels::known(labels.clone());
+        prop_assert_eq!(extip_lint::k8s::selector::matches(&sel, &pod), model(&labels));
     }
 
     #[test]
     fn cidr_containment_agrees_with_brute_force(a in any::<u32>(), prefix in 20u8..=32, probe in 0u32..4096) {
         let base = std::net::Ipv4Addr::from(a);
-        let (net, _) = extip_lint::address::parse_cidr(&format!("{base}/{prefix}")).expect("valid");
+        let (net, _) = extip_lint::k8s::address::parse_cidr(&format!("{base}/{prefix}")).expect("valid");
         let ip = std::net::Ipv4Addr::from(a.wrapping_add(probe).wrapping_sub(2048));
         let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
         let brute = (u32::from(ip) & mask) == (a & mask);

@@ -233,7 +233,10 @@ fn readme_rule_table_is_current() {
 
 #[test]
 fn readme_timeline_is_current() {
-    readme_section_is_current("timeline", &extip_lint::kubernetes::markdown_timeline());
+    readme_section_is_current(
+        "timeline",
+        &extip_lint::k8s::kubernetes::markdown_timeline(),
+    );
 }
 
 /// Compiles the JSON Schema at `path`.

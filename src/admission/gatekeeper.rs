@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use super::{PolicyOptions, allowlist_text, header, quote, refusal};
-use crate::implementation::{ADDRESS_ANNOTATIONS, List};
+use crate::k8s::implementation::{ADDRESS_ANNOTATIONS, List};
 
 /// The template's kind, and its name (the kind in lower case, as Gatekeeper requires).
 pub const KIND: &str = "ExtipLintServiceAddresses";

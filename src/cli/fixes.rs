@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::finding::Safety;
-use crate::fix::{self, Fixed};
 use crate::report::Report;
+use crate::verdict::fix::{self, Fixed};
 
 /// What a `--fix` or `--diff` run did, for the messages and the exit code.
 #[derive(Debug, Default)]

@@ -14,9 +14,9 @@ use clap::{Parser, ValueEnum};
 use crate::config::{self, Overrides};
 use crate::error::Error;
 use crate::finding::Severity;
-use crate::known::Known;
 use crate::render::{self, Format};
 use crate::report::Report;
+use crate::verdict::known::Known;
 use crate::{git, rules, walk};
 
 #[derive(Debug, Parser)]
@@ -487,7 +487,7 @@ fn lint_and_write(
         });
     }
     if let Some(path) = &args.write_baseline {
-        let text = crate::known::baseline(report.findings.iter(), &report.files);
+        let text = crate::verdict::known::baseline(report.findings.iter(), &report.files);
         std::fs::write(path, &text).map_err(|source| Error::Write {
             path: path.display().to_string(),
             cause: source,

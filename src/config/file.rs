@@ -7,11 +7,11 @@ use super::{
     AllowEntry, ClusterConfig, ConfigFile, DEFAULT_CLUSTER, GateSetting, Limits, Profile, Settings,
     ValueSource,
 };
-use crate::address;
 use crate::error::{ConfigIssue, Error};
 use crate::finding::Severity;
-use crate::implementation::Implementation;
-use crate::kubernetes::{Gate, Version};
+use crate::k8s::address;
+use crate::k8s::implementation::Implementation;
+use crate::k8s::kubernetes::{Gate, Version};
 use crate::yaml::{self, NodeId, NodeKind, Tree};
 
 struct Reader<'a> {

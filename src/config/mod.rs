@@ -19,8 +19,8 @@ pub use schema::json_schema;
 
 use crate::error::{ConfigIssue, Error};
 use crate::finding::{Message, RuleMeta, Severity};
-use crate::implementation::Implementation;
-use crate::kubernetes::{Gate, Target, Version};
+use crate::k8s::implementation::Implementation;
+use crate::k8s::kubernetes::{Gate, Target, Version};
 use crate::source::{FileId, Span};
 use crate::yaml::BuildLimits;
 
@@ -246,7 +246,7 @@ impl Settings {
             profile: (Profile::Auto, ValueSource::Default),
             namespace: ("default".into(), ValueSource::Default),
             allow: Vec::new(),
-            kubernetes: (crate::kubernetes::NEWEST, ValueSource::Default),
+            kubernetes: (crate::k8s::kubernetes::NEWEST, ValueSource::Default),
             feature_gates: Vec::new(),
             load_balancer: (None, ValueSource::Default),
             include: None,

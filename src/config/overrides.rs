@@ -1,9 +1,9 @@
 //! Command-line overrides, applied after the file: flags win.
 
 use super::{AllowEntry, Overrides, Profile, Settings, ValueSource, find};
-use crate::address;
 use crate::error::Error;
-use crate::kubernetes::Version;
+use crate::k8s::address;
+use crate::k8s::kubernetes::Version;
 
 pub(super) fn apply(settings: &mut Settings, o: &Overrides) -> Result<(), Error> {
     if let Some(p) = &o.profile {

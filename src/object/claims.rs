@@ -9,9 +9,9 @@ use std::net::IpAddr;
 use k8s_openapi::api::core::v1::{Service, ServiceSpec};
 
 use super::{Object, View};
-use crate::address::{self, Form, NOT_AN_IP};
-use crate::implementation::{ADDRESS_ANNOTATIONS, AddressAnnotation, List, Parser};
-use crate::kubernetes::{Gate, GateSetting, IpWording, Target};
+use crate::k8s::address::{self, Form, NOT_AN_IP};
+use crate::k8s::implementation::{ADDRESS_ANNOTATIONS, AddressAnnotation, List, Parser};
+use crate::k8s::kubernetes::{Gate, GateSetting, IpWording, Target};
 use crate::yaml::pointer::escape;
 
 /// Where a claim comes from.

@@ -16,7 +16,7 @@ use super::{
 };
 use super::{gateway, policies, pools, workload};
 use crate::finding::ObjectRef;
-use crate::policy::{self, Policy};
+use crate::k8s::policy::{self, Policy};
 use crate::source::{FileId, Origin, Span};
 use crate::yaml::pointer::field_path;
 use crate::yaml::scalar::Typed;
@@ -272,7 +272,8 @@ pub(super) fn object(
     }
     // Fields the newest API has that the target's does not (yet).
     if whole {
-        for (field, added) in crate::kubernetes::fields_not_yet(kind, opts.kubernetes.version) {
+        for (field, added) in crate::k8s::kubernetes::fields_not_yet(kind, opts.kubernetes.version)
+        {
             for key in present(tree, node, field) {
                 let written = field_path(&cx.path_to(key));
                 cx.problem(
@@ -421,7 +422,7 @@ fn templated<'a>(meta: &'a ObjectMeta, view: &'a View) -> Option<&'a str> {
     };
     // The load-balancer annotations that request addresses.
     let requested = meta.annotations.iter().flatten().filter_map(|(k, v)| {
-        crate::implementation::ADDRESS_ANNOTATIONS
+        crate::k8s::implementation::ADDRESS_ANNOTATIONS
             .iter()
             .any(|a| a.key == k)
             .then_some(v.as_str())
@@ -570,7 +571,7 @@ mod tests {
         let opts = ClassifyOptions {
             default_namespace: "default".into(),
             alias_budget: 10_000,
-            kubernetes: crate::kubernetes::Target::default(),
+            kubernetes: crate::k8s::kubernetes::Target::default(),
         };
         let mut all = Classified::default();
         for d in &docs {

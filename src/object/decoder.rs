@@ -21,7 +21,7 @@ pub(super) struct Decoder<'a> {
     pub(super) obj_pointer: &'a str,
     pub(super) budget: usize,
     /// The target release, whose API decides which fields exist.
-    pub(super) version: crate::kubernetes::Version,
+    pub(super) version: crate::k8s::kubernetes::Version,
     pub(super) id: &'a Arc<ObjectRef>,
     pub(super) origin: Option<Origin>,
     pub(super) problems: &'a mut Vec<Problem>,
@@ -30,7 +30,7 @@ pub(super) struct Decoder<'a> {
 impl Decoder<'_> {
     /// Validates a selector; an invalid one is a problem at its bad expression.
     pub(super) fn valid_selector(&mut self, sel: Option<&LabelSelector>, path: &str) -> bool {
-        let Some(Err((message, i))) = sel.map(crate::selector::validate) else {
+        let Some(Err((message, i))) = sel.map(crate::k8s::selector::validate) else {
             return true;
         };
         let full = format!("{path}/matchExpressions/{i}/operator");
@@ -67,13 +67,13 @@ impl Decoder<'_> {
                     let path = full(&place.path);
                     let field = field_path(&path);
                     // A field the newest API dropped, but the target's still has.
-                    if crate::kubernetes::field_served(&self.id.kind, &field, self.version)
+                    if crate::k8s::kubernetes::field_served(&self.id.kind, &field, self.version)
                         == Some(true)
                     {
                         continue;
                     }
                     unknown += 1;
-                    let removed = crate::kubernetes::field_removed(&self.id.kind, &field)
+                    let removed = crate::k8s::kubernetes::field_removed(&self.id.kind, &field)
                         .map_or_else(String::new, |r| format!(" (Kubernetes {r} removed it)"));
                     self.problem_on(
                         place.at,

@@ -194,7 +194,7 @@ fn without_api_version(tree: &Tree, node: NodeId) -> Option<(&'static str, &str)
     if scalar_field(tree, node, "apiVersion").is_some() {
         return None;
     }
-    let apis = crate::kubernetes::BUILT_IN;
+    let apis = crate::k8s::kubernetes::BUILT_IN;
     if apis
         .iter()
         .any(|(g, v, kinds)| g.is_empty() && *v == "v1" && kinds.contains(&kind))

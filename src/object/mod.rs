@@ -24,7 +24,7 @@ pub use document::{classify, not_an_object};
 pub use span_map::SpanMap;
 
 use crate::finding::ObjectRef;
-use crate::policy::Policy;
+use crate::k8s::policy::Policy;
 use crate::source::{FileId, Origin, Span};
 
 #[derive(Debug, Clone)]
@@ -135,7 +135,7 @@ pub struct ClassifyOptions {
     pub default_namespace: String,
     pub alias_budget: usize,
     /// The cluster's Kubernetes version and gates (which API versions it serves).
-    pub kubernetes: crate::kubernetes::Target,
+    pub kubernetes: crate::k8s::kubernetes::Target,
 }
 
 /// An `extip-lint.io/ignore` annotation, recorded for every object whether or not it is valid,

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::decoder::Decoder;
-use crate::calico;
-use crate::policy::{
+use crate::k8s::calico;
+use crate::k8s::policy::{
     CalicoPolicy, CiliumRule, ClusterPolicy, Openness, Policy, Subject, calico_default_types,
     spans_a_family,
 };
@@ -480,7 +480,7 @@ fn admin(cx: &mut Decoder<'_>, tier: Option<&'static str>) -> Option<Policy> {
                 .map(|p| match p {
                     AdminSubject { pods: Some(p), .. } => format!(
                         "pods `{}` in {}",
-                        crate::selector::describe(&p.pod_selector),
+                        crate::k8s::selector::describe(&p.pod_selector),
                         namespaces(&p.namespace_selector)
                     ),
                     AdminSubject { namespaces: n, .. } => {
@@ -501,7 +501,7 @@ fn admin(cx: &mut Decoder<'_>, tier: Option<&'static str>) -> Option<Policy> {
 
 /// A namespace selector for people: "all namespaces", or "namespaces" and the selector.
 fn namespaces(sel: &LabelSelector) -> String {
-    let d = crate::selector::describe(sel);
+    let d = crate::k8s::selector::describe(sel);
     if d == "{}" {
         "all namespaces".into()
     } else {

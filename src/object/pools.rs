@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::yaml::{NodeId, NodeKind, Tree};
 
-pub use crate::implementation::Implementation;
+pub use crate::k8s::implementation::Implementation;
 
 /// One range of a pool, inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +159,7 @@ impl AddressPool {
         let mut all = labels.clone();
         all.insert("io.kubernetes.service.namespace".into(), namespace.into());
         all.insert("io.kubernetes.service.name".into(), name.into());
-        crate::selector::matches(sel, &crate::selector::PodLabels::known(all))
+        crate::k8s::selector::matches(sel, &crate::k8s::selector::PodLabels::known(all))
     }
 
     /// How the pool's ranges read in messages, with what keeps addresses out of them.
@@ -177,7 +177,7 @@ impl AddressPool {
             let _ = write!(
                 text,
                 "; only for Services selected by {}",
-                crate::selector::describe(sel)
+                crate::k8s::selector::describe(sel)
             );
         }
         text

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::decoder::Decoder;
-use crate::selector::PodLabels;
+use crate::k8s::selector::PodLabels;
 use crate::yaml::pointer::segments;
 use crate::yaml::scalar::Typed;
 

@@ -21,8 +21,8 @@ use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
 use crate::finding::{Finding, Severity};
-use crate::inventory::Row;
 use crate::report::Report;
+use crate::report::inventory::Row;
 use crate::source::Span;
 
 /// How the page is made.

@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use super::locate;
-use crate::inventory::Row;
 use crate::report::Report;
+use crate::report::inventory::Row;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InventoryFormat {

@@ -101,7 +101,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             "files": c.files,
             "profile": {"name": c.profile.profile.as_str(), "reason": super::text(report, &c.profile.reason)},
             "kubernetes": super::kubernetes_json(report, &c.kubernetes),
-            "loadBalancer": {"name": c.lb.implementation.map(crate::implementation::Implementation::key), "reason": super::text(report, &c.lb.reason)},
+            "loadBalancer": {"name": c.lb.implementation.map(crate::k8s::implementation::Implementation::key), "reason": super::text(report, &c.lb.reason)},
         })).collect::<Vec<_>>()),
         findings: Findings(report),
         notices: report.notices.iter().map(|n| super::text(report, n).into_owned()).collect(),

@@ -330,9 +330,9 @@ pub fn empty_reason(report: &Report) -> String {
 #[must_use]
 pub fn kubernetes_json(
     report: &Report,
-    k: &crate::profile::KubernetesDecision,
+    k: &crate::cluster::profile::KubernetesDecision,
 ) -> serde_json::Value {
-    let gates: serde_json::Map<String, serde_json::Value> = crate::kubernetes::Gate::ALL
+    let gates: serde_json::Map<String, serde_json::Value> = crate::k8s::kubernetes::Gate::ALL
         .iter()
         .map(|g| {
             (

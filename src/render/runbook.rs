@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use crate::inventory::Row;
+use crate::report::inventory::Row;
 
 /// The columns of an owner's table.
 const COLUMNS: [&str; 13] = [

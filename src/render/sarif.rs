@@ -486,7 +486,7 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
                     "profile": c.profile.profile.as_str(),
                     "profileReason": super::text(report, &c.profile.reason),
                     "kubernetes": super::kubernetes_json(report, &c.kubernetes),
-                    "loadBalancer": c.lb.implementation.map(crate::implementation::Implementation::key),
+                    "loadBalancer": c.lb.implementation.map(crate::k8s::implementation::Implementation::key),
                 })).collect::<Vec<_>>(),
             }),
             results: Results {

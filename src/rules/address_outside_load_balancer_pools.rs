@@ -2,9 +2,9 @@
 //! implementation for that none of the implementation's pools in the input holds.
 
 use super::{At, Check, Draft, Rule, RuleContext};
+use crate::cluster::lb;
 use crate::finding::{Finding, Label, RuleMeta, Severity};
-use crate::implementation::Implementation;
-use crate::lb;
+use crate::k8s::implementation::Implementation;
 use crate::object::View;
 use crate::object::claims::{Reading, Source};
 

@@ -28,7 +28,8 @@ const RENAMED: &[(&str, &str, &str)] = &[
 fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
     // A MetalLB release older than the one that reads the new prefix turns the rename into
     // a change of behaviour: the Service loses its pool selection and address sharing.
-    let metallb = crate::lb::metallb_release(cx.objects).filter(|r| r.version < (0, 14, 9));
+    let metallb =
+        crate::cluster::lb::metallb_release(cx.objects).filter(|r| r.version < (0, 14, 9));
     for (obj, _, _) in services(cx) {
         for key in obj.annotations.keys() {
             let Some((old, new, by)) = RENAMED.iter().find(|(old, ..)| key.starts_with(old)) else {

@@ -3,7 +3,7 @@
 
 use super::{At, Check, Draft, Rule, RuleContext, services};
 use crate::finding::{Change as Edit, Finding, Fix, RuleMeta, Safety, Severity};
-use crate::kubernetes::Change as Milestone;
+use crate::k8s::kubernetes::Change as Milestone;
 
 pub static RULE: Rule = Rule {
     meta: RuleMeta {
@@ -62,7 +62,7 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
                 edits: Vec::new(),
                 refused: None,
             });
-        } else if let Some(p) = crate::address::parse(ip) {
+        } else if let Some(p) = crate::k8s::address::parse(ip) {
             f.fixes.extend(super::migrate::to_load_balancer(
                 cx,
                 obj,

@@ -72,20 +72,20 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
 
 /// The fix for a rejected entry, when there is an obvious one.
 fn address_hint(entry: &str) -> Option<String> {
-    if let Some(p) = crate::address::parse(entry)
-        && p.form != crate::address::Form::Standard
+    if let Some(p) = crate::k8s::address::parse(entry)
+        && p.form != crate::k8s::address::Form::Standard
     {
         return Some(format!(
             "Write the address in standard form: `{}`.",
             p.canonical()
         ));
     }
-    if crate::address::is_cidr(entry) {
+    if crate::k8s::address::is_cidr(entry) {
         return Some(
             "List each address on its own; for a range, use a LoadBalancer Service whose implementation allocates from a pool.".into(),
         );
     }
     let trimmed = entry.trim();
-    (trimmed != entry && crate::address::parse(trimmed).is_some())
+    (trimmed != entry && crate::k8s::address::parse(trimmed).is_some())
         .then(|| format!("Remove the spaces: `{trimmed}`."))
 }

@@ -3,7 +3,7 @@
 
 use super::{At, Check, Draft, Rule, RuleContext};
 use crate::finding::{Change, Finding, Fix, Message, RuleMeta, Safety, Severity};
-use crate::implementation::Implementation;
+use crate::k8s::implementation::Implementation;
 use crate::object::claims::Source;
 
 pub static RULE: Rule = Rule {

@@ -6,10 +6,10 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use crate::cluster::lb;
 use crate::finding::{Change, Fix, Safety};
-use crate::implementation::ADDRESS_ANNOTATIONS;
-use crate::implementation::Implementation;
-use crate::lb;
+use crate::k8s::implementation::ADDRESS_ANNOTATIONS;
+use crate::k8s::implementation::Implementation;
 use crate::object::{Object, View};
 
 use super::RuleContext;

@@ -8,13 +8,13 @@
 use std::fmt::Write as _;
 use std::sync::{Arc, LazyLock};
 
+use crate::cluster::index::Index;
+use crate::cluster::profile::ProfileDecision;
 use crate::config::AllowEntry;
 use crate::finding::{Finding, Label, Message, ObjectRef, RuleMeta, Severity};
-use crate::index::Index;
-use crate::kubernetes::Target;
+use crate::k8s::kubernetes::Target;
 use crate::object::claims::{Claim, History};
 use crate::object::{Object, Problem, ProblemKind};
-use crate::profile::ProfileDecision;
 use crate::source::FileId;
 
 mod address_outside_load_balancer_pools;
@@ -159,7 +159,7 @@ pub struct RuleContext<'a> {
     /// Which claims are older than the run (EXT005).
     pub history: &'a History,
     /// The cluster's load-balancer implementation.
-    pub lb: &'a crate::lb::LbDecision,
+    pub lb: &'a crate::cluster::lb::LbDecision,
 }
 
 /// Runs every enabled rule. Each finding gets its rule's configured severity, unless the rule

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::{At, Check, Draft, Rule, RuleContext};
+use crate::cluster::index::{Explanation, PodSet};
 use crate::finding::{Finding, Label, RuleMeta, Severity};
-use crate::index::{Explanation, PodSet};
 use crate::object::workload::Which;
 use crate::object::{Object, View};
 

@@ -96,7 +96,7 @@ pub fn actions(
             .cloned()
             .collect();
         let limits = linted.settings.limits.build();
-        if let Some(fixed) = crate::fix::apply(&mine, &report.files, false, limits)
+        if let Some(fixed) = crate::verdict::fix::apply(&mine, &report.files, false, limits)
             .into_iter()
             .find(|x| x.file == file)
         {

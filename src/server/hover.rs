@@ -9,8 +9,8 @@ use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
 
 use super::text::{self, Units};
 use super::workspace::Linted;
-use crate::inventory::Row;
 use crate::render;
+use crate::report::inventory::Row;
 use crate::source::FileId;
 
 /// What to show at `pos` in the file `file`, if anything is there.

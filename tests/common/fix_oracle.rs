@@ -119,12 +119,12 @@ pub fn check(manifest: &[u8], name: &str) -> Result<usize, String> {
     std::fs::write(&file, manifest).map_err(|e| e.to_string())?;
     let report = lint(dir.path(), &file);
     let limits = BuildLimits { max_depth: 256 };
-    let fixed = extip_lint::fix::apply(&report.findings, &report.files, true, limits);
+    let fixed = extip_lint::verdict::fix::apply(&report.findings, &report.files, true, limits);
     let Some(f) = fixed.first() else {
         return Ok(0);
     };
     let source = &report.files[f.file.0 as usize];
-    let new = extip_lint::fix::bytes::splice(source, manifest, &f.edits)
+    let new = extip_lint::verdict::fix::bytes::splice(source, manifest, &f.edits)
         .map_err(|e| format!("the fix cannot be stored: {e}"))?;
 
     // 1. Bytes outside the edits.
@@ -214,7 +214,7 @@ pub fn check(manifest: &[u8], name: &str) -> Result<usize, String> {
         .iter()
         .map(|&i| report.findings[i].fingerprint(name))
         .collect();
-    let second = extip_lint::fix::apply(&again.findings, &again.files, true, limits);
+    let second = extip_lint::verdict::fix::apply(&again.findings, &again.files, true, limits);
     for g in &second {
         for &i in &g.findings {
             if fixed_prints.contains(&again.findings[i].fingerprint(name)) {

@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::cluster::index::{Index, PodSet};
+use crate::cluster::profile::ProfileDecision;
 use crate::config::{AllowEntry, Profile};
-use crate::index::{Index, PodSet};
-use crate::kubernetes::Target;
+use crate::k8s::kubernetes::Target;
 use crate::object::claims::{Claim, Reading, Source};
 use crate::object::workload::Which;
 use crate::object::{Object, View};
-use crate::profile::ProfileDecision;
 use crate::source::Span;
 
 /// One inventory row. In JSON the keys are camelCase, as in the report JSON (`allowedBy`).
@@ -77,7 +77,7 @@ pub struct Inputs<'a> {
     pub firewall_keys: &'a [String],
     pub profile: &'a ProfileDecision,
     pub kubernetes: &'a Target,
-    pub lb: &'a crate::lb::LbDecision,
+    pub lb: &'a crate::cluster::lb::LbDecision,
     pub cluster: &'a str,
 }
 

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::selector::{Fit, Label, PodLabels};
+use crate::k8s::selector::{Fit, Label, PodLabels};
 
 /// A parsed selector.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::kubernetes::group_version;
+use crate::k8s::kubernetes::group_version;
 use crate::object::{Object, Problem, ProblemKind, View};
 
 /// The `CustomResourceDefinition`s of one group and kind.

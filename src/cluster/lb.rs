@@ -4,7 +4,7 @@
 //! decision keeps the evidence as a span, and the cluster's pools.
 
 use crate::finding::Message;
-use crate::implementation::ADDRESS_ANNOTATIONS;
+use crate::k8s::implementation::ADDRESS_ANNOTATIONS;
 use crate::object::claims::{Claim, Source};
 use crate::object::pools::Implementation;
 use crate::object::{Object, View};

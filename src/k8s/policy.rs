@@ -25,8 +25,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use crate::calico;
-use crate::selector::{self, Fit, PodLabels};
+use crate::k8s::calico;
+use crate::k8s::selector::{self, Fit, PodLabels};
 
 pub use openness::{Openness, spans_a_family};
 

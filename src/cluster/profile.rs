@@ -2,10 +2,10 @@
 //! index's cloud evidence; and the Kubernetes version and gates in force, with where they came
 //! from. Decisions keep places as spans; renderers say where.
 
+use crate::cluster::index::CloudEvidence;
 use crate::config::Profile;
 use crate::finding::Message;
-use crate::index::CloudEvidence;
-use crate::kubernetes::Target;
+use crate::k8s::kubernetes::Target;
 use crate::source::Span;
 
 /// The profile in force and why.

@@ -1,17 +1,18 @@
 //! Report stage: what the run read, the kept and suppressed findings in a deterministic order,
 //! per-file caps, and the counts the summary shows. Renderers read only a `Report`.
 
+pub mod inventory;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::cluster::profile::{KubernetesDecision, ProfileDecision};
 use crate::error::Error;
 use crate::finding::{Finding, Message, RuleMeta, Severity};
-use crate::inventory;
-use crate::known::Filtered;
 use crate::load::Loaded;
 use crate::object::{IgnoreAnnotation, Object, Problem};
-use crate::profile::{KubernetesDecision, ProfileDecision};
 use crate::source::{Encoding, FileId, SourceFile, display_name};
+use crate::verdict::known::Filtered;
 use crate::walk::Walked;
 
 /// Counts for the summary.
@@ -197,7 +198,7 @@ pub struct ClusterSummary {
     pub name: Arc<str>,
     pub profile: ProfileDecision,
     pub kubernetes: KubernetesDecision,
-    pub lb: crate::lb::LbDecision,
+    pub lb: crate::cluster::lb::LbDecision,
     /// Files (and standard input) in the cluster.
     pub files: usize,
 }

@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
+use crate::k8s::policy::{Isolation, Openness, Pods, Policy, Reach};
+use crate::k8s::selector::{self, Fit, PodLabels};
 use crate::object::workload::{Which, Workload, is_controller_label};
 use crate::object::{Object, View};
-use crate::policy::{Isolation, Openness, Pods, Policy, Reach};
-use crate::selector::{self, Fit, PodLabels};
 use crate::source::Span;
 
 /// A sign of a managed cloud in the input: where it is and what it is.
@@ -498,7 +498,7 @@ mod tests {
         let opts = ClassifyOptions {
             default_namespace: "shop".into(),
             alias_budget: 10_000,
-            kubernetes: crate::kubernetes::Target::default(),
+            kubernetes: crate::k8s::kubernetes::Target::default(),
         };
         docs.iter()
             .flat_map(|d| classify(FileId(0), d, &opts).objects)
