@@ -110,6 +110,30 @@ pub struct Cel {
     pub validations: Vec<Validation>,
 }
 
+impl Cel {
+    /// Writes the variables' items, then `validations_key:` and the validations' items, each
+    /// list at `indent` (the ValidatingAdmissionPolicy's `spec`, Kyverno's `validate.cel`): the
+    /// variables' key is already written.
+    pub fn write(&self, out: &mut String, indent: &str, validations_key: &str) {
+        for (name, expression) in &self.variables {
+            let _ = writeln!(
+                out,
+                "{indent}  - name: {name}\n{indent}    expression: {}",
+                quote(expression)
+            );
+        }
+        let _ = writeln!(out, "{indent}{validations_key}:");
+        for v in &self.validations {
+            let _ = writeln!(
+                out,
+                "{indent}  - expression: {}\n{indent}    message: {}",
+                quote(&v.expression),
+                quote(&v.message)
+            );
+        }
+    }
+}
+
 /// The load-balancer addresses `obj` (`object` or `oldObject`) requests, as a CEL list:
 /// `spec.loadBalancerIP` and the comma-separated annotations.
 fn requested(obj: &str) -> String {
@@ -186,22 +210,7 @@ pub fn policy(o: &PolicyOptions<'_>) -> Result<String, String> {
     let cel = cel(o)?;
     let mut out = header(o, "");
     out.push_str("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: extip-lint-service-addresses\nspec:\n  failurePolicy: Fail\n  matchConstraints:\n    resourceRules:\n      - apiGroups: [\"\"]\n        apiVersions: [\"v1\"]\n        operations: [\"CREATE\", \"UPDATE\"]\n        resources: [\"services\"]\n  variables:\n");
-    for (name, expression) in &cel.variables {
-        let _ = writeln!(
-            out,
-            "    - name: {name}\n      expression: {}",
-            quote(expression)
-        );
-    }
-    out.push_str("  validations:\n");
-    for v in &cel.validations {
-        let _ = writeln!(
-            out,
-            "    - expression: {}\n      message: {}",
-            quote(&v.expression),
-            quote(&v.message)
-        );
-    }
+    cel.write(&mut out, "  ", "validations");
     let actions = if o.deny { "[Deny]" } else { "[Warn, Audit]" };
     let _ = write!(
         out,

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::{PolicyOptions, cel, header, quote};
+use super::{PolicyOptions, cel, header};
 
 /// The `ClusterPolicy`, or why none can be generated for the target (the same refusals as the
 /// ValidatingAdmissionPolicy's).
@@ -21,21 +21,6 @@ pub fn policy(o: &PolicyOptions<'_>) -> Result<String, String> {
         out,
         "        # Audit first (a policy report entry); generate with --deny to reject.\n        failureAction: {action}\n        cel:\n          variables:"
     );
-    for (name, expression) in &cel.variables {
-        let _ = writeln!(
-            out,
-            "            - name: {name}\n              expression: {}",
-            quote(expression)
-        );
-    }
-    out.push_str("          expressions:\n");
-    for v in &cel.validations {
-        let _ = writeln!(
-            out,
-            "            - expression: {}\n              message: {}",
-            quote(&v.expression),
-            quote(&v.message)
-        );
-    }
+    cel.write(&mut out, "          ", "expressions");
     Ok(out)
 }
