@@ -230,9 +230,13 @@ fn steps(page: &mut String, r: &Row, keys: &Keys<'_>) {
         ));
         proxy.push(format!("ipvsadm -Ln | grep -F '{a}'   # IPVS mode"));
     }
+    // Cilium's kube-proxy replacement programs services in eBPF maps, not in netfilter or IPVS.
+    proxy.push(format!(
+        "kubectl -n kube-system exec ds/cilium -- cilium-dbg service list | grep -F -- '{a}'   # Cilium kube-proxy replacement"
+    ));
     step(
         page,
-        "On a node: kube-proxy programmed the address (the command for the node's proxy mode; no output means nothing is programmed):",
+        "On a node: kube-proxy (or Cilium's replacement for it) programmed the address (the command for the node's proxy mode; no output means nothing is programmed):",
         &proxy,
     );
     step(
