@@ -1,16 +1,23 @@
 //! Render stage (`--render`): the charts and kustomization roots the walk found -> the manifests
 //! they build, through the user's own `helm template` and `kustomize build` (or `kubectl
-//! kustomize`), offline. Nothing is fetched: a chart whose dependencies are not vendored, or a
-//! kustomization with a remote resource, is a notice. No plugins, exec functions or
-//! `--enable-helm`. A renderer that fails is a problem at its chart or kustomization; the run
-//! goes on. Kustomize runs through a wrapper kustomization in a temporary folder that adds
+//! kustomize`), offline. Nothing is fetched: a chart whose dependencies are remote and not
+//! vendored, or a kustomization with a remote resource, is listed as not rendered (a finding with
+//! `--strict-render`). A chart's `file://` dependencies are built into a temporary copy of the
+//! chart, from the repository. A chart is rendered as chart-testing renders it: with its default
+//! values and with each `ci/*-values.yaml`, each a variant of its own. No plugins, exec functions
+//! or `--enable-helm`. A renderer that fails is an `EXT903` problem at its chart or kustomization,
+//! and the root's own plain manifests are linted as written instead, so a render never checks less
+//! than a plain run. Kustomize runs through a wrapper kustomization in a temporary folder that adds
 //! origin annotations, so the user's files are never edited.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::chart::{self, Repository};
 use crate::kustomize;
 use crate::progress::{Phase, Progress};
 use crate::source::display_name;
@@ -26,12 +33,50 @@ pub struct RenderOptions {
     pub kube_version: String,
     /// Values files by chart folder.
     pub values: Vec<(PathBuf, Vec<PathBuf>)>,
+    /// Options of single roots (`render.roots` in the config), by folder.
+    pub roots: Vec<RootOptions>,
+    /// `--strict-render`: a root that cannot be rendered offline is a finding too.
+    pub strict: bool,
 }
+
+/// The renderer options of one chart or kustomization root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RootOptions {
+    /// The root's folder.
+    pub dir: PathBuf,
+    /// Helm: the release name, instead of the run's.
+    pub release: Option<String>,
+    /// Helm: the namespace, instead of the run's.
+    pub namespace: Option<String>,
+    /// Helm: values files, after the run's `helm.values` for the chart.
+    pub values: Vec<PathBuf>,
+    /// Helm: `--api-versions`, the APIs `.Capabilities` reports.
+    pub api_versions: Vec<String>,
+    /// Kustomize: `--load-restrictor` (`LoadRestrictionsNone` lets the root read files outside
+    /// its folder).
+    pub load_restrictor: Option<String>,
+}
+
+impl RenderOptions {
+    /// The options of the root at `dir`, if the config gives it any.
+    fn root(&self, dir: &Path) -> Option<&RootOptions> {
+        let wanted = canonical(dir);
+        self.roots.iter().find(|r| canonical(&r.dir) == wanted)
+    }
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| kustomize::normalize(p))
+}
+
+/// How the error of a root that could not be rendered offline at all starts.
+pub const NOT_RENDERED: &str = "not rendered: ";
 
 /// How long a renderer may run.
 const TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Renders every chart and kustomization root of `walked`, adding one reported input each.
+/// Renders every chart and kustomization root of `walked`, adding one reported input per render;
+/// the withheld files of roots that failed go back to the reported inputs.
 pub fn render_all(walked: &mut Walked, opts: &RenderOptions, progress: Option<&Progress>) {
     let mut rendered = Vec::new();
     if let Some(p) = progress {
@@ -41,26 +86,66 @@ pub fn render_all(walked: &mut Walked, opts: &RenderOptions, progress: Option<&P
         );
     }
     for (dir, root) in std::mem::take(&mut walked.charts) {
-        if let Some(r) = helm(&dir, root, opts, &mut walked.notices) {
-            rendered.push(r);
-        }
+        rendered.extend(helm(&dir, root, opts, walked));
         if let Some(p) = progress {
             p.add(1, 0);
         }
     }
     for (dir, root) in std::mem::take(&mut walked.kustomizations) {
-        if let Some(r) = kustomize_build(&dir, root, &mut walked.notices) {
-            rendered.push(r);
-        }
+        rendered.extend(kustomize_build(&dir, root, opts, walked));
         if let Some(p) = progress {
             p.add(1, 0);
         }
     }
-    // Rendered inputs are reported on: they go before the context inputs.
+    let restored = fall_back(walked, &mut rendered);
+    // Rendered inputs, and files linted because their root failed, are reported on: they go
+    // before the context inputs.
     let at = walked.reported;
-    let n = rendered.len();
-    walked.inputs.splice(at..at, rendered);
+    let n = rendered.len() + restored.len();
+    walked
+        .inputs
+        .splice(at..at, rendered.into_iter().chain(restored));
     walked.reported += n;
+}
+
+/// The withheld files whose roots all failed (or were not rendered), counted on each failed
+/// render of those roots.
+fn fall_back(walked: &mut Walked, rendered: &mut [Input]) -> Vec<Input> {
+    let ok: std::collections::BTreeSet<PathBuf> = rendered
+        .iter()
+        .filter_map(|i| match i {
+            Input::Rendered(r) if r.error.is_none() => Some(canonical(&r.dir)),
+            _ => None,
+        })
+        .collect();
+    let mut restored = Vec::new();
+    let mut per_root: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for w in std::mem::take(&mut walked.withheld) {
+        let roots: Vec<PathBuf> = w.roots.iter().map(|r| canonical(r)).collect();
+        if roots.iter().any(|r| ok.contains(r)) {
+            continue;
+        }
+        for r in roots {
+            *per_root.entry(r).or_default() += 1;
+        }
+        restored.push(w.input);
+    }
+    for i in rendered.iter_mut() {
+        if let Input::Rendered(r) = i
+            && r.error.is_some()
+        {
+            r.fallback = per_root.get(&canonical(&r.dir)).copied().unwrap_or(0);
+        }
+    }
+    if !restored.is_empty() {
+        walked.notices.push(format!(
+            "linted {} file{} as written because the chart or kustomization that reads {} could not be rendered",
+            restored.len(),
+            if restored.len() == 1 { "" } else { "s" },
+            if restored.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    restored
 }
 
 /// The output of a renderer run, or why it failed.
@@ -131,47 +216,310 @@ impl Drop for Scratch {
     }
 }
 
-fn input(
+/// What one renderer run gave.
+struct Run<'a> {
     tool: Tool,
-    dir: &Path,
+    dir: &'a Path,
     file: PathBuf,
     root: usize,
     result: Result<Vec<u8>, String>,
     base: PathBuf,
-) -> Input {
-    let label = format!(
+    variant: Option<String>,
+    dependencies: Vec<(String, PathBuf)>,
+    command: String,
+}
+
+fn input(run: Run<'_>) -> Input {
+    let mut label = format!(
         "{} {}",
-        match tool {
+        match run.tool {
             Tool::Helm => "helm template",
             Tool::Kustomize => "kustomize build",
         },
-        display_name(dir)
+        display_name(run.dir)
     );
-    let (bytes, error) = match result {
+    if let Some(v) = &run.variant {
+        let _ = write!(label, " (values {v})");
+    }
+    let (bytes, error) = match run.result {
         Ok(b) => (Arc::from(b), None),
         Err(e) => (Arc::from(Vec::new()), Some(e)),
     };
     Input::Rendered(Box::new(Rendered {
-        tool,
+        tool: run.tool,
         label,
-        dir: dir.to_path_buf(),
-        file,
-        base,
-        root,
+        dir: run.dir.to_path_buf(),
+        file: run.file,
+        base: run.base,
+        root: run.root,
         bytes,
         error,
+        variant: run.variant,
+        dependencies: run.dependencies,
+        fallback: 0,
+        command: run.command,
     }))
 }
 
-fn helm(dir: &Path, root: usize, opts: &RenderOptions, notices: &mut Vec<String>) -> Option<Input> {
+/// A root that cannot be rendered offline: listed in the summary, or with `--strict-render` a
+/// failed render of its own.
+fn unrendered(
+    walked: &mut Walked,
+    opts: &RenderOptions,
+    tool: Tool,
+    dir: &Path,
+    root: usize,
+    file: PathBuf,
+    why: &str,
+) -> Option<Input> {
+    walked.unrendered.push((dir.to_path_buf(), why.to_string()));
+    opts.strict.then(|| {
+        input(Run {
+            tool,
+            dir,
+            file,
+            root,
+            result: Err(format!("{NOT_RENDERED}{why}")),
+            base: dir.to_path_buf(),
+            variant: None,
+            dependencies: Vec::new(),
+            command: match tool {
+                Tool::Helm => format!("helm dependency build {}", display_name(dir)),
+                Tool::Kustomize => format!("kustomize build {}", display_name(dir)),
+            },
+        })
+    })
+}
+
+/// A chart folder ready for `helm template`: the chart itself, or a temporary copy with its
+/// `file://` dependencies built in.
+struct Prepared {
+    dir: PathBuf,
+    /// `charts/<name>` prefixes of the output's source paths -> the folders they come from.
+    dependencies: Vec<(String, PathBuf)>,
+    /// Keeps the copy until the renders are done.
+    _scratch: Option<Scratch>,
+}
+
+/// How many levels of `file://` dependencies are followed.
+const MAX_DEPENDENCY_DEPTH: usize = 8;
+
+/// Prepares chart `dir`: `Err` names the remote dependencies that are not vendored.
+fn prepare(dir: &Path) -> Result<Prepared, String> {
+    let mut remote = Vec::new();
+    let mut local = Vec::new();
+    missing_dependencies(dir, "", 0, &mut remote, &mut local);
+    if !remote.is_empty() {
+        return Err(format!(
+            "its dependencies are not vendored under `charts/` ({}), and extip-lint fetches nothing (`helm dependency build` does)",
+            remote.join(", ")
+        ));
+    }
+    if local.is_empty() {
+        return Ok(Prepared {
+            dir: dir.to_path_buf(),
+            dependencies: Vec::new(),
+            _scratch: None,
+        });
+    }
+    let scratch = Scratch::new("chart").map_err(|e| format!("cannot copy the chart: {e}"))?;
+    let name = dir
+        .file_name()
+        .map_or_else(|| "chart".into(), std::ffi::OsStr::to_os_string);
+    let copy = scratch.0.join(name);
+    copy_dir(dir, &copy, 0).map_err(|e| format!("cannot copy the chart: {e}"))?;
+    let mut dependencies = Vec::new();
+    for (prefix, from) in local {
+        let to = copy.join(&prefix);
+        copy_dir(&from, &to, 0)
+            .map_err(|e| format!("cannot copy dependency `{}`: {e}", display_name(&from)))?;
+        dependencies.push((prefix, from));
+    }
+    Ok(Prepared {
+        dir: copy,
+        dependencies,
+        _scratch: Some(scratch),
+    })
+}
+
+/// The dependencies of chart `dir` (at `prefix` in the chart being rendered) that are not
+/// vendored: remote ones by name and source, `file://` ones with the `charts/...` prefix they
+/// take in the copy, and theirs in turn.
+fn missing_dependencies(
+    dir: &Path,
+    prefix: &str,
+    depth: usize,
+    remote: &mut Vec<String>,
+    local: &mut Vec<(String, PathBuf)>,
+) {
+    let Some(c) = chart::read(dir) else { return };
+    for d in c.dependencies {
+        if chart::vendored(dir, &d.name) {
+            continue;
+        }
+        match d.repository {
+            Repository::Remote(r) => remote.push(format!("`{}` from `{r}`", d.name)),
+            Repository::Local(from) if depth < MAX_DEPENDENCY_DEPTH && from.is_dir() => {
+                let at = format!("{prefix}charts/{}", d.name);
+                missing_dependencies(&from, &format!("{at}/"), depth + 1, remote, local);
+                local.push((at, from));
+            }
+            // Missing or too deep: helm says what is wrong.
+            Repository::Local(_) | Repository::None => {}
+        }
+    }
+}
+
+/// Copies folder `from` to `to`, regular files and folders only (symbolic links are followed, as
+/// helm follows them, to a bounded depth); a dependency's own `charts/` comes along.
+fn copy_dir(from: &Path, to: &Path, depth: usize) -> std::io::Result<()> {
+    if depth > 32 {
+        return Ok(());
+    }
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let name = e.file_name();
+        if name == ".git" {
+            continue;
+        }
+        let src = e.path();
+        let meta = std::fs::metadata(&src)?;
+        if meta.is_dir() {
+            copy_dir(&src, &to.join(&name), depth + 1)?;
+        } else if meta.is_file() {
+            std::fs::copy(&src, to.join(&name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Renders chart `dir`: with its default values, and with each `ci/*-values.yaml`.
+fn helm(dir: &Path, root: usize, opts: &RenderOptions, walked: &mut Walked) -> Vec<Input> {
     let chart_file = dir.join("Chart.yaml");
-    let scratch = match Scratch::new("helm") {
-        Ok(s) => s,
-        Err(e) => {
-            notices.push(format!("cannot render chart `{}`: {e}", display_name(dir)));
-            return None;
+    let prepared = match prepare(dir) {
+        Ok(p) => p,
+        Err(why) => {
+            walked.notices.push(format!(
+                "chart `{}` was not rendered: {why}",
+                display_name(dir)
+            ));
+            return unrendered(walked, opts, Tool::Helm, dir, root, chart_file, &why)
+                .into_iter()
+                .collect();
         }
     };
+    let own = opts.root(dir);
+    let mut values: Vec<PathBuf> = Vec::new();
+    let canonical_dir = canonical(dir);
+    for (chart, files) in &opts.values {
+        if canonical(chart) == canonical_dir {
+            values.extend(files.iter().cloned());
+        }
+    }
+    if let Some(o) = own {
+        values.extend(o.values.iter().cloned());
+    }
+    let variants: Vec<Option<PathBuf>> = std::iter::once(None)
+        .chain(chart::ci_values(dir).into_iter().map(Some))
+        .collect();
+    let mut out = Vec::new();
+    for variant in &variants {
+        let mut files = values.clone();
+        files.extend(variant.iter().cloned());
+        let release = own
+            .and_then(|o| o.release.as_deref())
+            .unwrap_or(&opts.release);
+        let namespace = own
+            .and_then(|o| o.namespace.as_deref())
+            .unwrap_or(&opts.namespace);
+        let api_versions: &[String] = own.map_or(&[], |o| &o.api_versions);
+        let (cmd, scratch) = match helm_command(
+            &prepared.dir,
+            release,
+            namespace,
+            opts,
+            &files,
+            api_versions,
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                walked
+                    .notices
+                    .push(format!("cannot render chart `{}`: {e}", display_name(dir)));
+                return out;
+            }
+        };
+        let mut command = format!(
+            "helm template {release} {} --namespace {namespace} --kube-version {}",
+            display_name(dir),
+            opts.kube_version
+        );
+        for f in &files {
+            let _ = write!(command, " --values {}", display_name(f));
+        }
+        for a in api_versions {
+            let _ = write!(command, " --api-versions {a}");
+        }
+        if !prepared.dependencies.is_empty() {
+            command = format!("helm dependency build {} && {command}", display_name(dir));
+        }
+        let result = run(cmd, "helm").map_err(|e| tidy(&e, &[(&prepared.dir, dir)]));
+        drop(scratch);
+        if let Err(e) = &result
+            && (e.contains("missing in charts/ directory")
+                || e.contains("found in Chart.yaml, but missing"))
+        {
+            let why = format!(
+                "its dependencies are not vendored under `charts/` (extip-lint fetches nothing; `helm dependency build` does): {}",
+                one_line(e)
+            );
+            walked.notices.push(format!(
+                "chart `{}` was not rendered: {why}",
+                display_name(dir)
+            ));
+            return unrendered(walked, opts, Tool::Helm, dir, root, chart_file, &why)
+                .into_iter()
+                .collect();
+        }
+        out.push(input(Run {
+            tool: Tool::Helm,
+            dir,
+            file: chart_file.clone(),
+            root,
+            result,
+            base: dir.to_path_buf(),
+            variant: variant.as_ref().map(|v| crate::source::relative_to(v, dir)),
+            dependencies: prepared.dependencies.clone(),
+            command,
+        }));
+    }
+    // Chart-testing renders a chart that has `ci/` values with those only: defaults that fail
+    // there (a `required` value) are a notice when a CI variant renders.
+    let ci_ok = out
+        .iter()
+        .skip(1)
+        .any(|i| matches!(i, Input::Rendered(r) if r.error.is_none()));
+    if ci_ok && matches!(out.first(), Some(Input::Rendered(r)) if r.error.is_some()) {
+        out.remove(0);
+        walked.notices.push(format!(
+            "chart `{}` does not render with its default values alone; it was checked with its `ci/*-values.yaml`, as chart-testing checks it",
+            display_name(dir)
+        ));
+    }
+    out
+}
+
+/// The `helm template` command for chart folder `dir`, with helm's own state in a scratch folder.
+fn helm_command(
+    dir: &Path,
+    release: &str,
+    namespace: &str,
+    opts: &RenderOptions,
+    values: &[PathBuf],
+    api_versions: &[String],
+) -> std::io::Result<(Command, Scratch)> {
+    let scratch = Scratch::new("helm")?;
     let mut cmd = Command::new("helm");
     // Helm's own state goes to an empty scratch folder: no plugins, repositories or registry
     // logins of the user's are used, and nothing is cached.
@@ -189,36 +537,44 @@ fn helm(dir: &Path, root: usize, opts: &RenderOptions, notices: &mut Vec<String>
             scratch.0.join("repositories.yaml"),
         )
         .arg("template")
-        .arg(&opts.release)
+        .arg(release)
         .arg(dir)
-        .args(["--namespace", &opts.namespace])
+        .args(["--namespace", namespace])
         .args(["--kube-version", &opts.kube_version]);
-    let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    for (chart, files) in &opts.values {
-        if std::fs::canonicalize(chart).unwrap_or_else(|_| chart.clone()) == canonical {
-            for f in files {
-                cmd.arg("--values").arg(f);
-            }
+    for f in values {
+        cmd.arg("--values").arg(f);
+    }
+    for a in api_versions {
+        cmd.args(["--api-versions", a]);
+    }
+    Ok((cmd, scratch))
+}
+
+/// A renderer's error with the temporary folders it names replaced by the folders they stand
+/// for, and absolute paths below the working directory made relative.
+fn tidy(error: &str, replace: &[(&Path, &Path)]) -> String {
+    let mut out = error.to_string();
+    // The longest first: a relative path can hold an absolute one.
+    let mut pairs: Vec<(String, String)> = replace
+        .iter()
+        .flat_map(|(from, to)| {
+            let to = display_name(to);
+            [from.to_path_buf(), canonical(from)]
+                .map(|f| (f.to_string_lossy().into_owned(), to.clone()))
+        })
+        .filter(|(f, _)| !f.is_empty())
+        .collect();
+    pairs.sort_by_key(|(f, _)| std::cmp::Reverse(f.len()));
+    for (from, to) in pairs {
+        out = out.replace(&from, &to);
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        for c in [cwd.clone(), canonical(&cwd)] {
+            let c = format!("{}/", c.to_string_lossy());
+            out = out.replace(&c, "");
         }
     }
-    match run(cmd, "helm") {
-        Err(e) if e.contains("missing in charts/ directory") || e.contains("dependencies") => {
-            notices.push(format!(
-                "chart `{}` was not rendered: its dependencies are not vendored under `charts/` (extip-lint fetches nothing; `helm dependency build` does): {}",
-                display_name(dir),
-                one_line(&e)
-            ));
-            None
-        }
-        result => Some(input(
-            Tool::Helm,
-            dir,
-            chart_file,
-            root,
-            result,
-            dir.to_path_buf(),
-        )),
-    }
+    out
 }
 
 fn one_line(s: &str) -> String {
@@ -245,27 +601,37 @@ fn remote_resources(dir: &Path) -> Vec<String> {
     out
 }
 
-fn kustomize_build(dir: &Path, root: usize, notices: &mut Vec<String>) -> Option<Input> {
+fn kustomize_build(
+    dir: &Path,
+    root: usize,
+    opts: &RenderOptions,
+    walked: &mut Walked,
+) -> Option<Input> {
     let file = kustomize::file_in(dir).unwrap_or_else(|| dir.join("kustomization.yaml"));
     let remote = remote_resources(dir);
     if !remote.is_empty() {
-        notices.push(format!(
-            "kustomization `{}` was not rendered: it uses remote resources ({}), and extip-lint fetches nothing",
-            display_name(dir),
+        let why = format!(
+            "it uses remote resources ({}), and extip-lint fetches nothing",
             remote.join(", ")
+        );
+        walked.notices.push(format!(
+            "kustomization `{}` was not rendered: {why}",
+            display_name(dir)
         ));
-        return None;
+        return unrendered(walked, opts, Tool::Kustomize, dir, root, file, &why);
     }
     let scratch = match Scratch::new("kustomize") {
         Ok(s) => s,
         Err(e) => {
-            notices.push(format!("cannot render `{}`: {e}", display_name(dir)));
+            walked
+                .notices
+                .push(format!("cannot render `{}`: {e}", display_name(dir)));
             return None;
         }
     };
     // The wrapper: the root as its one resource (a folder, so the root keeps its own load
     // restrictions), with origin and transformer annotations.
-    let target = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let target = canonical(dir);
     let wrapper_dir = std::fs::canonicalize(&scratch.0).unwrap_or_else(|_| scratch.0.clone());
     let relative = relative_path(&wrapper_dir, &target);
     let wrapper = format!(
@@ -273,7 +639,9 @@ fn kustomize_build(dir: &Path, root: usize, notices: &mut Vec<String>) -> Option
         serde_json::to_string(&relative.to_string_lossy()).unwrap_or_default()
     );
     if let Err(e) = std::fs::write(wrapper_dir.join("kustomization.yaml"), wrapper) {
-        notices.push(format!("cannot render `{}`: {e}", display_name(dir)));
+        walked
+            .notices
+            .push(format!("cannot render `{}`: {e}", display_name(dir)));
         return None;
     }
     let (program, sub) = if on_path("kustomize") {
@@ -283,8 +651,32 @@ fn kustomize_build(dir: &Path, root: usize, notices: &mut Vec<String>) -> Option
     };
     let mut cmd = Command::new(program);
     cmd.arg(sub).arg(&wrapper_dir);
-    let result = run(cmd, program);
-    Some(input(Tool::Kustomize, dir, file, root, result, wrapper_dir))
+    let mut command = format!("{program} {sub} {}", display_name(dir));
+    if let Some(r) = opts.root(dir).and_then(|o| o.load_restrictor.as_deref()) {
+        cmd.args(["--load-restrictor", r]);
+        let _ = write!(command, " --load-restrictor {r}");
+    }
+    let result = run(cmd, program).map_err(|e| {
+        tidy(
+            &e,
+            &[
+                (&target, dir),
+                (&relative, dir),
+                (&wrapper_dir, Path::new(".")),
+            ],
+        )
+    });
+    Some(input(Run {
+        tool: Tool::Kustomize,
+        dir,
+        file,
+        root,
+        result,
+        base: wrapper_dir,
+        variant: None,
+        dependencies: Vec::new(),
+        command,
+    }))
 }
 
 /// Whether `program` is on `PATH`.

@@ -10,6 +10,7 @@
 pub mod address;
 pub mod admission;
 pub mod calico;
+pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod config;
@@ -100,6 +101,20 @@ fn render_options(settings: &Settings) -> expand::RenderOptions {
         namespace: settings.namespace.0.clone(),
         kube_version: format!("v{}.0", settings.kubernetes.0),
         values: settings.render.values.clone(),
+        roots: settings
+            .render
+            .roots
+            .iter()
+            .map(|r| expand::RootOptions {
+                dir: r.dir.clone(),
+                release: r.release.clone(),
+                namespace: r.namespace.clone(),
+                values: r.values.clone(),
+                api_versions: r.api_versions.clone(),
+                load_restrictor: r.load_restrictor.clone(),
+            })
+            .collect(),
+        strict: settings.render.strict,
     }
 }
 

@@ -74,28 +74,43 @@ pub struct Loaded {
     pub error: Option<Error>,
 }
 
-/// A renderer that failed: a problem at the start of its `Chart.yaml` or kustomization file,
-/// which is the file reported.
+/// A renderer that failed: an `EXT903` problem at the start of its `Chart.yaml` or
+/// kustomization file, which is the file reported.
 fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str, max: u64) -> Loaded {
     let name = crate::source::display_name(&r.file);
     let text = source::read_regular_text(&r.file, max).unwrap_or_default();
-    let problem = file_problem(
+    let instead = match r.fallback {
+        0 => String::new(),
+        1 => "; its 1 plain manifest file was linted as written instead".to_string(),
+        n => format!("; its {n} plain manifest files were linted as written instead"),
+    };
+    let mut problem = file_problem(
         id,
         0,
-        format!(
-            "`{}` failed, so nothing of it was checked: {}",
-            r.label,
-            short_error(error)
-        ),
-        match r.tool {
-            source::Tool::Helm => {
-                "Run the same `helm template` yourself to see the failure; extip-lint renders offline, with the chart's own values and those named under `helm.values`."
-            }
-            source::Tool::Kustomize => {
-                "Run `kustomize build` on the folder yourself to see the failure; extip-lint enables no plugins, exec functions or Helm charts."
-            }
+        match error.strip_prefix(crate::expand::NOT_RENDERED) {
+            Some(why) => format!(
+                "`{}` was not run, so what it renders was not checked: {}{instead}",
+                r.label,
+                short_error(why)
+            ),
+            None => format!(
+                "`{}` failed, so what it renders was not checked: {}{instead}",
+                r.label,
+                short_error(first_error_line(error))
+            ),
         },
+        &format!(
+            "Run `{}` to see the whole error; extip-lint renders offline, with {}.",
+            r.command,
+            match r.tool {
+                source::Tool::Helm =>
+                    "the chart's own values, its `ci/*-values.yaml` and the values files the config names",
+                source::Tool::Kustomize =>
+                    "no plugins, exec functions or Helm charts, and the load restrictor the config names",
+            }
+        ),
     );
+    problem.kind = ProblemKind::RenderFailed;
     Loaded {
         source: SourceFile::new(
             id,
@@ -112,6 +127,17 @@ fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str, max: u64) 
         notices: Vec::new(),
         error: None,
     }
+}
+
+/// The line of a renderer's error that says what failed: the first that is not blank, without
+/// the `Error: ` every helm and kustomize error starts with.
+fn first_error_line(error: &str) -> &str {
+    let line = error
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    line.strip_prefix("Error: ").unwrap_or(line)
 }
 
 /// A renderer's error for a message: renderers nest their causes, so a long message keeps its
@@ -143,6 +169,15 @@ fn load(
         && let Some(error) = &r.error
     {
         return render_failure(id, r, error, opts.max_file_size);
+    }
+    if let Input::File {
+        path,
+        name,
+        role: source::Role::HelmValues,
+        ..
+    } = input
+    {
+        return values_file(id, path, name, opts.max_file_size);
     }
     let (name, path, blob) = match input {
         Input::File { path, name, .. } => (name.clone(), Some(path.clone()), None),
@@ -236,6 +271,8 @@ fn load(
                 tool: r.tool,
                 base: r.base.clone(),
                 source: Some(r.file.clone()),
+                dependencies: r.dependencies.clone(),
+                command: Some(r.command.clone()),
             });
         }
         // Helm output named with `--chart-dir`: its `# Source:` lines name the chart's files.
@@ -245,6 +282,8 @@ fn load(
                     tool: source::Tool::Helm,
                     base: dir.clone(),
                     source: None,
+                    dependencies: Vec::new(),
+                    command: None,
                 });
             }
         }
@@ -342,6 +381,22 @@ fn load(
         templates += p.templates;
     }
     out.objects = concat(objects);
+    if out
+        .source
+        .rendering
+        .as_ref()
+        .is_some_and(|r| r.tool == source::Tool::Helm)
+    {
+        let before = out.objects.len();
+        out.objects.retain(|o| !is_test_hook(o));
+        let hooks = before - out.objects.len();
+        if hooks > 0 {
+            out.notices.push(Message::from(format!(
+                "{name}: left out {hooks} `helm test` hook{}: they run only with `helm test` and are not part of the release",
+                if hooks == 1 { "" } else { "s" }
+            )));
+        }
+    }
     out.problems = concat(problems);
     if templates > 0 {
         out.notices.push(Message::from(format!(
@@ -350,6 +405,59 @@ fn load(
         )));
     }
     out
+}
+
+/// A Helm values file: helm reads it as values, never as objects, so only what helm makes of
+/// it is checked (a repeated key). A file helm cannot read fails the chart's render instead.
+fn values_file(id: FileId, path: &std::path::Path, name: &str, max: u64) -> Loaded {
+    let text = source::read_regular_text(path, max).unwrap_or_default();
+    let (_, broken) = yaml::parse(&text, BuildLimits { max_depth: 256 });
+    let problems = broken
+        .iter()
+        .filter(|b| !b.template && is_duplicate(&text, &b.error))
+        .map(|b| Problem {
+            kind: ProblemKind::ValuesDuplicateKey,
+            span: Span::new(id, b.error.start, b.error.end),
+            origin: None,
+            message: b.error.message.clone(),
+            object: None,
+            pointer: String::new(),
+            help: None,
+        })
+        .collect();
+    Loaded {
+        source: SourceFile::new(
+            id,
+            name.to_string(),
+            Some(path.to_path_buf()),
+            Arc::from(text),
+            Encoding::Utf8,
+        ),
+        objects: Vec::new(),
+        problems,
+        ignores: Vec::new(),
+        documents: 0,
+        other_documents: 0,
+        notices: Vec::new(),
+        error: None,
+    }
+}
+
+/// Whether a problem `yaml::parse` gave is a repeated key (its message is the key, written at
+/// its span) rather than a syntax error.
+fn is_duplicate(text: &str, e: &TreeError) -> bool {
+    text.get(e.start..e.end).is_some_and(|k| {
+        let k = k.trim_matches(['"', '\'']);
+        k == e.message
+    })
+}
+
+/// Helm test hooks (`helm.sh/hook: test`, and the older `test-success`/`test-failure`): run only
+/// by `helm test`, not part of the release.
+fn is_test_hook(o: &Object) -> bool {
+    o.annotations
+        .get("helm.sh/hook")
+        .is_some_and(|h| h.split(',').any(|h| h.trim().starts_with("test")))
 }
 
 /// The vectors one after the other. A million documents' objects are the largest thing a run

@@ -280,6 +280,16 @@ pub struct Position {
     pub column: usize,
 }
 
+/// What a file is to the tools that read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// A manifest, read as kubectl reads it.
+    #[default]
+    Manifest,
+    /// A Helm values file: helm reads it as values, never as objects.
+    HelmValues,
+}
+
 /// Which renderer made an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tool {
@@ -297,6 +307,11 @@ pub struct Rendering {
     /// The chart's `Chart.yaml` or the kustomization file: where a finding points when its
     /// source cannot be found.
     pub source: Option<PathBuf>,
+    /// Helm: `charts/<name>` prefixes of `# Source:` paths whose files are elsewhere (`file://`
+    /// dependencies built into a copy of the chart) -> the folder they come from.
+    pub dependencies: Vec<(String, PathBuf)>,
+    /// The command that reproduces the output, as a user would type it.
+    pub command: Option<String>,
 }
 
 /// One input: a file on disk or standard input, with its text.

@@ -61,7 +61,22 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
             continue;
         };
         let rendered_name = file.name.clone();
-        let Some(origin) = f.origin.clone() else {
+        let rendered_text = Arc::clone(&file.text);
+        let by = rendering.command.as_ref().map_or_else(
+            || format!("rendered here, by {rendered_name}"),
+            |c| format!("in the rendered output (reproduce it with `{c}`)"),
+        );
+        // Helm output names each document's template in its `# Source:` line, whether or not
+        // the finding is about an object (a repeated key is not).
+        let document = (rendering.tool == Tool::Helm)
+            .then(|| helm_document(&rendered_text, f.primary.span.start))
+            .flatten();
+        let origin_path = f
+            .origin
+            .as_ref()
+            .map(|o| o.path.clone())
+            .or_else(|| document.as_ref().map(|d| d.source.clone()));
+        let Some(origin_path) = origin_path else {
             // Rendered output with no source named (a generated object, a renderer failure
             // already on its file): the chart or kustomization itself.
             if file.virtual_file
@@ -69,10 +84,7 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
             {
                 let rendered = f.primary.span;
                 f.primary.span = Span::new(id, 0, 0);
-                f.related.push(Label::new(
-                    rendered,
-                    format!("rendered here, by {rendered_name}"),
-                ));
+                f.related.push(Label::new(rendered, by.clone()));
                 f.notes.push(format!(
                     "{rendered_name} names no source file for this object; this points at {}",
                     sources.files[id.0 as usize].name
@@ -88,13 +100,34 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
             .map(std::borrow::Cow::into_owned)
             .collect();
         let found = match rendering.tool {
-            Tool::Helm => helm_source(&rendering, &origin.path)
+            Tool::Helm => helm_source(&rendering, &origin_path)
                 .and_then(|p| sources.get(&p))
                 .map(|id| {
                     let text = sources.text(id);
-                    (id, find_keys(&text, 0, text.len(), &keys))
+                    let kind = f.object.as_deref().map(|o| o.kind.as_str());
+                    let (start, end) = document
+                        .as_ref()
+                        .and_then(|d| template_document(&text, d.index, kind))
+                        .unwrap_or((0, text.len()));
+                    let place = if keys.is_empty()
+                        && let Some(d) = &document
+                        && let Some(p) =
+                            same_key(&rendered_text, d, f.primary.span, &text, start, end)
+                    {
+                        Some(p)
+                    } else if keys.is_empty() {
+                        Some((start, start, false))
+                    } else {
+                        find_keys(&text, start, end, &keys).or(Some((start, start, false)))
+                    };
+                    (id, place)
                 }),
-            Tool::Kustomize => kustomize_source(&mut sources, &rendering, &origin, f, &keys),
+            Tool::Kustomize => {
+                let Some(origin) = f.origin.clone() else {
+                    continue;
+                };
+                kustomize_source(&mut sources, &rendering, &origin, f, &keys)
+            }
         };
         let Some((id, place)) = found else { continue };
         let rendered = f.primary.span;
@@ -103,11 +136,8 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
             None => (Span::new(id, 0, 0), false),
         };
         f.primary.span = span;
-        f.related.push(Label::new(
-            rendered,
-            format!("rendered here, by {rendered_name}"),
-        ));
-        if !exact {
+        f.related.push(Label::new(rendered, by));
+        if !exact && !keys.is_empty() {
             f.notes.push(format!(
                 "the line that writes `{}` was not found in {}; this is the nearest the source shows",
                 crate::yaml::pointer::field_path(
@@ -132,10 +162,152 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
     }
 }
 
+/// One document of Helm output: the template its `# Source:` line names, which of that
+/// template's documents it is (0 for the first), and its span in the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HelmDocument {
+    source: String,
+    index: usize,
+    start: usize,
+    end: usize,
+}
+
+/// The document of Helm output `text` that holds byte `at`.
+fn helm_document(text: &str, at: usize) -> Option<HelmDocument> {
+    // Document starts: the text's start and every line after a `---` line.
+    let mut starts = vec![0];
+    let mut pos = 0;
+    while pos < text.len() {
+        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        if text[pos..end].trim_end() == "---" || text[pos..end].starts_with("--- ") {
+            starts.push((end + 1).min(text.len()));
+        }
+        pos = end + 1;
+    }
+    let source_of = |start: usize| -> Option<String> {
+        text[start..]
+            .lines()
+            .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("# Source:")
+                    .map(|s| s.trim().to_string())
+            })
+    };
+    let n = starts.iter().rposition(|&s| s <= at)?;
+    let source = source_of(starts[n])?;
+    let index = starts[..n]
+        .iter()
+        .filter(|&&s| source_of(s).as_deref() == Some(source.as_str()))
+        .count();
+    let end = starts.get(n + 1).map_or(text.len(), |&s| s);
+    Some(HelmDocument {
+        source,
+        index,
+        start: starts[n],
+        end,
+    })
+}
+
+/// The span of a template's `index`-th document (between `---` lines): the one the output's
+/// `index`-th document of that template came from. When the template has fewer documents (a
+/// `range` writes several from one) or the `kind` does not match, the first document that names
+/// `kind`, else the whole template.
+fn template_document(text: &str, index: usize, kind: Option<&str>) -> Option<(usize, usize)> {
+    let mut docs = Vec::new();
+    let mut doc_start = 0;
+    let mut pos = 0;
+    while pos < text.len() {
+        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        if text[pos..end].trim_end() == "---" || text[pos..end].starts_with("--- ") {
+            docs.push((doc_start, pos));
+            doc_start = (end + 1).min(text.len());
+        }
+        pos = end + 1;
+    }
+    docs.push((doc_start, text.len()));
+    // Documents with nothing but template actions and comments render to nothing.
+    docs.retain(|&(s, e)| {
+        text[s..e].lines().any(|l| {
+            let t = l.trim();
+            !(t.is_empty() || t.starts_with('#') || (t.starts_with("{{") && t.ends_with("}}")))
+        })
+    });
+    let names_kind = |&(s, e): &(usize, usize)| {
+        kind.is_none_or(|k| {
+            text[s..e].lines().any(|l| {
+                l.trim()
+                    .strip_prefix("kind:")
+                    .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == k)
+            })
+        })
+    };
+    if docs.len() <= 1 {
+        return docs.first().copied();
+    }
+    if let Some(d) = docs.get(index).filter(|d| names_kind(d)) {
+        return Some(*d);
+    }
+    docs.iter().find(|d| names_kind(d)).copied()
+}
+
+/// For a finding at a key of the output (a repeated key): the same key in the template's
+/// document, by its order among the lines of the document that write that key.
+fn same_key(
+    rendered: &str,
+    doc: &HelmDocument,
+    at: Span,
+    template: &str,
+    start: usize,
+    end: usize,
+) -> Option<(usize, usize, bool)> {
+    let key = rendered.get(at.start..at.end)?.trim_matches(['"', '\'']);
+    if key.is_empty() || at.start < doc.start || at.start > doc.end {
+        return None;
+    }
+    let writes = |line: &str| {
+        let t = line.trim_start();
+        let t = t.strip_prefix("- ").unwrap_or(t);
+        t.strip_prefix(key)
+            .or_else(|| t.strip_prefix(&format!("\"{key}\"")))
+            .is_some_and(|r| r.starts_with(':'))
+    };
+    let nth = rendered[doc.start..at.start]
+        .lines()
+        .filter(|l| writes(l))
+        .count();
+    let mut seen = 0;
+    let mut pos = start;
+    for line in template[start..end].split_inclusive('\n') {
+        if writes(line) {
+            if seen == nth {
+                let col = line.find(key).unwrap_or(0);
+                return Some((pos + col, pos + col + key.len(), true));
+            }
+            seen += 1;
+        }
+        pos += line.len();
+    }
+    None
+}
+
 /// The template of a `# Source:` path (`chart/templates/svc.yaml`, or
 /// `chart/charts/dep/templates/svc.yaml` for a dependency) in the chart folder.
 fn helm_source(rendering: &Rendering, source: &str) -> Option<PathBuf> {
     let (_, rest) = source.split_once('/')?;
+    // A `file://` dependency built into a copy of the chart: its own folder. The longest
+    // prefix wins (a dependency's dependency).
+    let dependency = rendering
+        .dependencies
+        .iter()
+        .filter(|(prefix, _)| {
+            rest.strip_prefix(prefix.as_str())
+                .is_some_and(|r| r.starts_with('/'))
+        })
+        .max_by_key(|(prefix, _)| prefix.len());
+    if let Some((prefix, dir)) = dependency {
+        return Some(dir.join(&rest[prefix.len() + 1..]));
+    }
     Some(rendering.base.join(rest))
 }
 

@@ -17,7 +17,7 @@ use ignore::WalkBuilder;
 
 use crate::error::Error;
 use crate::kustomize;
-pub use crate::source::Tool;
+pub use crate::source::{Role, Tool};
 use crate::source::{Unread, display_name, is_null_device, special_kind};
 
 /// What walking needs to know.
@@ -44,6 +44,8 @@ pub enum Input {
         path: PathBuf,
         name: String,
         root: usize,
+        /// What the file is: a manifest, or a chart's values file (read for its own checks).
+        role: Role,
     },
     Stdin {
         name: String,
@@ -76,6 +78,16 @@ pub struct Rendered {
     pub bytes: std::sync::Arc<[u8]>,
     /// The renderer failed, saying this.
     pub error: Option<String>,
+    /// The chart-testing values file this render used (`ci/web-values.yaml`), when it is one of
+    /// several renders of its chart.
+    pub variant: Option<String>,
+    /// Where the folders of dependencies that are not in the chart (`file://` ones, built into
+    /// a copy) come from: `charts/<name>` in the output's `# Source:` paths -> the folder.
+    pub dependencies: Vec<(String, PathBuf)>,
+    /// How many of the root's own files were linted as written because it failed.
+    pub fallback: usize,
+    /// The command that reproduces the render, as a user would type it.
+    pub command: String,
 }
 
 impl Input {
@@ -118,6 +130,19 @@ pub struct Walked {
     /// Kustomization roots found (kustomizations no other one uses), with the index of the path
     /// they were found under.
     pub kustomizations: Vec<(PathBuf, usize)>,
+    /// With `--render`: the files a plain run reads as manifests that only renderers read now,
+    /// each with the roots that read it. A file whose roots all fail is linted as written.
+    pub withheld: Vec<Withheld>,
+    /// Roots that were not rendered at all (a remote dependency or resource), with why.
+    pub unrendered: Vec<(PathBuf, String)>,
+}
+
+/// A file a plain run reads, held back because renderers read it.
+#[derive(Debug, Clone)]
+pub struct Withheld {
+    pub input: Input,
+    /// The chart or kustomization roots (folders) that read it.
+    pub roots: Vec<PathBuf>,
 }
 
 const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
@@ -169,6 +194,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     let mut charts: BTreeMap<PathBuf, usize> = BTreeMap::new();
     let mut seen = std::collections::HashSet::new();
     let mut found_kustomizations: Vec<(PathBuf, usize)> = Vec::new();
+    let mut library: Vec<PathBuf> = Vec::new();
     let rules = (!settings.no_ignore).then(|| Arc::new(gitignore::Rules::default()));
     // How many files are not regular files, and the first few with what they are.
     let mut special: (usize, Vec<String>) = (0, Vec::new());
@@ -207,6 +233,11 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                 path: root.clone(),
                 name: display_name(root),
                 root: index,
+                role: if values_of(root).is_some() {
+                    Role::HelmValues
+                } else {
+                    Role::Manifest
+                },
             });
             continue;
         }
@@ -267,9 +298,15 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                     p.file_name().is_some_and(|n| n == "charts")
                         && p.parent().is_some_and(|c| c.join("Chart.yaml").is_file())
                 });
-                if !dependency {
-                    out.charts.push((dir, index));
+                if dependency {
+                    continue;
                 }
+                // A library chart is not installable: helm only renders it as a dependency.
+                if crate::chart::read(&dir).is_some_and(|c| c.library) {
+                    library.push(dir);
+                    continue;
+                }
+                out.charts.push((dir, index));
                 continue;
             }
             if ft.is_symlink() {
@@ -308,6 +345,11 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                 path: path.to_path_buf(),
                 name: display_name(path),
                 root: index,
+                role: if values_of(path).is_some() {
+                    Role::HelmValues
+                } else {
+                    Role::Manifest
+                },
             });
         }
     }
@@ -316,13 +358,30 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     }
     special_notice(&mut out, special.0, &special.1);
     if settings.render {
-        // Every file of a chart (templates, values, dependencies) is helm's to read.
+        // Every file of a chart (templates, values, dependencies) is helm's to read; values
+        // files are still read for their own checks, and the rest is held back in case helm
+        // fails.
         let chart_dirs: Vec<PathBuf> = out.charts.iter().map(|(d, _)| d.clone()).collect();
         let before = out.inputs.len();
-        out.inputs.retain(|i| match i {
-            Input::File { path, .. } => !chart_dirs.iter().any(|d| path.starts_with(d)),
-            _ => true,
-        });
+        let mut kept = Vec::with_capacity(out.inputs.len());
+        for i in std::mem::take(&mut out.inputs) {
+            let chart = match &i {
+                Input::File {
+                    path,
+                    role: Role::Manifest,
+                    ..
+                } => chart_dirs.iter().find(|d| path.starts_with(d)).cloned(),
+                _ => None,
+            };
+            match chart {
+                Some(d) => out.withheld.push(Withheld {
+                    input: i,
+                    roots: vec![d],
+                }),
+                None => kept.push(i),
+            }
+        }
+        out.inputs = kept;
         let n: usize = charts.values().sum::<usize>() + before - out.inputs.len();
         if n > 0 {
             *out.skipped
@@ -331,6 +390,11 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
         }
     } else {
         chart_notices(&mut out, charts);
+    }
+    if !library.is_empty() {
+        *out.skipped
+            .entry("library charts, rendered only as a dependency".into())
+            .or_default() += library.len();
     }
     kustomizations(&mut out, found_kustomizations, settings.render);
     if !settings.no_ignore {
@@ -370,6 +434,11 @@ fn kustomizations(out: &mut Walked, found: Vec<(PathBuf, usize)>, render: bool) 
         }
         read.insert(key, k);
     }
+    // A Component is applied by the kustomizations that list it, never built on its own.
+    let is_component = |file: &Path| {
+        read.get(&kustomize::normalize(file))
+            .is_some_and(|k| k.component)
+    };
     let used_dirs: std::collections::BTreeSet<PathBuf> = read
         .values()
         .flat_map(|k| k.uses.iter().map(|u| kustomize::normalize(u)))
@@ -378,29 +447,74 @@ fn kustomizations(out: &mut Walked, found: Vec<(PathBuf, usize)>, render: bool) 
         .values()
         .flat_map(|k| k.inputs.iter().cloned())
         .collect();
-    if render {
-        // Resources are read through `kustomize build`.
-        not_objects.extend(
-            read.values()
-                .flat_map(|k| k.uses.iter().cloned())
-                .filter(|u| !u.is_dir()),
-        );
-    }
+
+    let mut components = 0;
     for (file, root) in found {
         let dir = kustomize::normalize(file.parent().unwrap_or(Path::new(".")));
-        if !used_dirs.contains(&dir) {
-            out.kustomizations
-                .push((file.parent().unwrap_or(Path::new(".")).to_path_buf(), root));
+        if used_dirs.contains(&dir) {
+            continue;
+        }
+        if is_component(&file) {
+            components += 1;
+            continue;
+        }
+        out.kustomizations
+            .push((file.parent().unwrap_or(Path::new(".")).to_path_buf(), root));
+    }
+    if components > 0 {
+        *out.skipped
+            .entry("kustomize Components no kustomization uses (never built on their own)".into())
+            .or_default() += components;
+    }
+    // The roots that read each resource file, through any depth of folders.
+    let mut readers: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    if render {
+        for (root, _) in &out.kustomizations {
+            let mut stack = vec![kustomize::normalize(root)];
+            let mut seen = std::collections::BTreeSet::new();
+            while let Some(d) = stack.pop() {
+                if !seen.insert(d.clone()) {
+                    continue;
+                }
+                let Some(k) =
+                    kustomize::file_in(&d).and_then(|f| read.get(&kustomize::normalize(&f)))
+                else {
+                    continue;
+                };
+                for u in &k.uses {
+                    if u.is_dir() {
+                        stack.push(u.clone());
+                    } else {
+                        readers.entry(u.clone()).or_default().push(root.clone());
+                    }
+                }
+            }
         }
     }
+    // With `--render`, resources are read through `kustomize build` of the roots that use
+    // them (a resource of a Component or base no root uses is read as written).
+    not_objects.extend(readers.keys().cloned());
     let mut dropped = 0;
-    out.inputs.retain(|i| match i {
-        Input::File { path, .. } if not_objects.contains(&kustomize::normalize(path)) => {
-            dropped += 1;
-            false
+    let mut kept = Vec::with_capacity(out.inputs.len());
+    for i in std::mem::take(&mut out.inputs) {
+        let key = match &i {
+            Input::File { path, .. } => Some(kustomize::normalize(path)),
+            _ => None,
+        };
+        match key {
+            Some(key) if not_objects.contains(&key) => {
+                dropped += 1;
+                if let Some(roots) = readers.get(&key) {
+                    out.withheld.push(Withheld {
+                        input: i,
+                        roots: roots.clone(),
+                    });
+                }
+            }
+            _ => kept.push(i),
         }
-        _ => true,
-    });
+    }
+    out.inputs = kept;
     if dropped > 0 {
         let why = if render {
             "read by kustomize as resources, patches or generator inputs"
@@ -567,7 +681,7 @@ fn chart_notices(out: &mut Walked, charts: BTreeMap<PathBuf, usize>) {
             .entry("unrendered Helm templates".into())
             .or_default() += n;
         out.notices.push(format!(
-            "skipped {n} unrendered Helm template file{} of chart `{}`; lint `helm template` output instead",
+            "skipped {n} unrendered Helm template file{} of chart `{}`; pass --render (or `render: true`) to lint what `helm template` gives",
             if n == 1 { "" } else { "s" },
             display_name(&chart)
         ));
@@ -602,6 +716,18 @@ fn selected(settings: &WalkOptions, path: &Path) -> bool {
         .include
         .as_ref()
         .is_none_or(|inc| inc.is_match(&rel))
+}
+
+/// The chart folder when `path` is one of its values files (`values.yaml`, `ci/*.yaml`).
+fn values_of(path: &Path) -> Option<PathBuf> {
+    let parent = path.parent()?;
+    let chart = if parent.file_name().is_some_and(|n| n == "ci") {
+        parent.parent()?
+    } else {
+        parent
+    };
+    (chart.join("Chart.yaml").is_file() && crate::chart::is_values_file(chart, path))
+        .then(|| chart.to_path_buf())
 }
 
 /// The chart folder when `path` is a template of an unrendered chart: under `templates/` beside

@@ -12,6 +12,7 @@ const LAYERS: &[&[&str]] = &[
     // readers
     &["yaml", "address", "selector"],
     &["calico", "kustomize"],
+    &["chart"],
     &["policy"],
     // settings
     &["config"],

@@ -84,6 +84,12 @@ fn short_hits(out: &Output) -> BTreeSet<(String, usize, String)> {
 }
 
 fn check(name: &str) {
+    check_with_plain(name, &[]);
+}
+
+/// `check`, where the findings in `plain` files are about files linted as written (values
+/// files, the files of a root that failed), not about rendered output.
+fn check_with_plain(name: &str, plain: &[&str]) {
     let dir = repo(name);
     let expected = markers(&dir);
     assert!(!expected.is_empty());
@@ -124,7 +130,10 @@ fn check(name: &str) {
             r["ruleId"].as_str().expect("rule").to_string(),
         ));
         // The rendered place is carried along, not as a location.
-        assert!(r["properties"]["rendered"][0].is_string(), "{r}");
+        assert!(
+            plain.contains(&uri) || r["properties"]["rendered"][0].is_string(),
+            "{r}"
+        );
     }
     assert_eq!(placed, expected);
 }
@@ -151,6 +160,115 @@ fn kustomize_findings_point_at_patch_and_resource_lines() {
         err.contains("overlays/prod: 1 file") && err.contains("overlays/staging: 1 file"),
         "{err}"
     );
+}
+
+#[test]
+fn repositories_as_kept_are_rendered_with_what_they_need() {
+    // A library chart and an unused Component are never roots; `file://` dependencies are
+    // built from the repository; a chart that needs values is rendered with its `ci/` values;
+    // each document of a multi-document template maps to its own lines; a root that fails is
+    // EXT903 and its own resource is linted as written; a values file's repeated key is EXT904,
+    // and a generator input's is nothing.
+    check_with_plain(
+        "kept-repo",
+        &[
+            "apps/chat/base/service.yaml",
+            "apps/chat/overlays/prod/kustomization.yaml",
+            "apps/components/metrics/metrics-service.yaml",
+            "charts/web/values.yaml",
+        ],
+    );
+    let out = run(&repo("kept-repo"), &["-f", "short", "."]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("chart `charts/needs-values` does not render with its default values alone; it was checked with its `ci/*-values.yaml`"),
+        "{err}"
+    );
+    // The failure's first line, with paths relative to the repository and no temporary folder.
+    let failed = text.lines().find(|l| l.contains("EXT903")).expect("EXT903");
+    assert!(
+        failed.contains("[warning]")
+            && failed.contains("'apps/chat/base/env/chat.env'")
+            && failed.contains("its 1 plain manifest file was linted as written instead")
+            && !failed.contains("/tmp")
+            && !failed.contains(env!("CARGO_MANIFEST_DIR")),
+        "{failed}"
+    );
+    // The dependency's findings name it as the variant and the command that reproduces it.
+    let out = run(&repo("kept-repo"), &["-f", "json", "charts/needs-values"]);
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        json.contains("\"charts/needs-values (values ci/edge-values.yaml)\"")
+            && json.contains("--values charts/needs-values/ci/edge-values.yaml"),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_render_never_checks_fewer_objects_than_a_plain_run() {
+    fn objects(dir: &Path, render: bool) -> usize {
+        let mut args = vec!["-f", "short", "--config", "/dev/null", "."];
+        if render {
+            args.push("--render");
+        }
+        let out = run(dir, &args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("checked "))
+            .unwrap_or_else(|| panic!("no summary:\n{err}"));
+        // `checked 14 files, 10 documents, 10 objects (Service 10)`
+        line.split(", ")
+            .find(|p| p.contains(" object"))
+            .and_then(|p| p.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no object count: {line}"))
+    }
+    for name in ["kept-repo", "chart-repo", "kustomize-repo", "hooks-chart"] {
+        let dir = repo(name);
+        let (plain, rendered) = (objects(&dir, false), objects(&dir, true));
+        assert!(
+            rendered >= plain,
+            "{name}: --render checked {rendered} objects, a plain run {plain}"
+        );
+    }
+}
+
+#[test]
+fn strict_render_makes_a_chart_that_cannot_be_rendered_offline_an_error() {
+    let dir = repo("chart-repo");
+    let out = run(&dir, &["-f", "short", "."]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not checked: 1 chart or kustomization could not be rendered offline")
+            && err.contains("`charts/unvendored`")
+            && err.contains("--strict-render"),
+        "{err}"
+    );
+    let out = run(&dir, &["-f", "short", "--strict-render", "."]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(
+            |l| l.starts_with("charts/unvendored/Chart.yaml:1:1: EXT903 [error]")
+                && l.contains("was not run")
+                && l.contains("`postgresql` from `https://charts.example.com`")
+        ),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn helm_test_hooks_are_not_backends_and_output_is_the_same_every_run() {
+    check("hooks-chart");
+    let dir = repo("hooks-chart");
+    let first = run(&dir, &["-f", "json", "."]);
+    let second = run(&dir, &["-f", "json", "."]);
+    let text = String::from_utf8_lossy(&first.stdout);
+    assert!(!text.contains("-test-"), "a test hook is named:\n{text}");
+    assert_eq!(first.stdout, second.stdout);
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(err.contains("left out 1 `helm test` hook"), "{err}");
 }
 
 #[test]
@@ -184,7 +302,7 @@ fn a_renderer_that_fails_is_a_finding_on_its_chart() {
     let out = run(d, &["-f", "short", "--render", "."]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.starts_with("c/Chart.yaml:1:1: EXT900") && text.contains("no values"),
+        text.starts_with("c/Chart.yaml:1:1: EXT903") && text.contains("no values"),
         "{text}"
     );
     assert_eq!(out.status.code(), Some(1));

@@ -467,6 +467,30 @@ pub fn summary(report: &Report, elapsed: std::time::Duration) -> String {
             );
         }
     }
+    if !s.unrendered.is_empty() {
+        let named: Vec<String> = s
+            .unrendered
+            .iter()
+            .take(5)
+            .map(|(dir, _)| format!("`{}`", one_line(dir)))
+            .collect();
+        let more = s.unrendered.len().saturating_sub(named.len());
+        let _ = writeln!(
+            out,
+            "not checked: {} could not be rendered offline (a remote dependency or resource is not vendored): {}{}; --strict-render makes this an error",
+            if s.unrendered.len() == 1 {
+                "1 chart or kustomization".to_string()
+            } else {
+                format!("{} charts or kustomizations", s.unrendered.len())
+            },
+            named.join(", "),
+            if more > 0 {
+                format!(", and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
     out.push_str(&totals(report));
     let _ = write!(out, " in {:.2}s", elapsed.as_secs_f64());
     let by_rule = by_rule(report);
