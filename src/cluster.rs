@@ -99,6 +99,9 @@ pub fn assign(split: Split<'_>, inputs: &[Input]) -> Assignment {
 /// The cluster of a rendered chart or kustomization of its own: its folder, and the values
 /// file of a chart-testing variant (each variant is a release of its own).
 fn rendered_name(r: &crate::walk::Rendered) -> String {
+    if let Some(c) = &r.cluster {
+        return c.clone();
+    }
     match &r.variant {
         Some(v) => format!("{} (values {v})", display_name(&r.dir)),
         None => display_name(&r.dir),

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::chart::{self, Repository};
+use crate::gitops::{self, Target};
 use crate::kustomize;
 use crate::progress::{Phase, Progress};
 use crate::source::display_name;
@@ -37,6 +38,9 @@ pub struct RenderOptions {
     pub roots: Vec<RootOptions>,
     /// `--strict-render`: a root that cannot be rendered offline is a finding too.
     pub strict: bool,
+    /// The repository root that Flux and Argo CD releases' paths are relative to (the config file's
+    /// folder); without it, the nearest folder above a release's file that holds `.git`.
+    pub repository: Option<PathBuf>,
 }
 
 /// The renderer options of one chart or kustomization root.
@@ -97,6 +101,7 @@ pub fn render_all(walked: &mut Walked, opts: &RenderOptions, progress: Option<&P
             p.add(1, 0);
         }
     }
+    rendered.extend(releases(walked, opts));
     let restored = fall_back(walked, &mut rendered);
     // Rendered inputs, and files linted because their root failed, are reported on: they go
     // before the context inputs.
@@ -230,6 +235,12 @@ struct Run<'a> {
 }
 
 fn input(run: Run<'_>) -> Input {
+    rendered(run, None, 0)
+}
+
+/// A render's input, as the cluster `cluster` when it is not named after its folder, with a
+/// failure reported at `offset` of its file.
+fn rendered(run: Run<'_>, cluster: Option<String>, offset: usize) -> Input {
     let mut label = format!(
         "{} {}",
         match run.tool {
@@ -258,6 +269,8 @@ fn input(run: Run<'_>) -> Input {
         dependencies: run.dependencies,
         fallback: 0,
         command: run.command,
+        cluster,
+        offset,
     }))
 }
 
@@ -272,7 +285,7 @@ fn unrendered(
     file: PathBuf,
     why: &str,
 ) -> Option<Input> {
-    walked.unrendered.push((dir.to_path_buf(), why.to_string()));
+    walked.unrendered.push((display_name(dir), why.to_string()));
     opts.strict.then(|| {
         input(Run {
             tool,
@@ -697,6 +710,332 @@ pub fn relative_path(from: &Path, to: &Path) -> PathBuf {
     }
     for c in &to[common..] {
         out.push(c.as_os_str());
+    }
+    out
+}
+
+/// Renders the Flux and Argo CD releases declared in the plain manifests of `walked`, each with exactly
+/// its own inputs and as a cluster of its own.
+fn releases(walked: &mut Walked, opts: &RenderOptions) -> Vec<Input> {
+    let files: Vec<PathBuf> = walked.inputs[..walked.reported.min(walked.inputs.len())]
+        .iter()
+        .filter_map(|i| match i {
+            Input::File {
+                path,
+                role: crate::walk::Role::Manifest,
+                ..
+            } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    let root_of = |file: &Path| -> PathBuf {
+        opts.repository
+            .clone()
+            .or_else(|| gitops::repository_root(file))
+            .unwrap_or_else(|| PathBuf::from("."))
+    };
+    let found = gitops::find(&files, &root_of);
+    let mut out = Vec::new();
+    for r in found {
+        let root = walked
+            .inputs
+            .iter()
+            .find_map(|i| match i {
+                Input::File { path, root, .. } if *path == r.file => Some(*root),
+                _ => None,
+            })
+            .unwrap_or(0);
+        match &r.target {
+            Target::Plain(dir) => walked.notices.push(format!(
+                "{}: its source `{}` is a folder of plain manifests, linted as written",
+                r.name,
+                display_name(dir)
+            )),
+            Target::Unrendered(why) => {
+                walked
+                    .notices
+                    .push(format!("{} was not rendered: {why}", r.name));
+                walked.unrendered.push((r.name.clone(), why.clone()));
+                if opts.strict {
+                    out.push(rendered(
+                        Run {
+                            tool: Tool::Helm,
+                            dir: r.file.parent().unwrap_or(Path::new(".")),
+                            file: r.file.clone(),
+                            root,
+                            result: Err(format!("{NOT_RENDERED}{why}")),
+                            base: PathBuf::from("."),
+                            variant: None,
+                            dependencies: Vec::new(),
+                            command: format!("flux or argocd, which fetch what {} names", r.name),
+                        },
+                        Some(r.name.clone()),
+                        r.offset,
+                    ));
+                }
+            }
+            Target::Chart { .. } => {
+                if let Some(i) = release_chart(&r, root, opts, walked) {
+                    out.push(i);
+                }
+            }
+            Target::Kustomize { .. } => {
+                if let Some(i) = release_kustomization(&r, root, walked) {
+                    out.push(i);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn release_chart(
+    r: &gitops::Release,
+    root: usize,
+    opts: &RenderOptions,
+    walked: &mut Walked,
+) -> Option<Input> {
+    let Target::Chart {
+        dir,
+        release,
+        namespace,
+        value_files,
+        values,
+        set,
+    } = &r.target
+    else {
+        return None;
+    };
+    let prepared = match prepare(dir) {
+        Ok(p) => p,
+        Err(why) => {
+            walked
+                .notices
+                .push(format!("{} was not rendered: {why}", r.name));
+            walked.unrendered.push((r.name.clone(), why));
+            return None;
+        }
+    };
+    let scratch = match Scratch::new("values") {
+        Ok(s) => s,
+        Err(e) => {
+            walked
+                .notices
+                .push(format!("cannot render {}: {e}", r.name));
+            return None;
+        }
+    };
+    let mut files = value_files.clone();
+    for (n, v) in values.iter().enumerate() {
+        let f = scratch.0.join(format!("values-{n}.json"));
+        if std::fs::write(&f, v.to_string()).is_err() {
+            walked
+                .notices
+                .push(format!("cannot render {}: cannot write its values", r.name));
+            return None;
+        }
+        files.push(f);
+    }
+    let namespace = namespace.as_deref().unwrap_or(&opts.namespace);
+    let (mut cmd, helm_scratch) =
+        match helm_command(&prepared.dir, release, namespace, opts, &files, &[]) {
+            Ok(c) => c,
+            Err(e) => {
+                walked
+                    .notices
+                    .push(format!("cannot render {}: {e}", r.name));
+                return None;
+            }
+        };
+    for (s, string) in set {
+        cmd.args([if *string { "--set-string" } else { "--set" }, s]);
+    }
+    let mut command = format!(
+        "helm template {release} {} --namespace {namespace} --kube-version {}",
+        display_name(dir),
+        opts.kube_version
+    );
+    for f in value_files {
+        let _ = write!(command, " --values {}", display_name(f));
+    }
+    if !values.is_empty() {
+        let _ = write!(command, " --values <the values {} gives>", r.name);
+    }
+    for (s, string) in set {
+        let _ = write!(
+            command,
+            " {} {s}",
+            if *string { "--set-string" } else { "--set" }
+        );
+    }
+    let result = run(cmd, "helm").map_err(|e| {
+        tidy(
+            &e,
+            &[
+                (&prepared.dir, dir.as_path()),
+                (&scratch.0, Path::new("values")),
+            ],
+        )
+    });
+    drop(helm_scratch);
+    Some(rendered(
+        Run {
+            tool: Tool::Helm,
+            dir,
+            file: r.file.clone(),
+            root,
+            result,
+            base: dir.clone(),
+            variant: None,
+            dependencies: prepared.dependencies.clone(),
+            command,
+        },
+        Some(r.name.clone()),
+        r.offset,
+    ))
+}
+
+fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) -> Option<Input> {
+    let Target::Kustomize {
+        dir,
+        namespace,
+        name_prefix,
+        name_suffix,
+        patches,
+    } = &r.target
+    else {
+        return None;
+    };
+    let scratch = match Scratch::new("kustomize") {
+        Ok(s) => s,
+        Err(e) => {
+            walked
+                .notices
+                .push(format!("cannot render {}: {e}", r.name));
+            return None;
+        }
+    };
+    let wrapper_dir = std::fs::canonicalize(&scratch.0).unwrap_or_else(|_| scratch.0.clone());
+    let target = canonical(dir);
+    // A folder without a kustomization is built as Flux builds it: every manifest in it.
+    let resources: Vec<PathBuf> = if kustomize::file_in(dir).is_some() {
+        vec![relative_path(&wrapper_dir, &target)]
+    } else {
+        manifests_in(&target)
+            .iter()
+            .map(|f| relative_path(&wrapper_dir, f))
+            .collect()
+    };
+    let mut wrapper = serde_json::Map::new();
+    wrapper.insert(
+        "apiVersion".into(),
+        "kustomize.config.k8s.io/v1beta1".into(),
+    );
+    wrapper.insert("kind".into(), "Kustomization".into());
+    wrapper.insert(
+        "resources".into(),
+        resources
+            .iter()
+            .map(|p| serde_json::Value::String(p.to_string_lossy().into_owned()))
+            .collect(),
+    );
+    if let Some(ns) = namespace {
+        wrapper.insert("namespace".into(), ns.clone().into());
+    }
+    if let Some(p) = name_prefix {
+        wrapper.insert("namePrefix".into(), p.clone().into());
+    }
+    if let Some(p) = name_suffix {
+        wrapper.insert("nameSuffix".into(), p.clone().into());
+    }
+    if !patches.is_empty() {
+        wrapper.insert("patches".into(), serde_json::Value::Array(patches.clone()));
+    }
+    wrapper.insert(
+        "buildMetadata".into(),
+        serde_json::json!(["originAnnotations", "transformerAnnotations"]),
+    );
+    if std::fs::write(
+        wrapper_dir.join("kustomization.yaml"),
+        serde_json::Value::Object(wrapper).to_string(),
+    )
+    .is_err()
+    {
+        walked.notices.push(format!(
+            "cannot render {}: cannot write its wrapper",
+            r.name
+        ));
+        return None;
+    }
+    let (program, sub) = if on_path("kustomize") {
+        ("kustomize", "build")
+    } else {
+        ("kubectl", "kustomize")
+    };
+    let mut cmd = Command::new(program);
+    cmd.arg(sub).arg(&wrapper_dir);
+    let relative = relative_path(&wrapper_dir, &target);
+    let result = run(cmd, program).map_err(|e| {
+        tidy(
+            &e,
+            &[
+                (&target, dir.as_path()),
+                (&relative, dir.as_path()),
+                (&wrapper_dir, Path::new(".")),
+            ],
+        )
+    });
+    Some(rendered(
+        Run {
+            tool: Tool::Kustomize,
+            dir,
+            file: r.file.clone(),
+            root,
+            result,
+            base: wrapper_dir,
+            variant: None,
+            dependencies: Vec::new(),
+            command: format!(
+                "{program} {sub} {} (with the namespace, name prefix and patches {} gives)",
+                display_name(dir),
+                r.name
+            ),
+        },
+        Some(r.name.clone()),
+        r.offset,
+    ))
+}
+
+/// The manifests of a folder without a kustomization, as Flux's generator takes them: the YAML
+/// files, and the subfolders that have a kustomization (not looked into), sorted.
+fn manifests_in(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            if kustomize::file_in(&p).is_some() {
+                out.push(p);
+            } else {
+                out.extend(manifests_in(&p));
+            }
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e == "yaml" || e == "yml")
+        {
+            out.push(p);
+        }
     }
     out
 }

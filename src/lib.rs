@@ -20,6 +20,7 @@ pub mod expand;
 pub mod finding;
 pub mod fix;
 pub mod git;
+pub mod gitops;
 pub mod implementation;
 pub mod index;
 pub mod inventory;
@@ -115,6 +116,17 @@ fn render_options(settings: &Settings) -> expand::RenderOptions {
             })
             .collect(),
         strict: settings.render.strict,
+        // GitOps releases name paths from the repository's root: the config file's folder.
+        repository: settings
+            .config
+            .as_ref()
+            .filter(|c| c.path.is_file())
+            .map(|c| {
+                c.path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            }),
     }
 }
 

@@ -86,7 +86,7 @@ fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str, max: u64) 
     };
     let mut problem = file_problem(
         id,
-        0,
+        r.offset.min(text.len()),
         match error.strip_prefix(crate::expand::NOT_RENDERED) {
             Some(why) => format!(
                 "`{}` was not run, so what it renders was not checked: {}{instead}",

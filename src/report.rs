@@ -111,11 +111,7 @@ impl Inputs {
             files: Vec::with_capacity(loaded.len() + 1),
             stats: Stats {
                 skipped: walked.skipped,
-                unrendered: walked
-                    .unrendered
-                    .iter()
-                    .map(|(dir, why)| (display_name(dir), why.clone()))
-                    .collect(),
+                unrendered: walked.unrendered.clone(),
                 ..Stats::default()
             },
             notices: walked.notices.into_iter().map(Message::from).collect(),

@@ -86,6 +86,10 @@ pub struct Rendered {
     pub dependencies: Vec<(String, PathBuf)>,
     /// How many of the root's own files were linted as written because it failed.
     pub fallback: usize,
+    /// The cluster it is, when not named after its folder (a Flux or Argo CD release).
+    pub cluster: Option<String>,
+    /// Where in `file` a failure is reported (a release's document).
+    pub offset: usize,
     /// The command that reproduces the render, as a user would type it.
     pub command: String,
 }
@@ -133,8 +137,9 @@ pub struct Walked {
     /// With `--render`: the files a plain run reads as manifests that only renderers read now,
     /// each with the roots that read it. A file whose roots all fail is linted as written.
     pub withheld: Vec<Withheld>,
-    /// Roots that were not rendered at all (a remote dependency or resource), with why.
-    pub unrendered: Vec<(PathBuf, String)>,
+    /// Roots and releases that were not rendered at all (a remote dependency, resource or
+    /// chart), by name (a folder, `HelmRelease flux/web`), with why.
+    pub unrendered: Vec<(String, String)>,
 }
 
 /// A file a plain run reads, held back because renderers read it.

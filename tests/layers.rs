@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
     // loading
     &["git"],
     &["walk", "object"],
+    &["gitops"],
     &["expand"],
     &["load"],
     // cluster

@@ -224,7 +224,13 @@ fn a_render_never_checks_fewer_objects_than_a_plain_run() {
             .and_then(|p| p.split_whitespace().next()?.parse().ok())
             .unwrap_or_else(|| panic!("no object count: {line}"))
     }
-    for name in ["kept-repo", "chart-repo", "kustomize-repo", "hooks-chart"] {
+    for name in [
+        "kept-repo",
+        "chart-repo",
+        "kustomize-repo",
+        "hooks-chart",
+        "gitops-repo",
+    ] {
         let dir = repo(name);
         let (plain, rendered) = (objects(&dir, false), objects(&dir, true));
         assert!(
@@ -240,8 +246,9 @@ fn strict_render_makes_a_chart_that_cannot_be_rendered_offline_an_error() {
     let out = run(&dir, &["-f", "short", "."]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("not checked: 1 chart or kustomization could not be rendered offline")
-            && err.contains("`charts/unvendored`")
+        err.contains(
+            "not checked: 1 chart, kustomization or release could not be rendered offline"
+        ) && err.contains("`charts/unvendored`")
             && err.contains("--strict-render"),
         "{err}"
     );
@@ -269,6 +276,75 @@ fn helm_test_hooks_are_not_backends_and_output_is_the_same_every_run() {
     assert_eq!(first.stdout, second.stdout);
     let err = String::from_utf8_lossy(&first.stderr);
     assert!(err.contains("left out 1 `helm test` hook"), "{err}");
+}
+
+#[test]
+fn gitops_releases_are_rendered_with_exactly_their_inputs() {
+    // Flux HelmRelease (inline values and a ConfigMap's), Flux Kustomization (target namespace,
+    // name prefix), Argo CD Application (a values file and `valuesObject`) and an ApplicationSet
+    // list element (`parameters`), all over a chart and a folder of this repository.
+    check("gitops-repo");
+    let dir = repo("gitops-repo");
+    let out = run(&dir, &["-f", "json", "."]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut seen = BTreeSet::new();
+    for f in json["findings"].as_array().expect("findings") {
+        seen.insert((
+            f["cluster"].as_str().unwrap_or_default().to_string(),
+            f["message"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+    let has =
+        |cluster: &str, text: &str| seen.iter().any(|(c, m)| c == cluster && m.contains(text));
+    assert!(
+        has(
+            "HelmRelease flux-system/podinfo",
+            "`web/web-podinfo` uses external IP `198.51.100.60`"
+        ),
+        "{seen:#?}"
+    );
+    assert!(
+        has("HelmRelease flux-system/podinfo", "`10.0.6.50`"),
+        "{seen:#?}"
+    );
+    assert!(
+        has(
+            "Application argocd/shop",
+            "`shop/shop` uses external IP `198.51.100.61`"
+        ),
+        "{seen:#?}"
+    );
+    assert!(
+        has(
+            "Application podinfo-dev (from ApplicationSet argocd/stages)",
+            "`dev/podinfo-dev` uses external IP `198.51.100.62`"
+        ),
+        "{seen:#?}"
+    );
+    assert!(
+        has("Kustomization flux-system/apps", "`prod/prod-web`"),
+        "{seen:#?}"
+    );
+    // The chart with its defaults alone has nothing to say.
+    assert!(
+        !seen.iter().any(|(c, _)| c == "charts/podinfo"),
+        "{seen:#?}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("HelmRelease flux-system/ingress was not rendered: its chart `ingress-nginx` comes from HelmRepository `ingress-nginx`, which cannot be fetched offline")
+            && err.contains("`HelmRelease flux-system/ingress`; --strict-render makes this an error"),
+        "{err}"
+    );
+    let strict = run(&dir, &["-f", "short", "--strict-render", "."]);
+    let text = String::from_utf8_lossy(&strict.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("clusters/prod/podinfo.yaml:")
+                && l.contains("EXT903 [error]")
+                && l.contains("HelmRepository `ingress-nginx`")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -477,11 +477,11 @@ pub fn summary(report: &Report, elapsed: std::time::Duration) -> String {
         let more = s.unrendered.len().saturating_sub(named.len());
         let _ = writeln!(
             out,
-            "not checked: {} could not be rendered offline (a remote dependency or resource is not vendored): {}{}; --strict-render makes this an error",
+            "not checked: {} could not be rendered offline (a remote chart, dependency or resource, or a source not in this repository): {}{}; --strict-render makes this an error",
             if s.unrendered.len() == 1 {
-                "1 chart or kustomization".to_string()
+                "1 chart, kustomization or release".to_string()
             } else {
-                format!("{} charts or kustomizations", s.unrendered.len())
+                format!("{} charts, kustomizations or releases", s.unrendered.len())
             },
             named.join(", "),
             if more > 0 {

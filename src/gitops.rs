@@ -1,0 +1,581 @@
+//! Releases of deployment controllers: the Flux `HelmRelease` and `Kustomization`, Argo CD
+//! `Application` and `ApplicationSet` (list generator) objects of the input -> what each renders,
+//! with exactly the inputs it gives (chart or folder, values, namespace, release name, name
+//! prefix, patches). Sources are this repository: a `GitRepository` or an Argo CD `repoURL` names
+//! the repository the input is in, and its paths are relative to the repository's root; a chart
+//! from a Helm repository or an OCI registry cannot be read offline and is said to be so, by
+//! name. Reads files; runs nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::yaml::{self, BuildLimits, NodeId, NodeKind, Tree};
+
+/// One release found in the input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Release {
+    /// `HelmRelease flux-system/podinfo`, `Application argocd/shop`.
+    pub name: String,
+    /// The file that declares it, and the byte offset of its document there.
+    pub file: PathBuf,
+    pub offset: usize,
+    pub target: Target,
+}
+
+/// What a release renders.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A chart folder of this repository, rendered with `helm template`.
+    Chart {
+        dir: PathBuf,
+        release: String,
+        namespace: Option<String>,
+        /// Values files of the repository, in the order given.
+        value_files: Vec<PathBuf>,
+        /// Values given in the release itself (inline, from `ConfigMap`s and `Secret`s), each a
+        /// values document, after the files.
+        values: Vec<Value>,
+        /// `--set` (Argo CD `parameters`), and `--set-string` for `forceString`.
+        set: Vec<(String, bool)>,
+    },
+    /// A folder of this repository, built with `kustomize build` through a wrapper.
+    Kustomize {
+        dir: PathBuf,
+        namespace: Option<String>,
+        name_prefix: Option<String>,
+        name_suffix: Option<String>,
+        /// Flux `patches` / Argo CD `kustomize.patches`: `{patch, target}` items.
+        patches: Vec<Value>,
+    },
+    /// A folder of plain manifests (an Argo CD `directory` source): they are linted as written.
+    Plain(PathBuf),
+    /// Not rendered offline, with why.
+    Unrendered(String),
+}
+
+/// A document of the input as a JSON value, with where it is.
+struct Doc {
+    file: PathBuf,
+    offset: usize,
+    value: Value,
+}
+
+/// The releases in `files` (plain manifests). `root_of` gives the repository root that the
+/// paths of a release in a file are relative to.
+#[must_use]
+pub fn find(files: &[PathBuf], root_of: &dyn Fn(&Path) -> PathBuf) -> Vec<Release> {
+    let mut docs = Vec::new();
+    for f in files {
+        let Ok(text) = crate::source::read_regular_text(f, crate::source::DEFAULT_MAX_FILE_SIZE)
+        else {
+            continue;
+        };
+        // Only files that can hold a release are parsed again.
+        if !(text.contains("fluxcd.io")
+            || text.contains("argoproj.io")
+            || text.contains("ConfigMap")
+            || text.contains("Secret"))
+        {
+            continue;
+        }
+        let (parsed, _) = yaml::parse(&text, BuildLimits { max_depth: 128 });
+        for d in parsed {
+            let value = json(&d.tree, d.root);
+            if value.is_object() {
+                docs.push(Doc {
+                    file: f.clone(),
+                    offset: d.start,
+                    value,
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for d in &docs {
+        let v = &d.value;
+        let root = &root_of(&d.file);
+        let (group, kind) = (
+            v["apiVersion"].as_str().unwrap_or_default(),
+            v["kind"].as_str().unwrap_or_default(),
+        );
+        let group = group.split('/').next().unwrap_or_default();
+        let found = match (group, kind) {
+            ("helm.toolkit.fluxcd.io", "HelmRelease") => vec![helm_release(v, root, &docs)],
+            ("kustomize.toolkit.fluxcd.io", "Kustomization") => vec![flux_kustomization(v, root)],
+            ("argoproj.io", "Application") => vec![application(v, root)],
+            ("argoproj.io", "ApplicationSet") => application_set(v, root),
+            _ => continue,
+        };
+        for (name, target) in found {
+            out.push(Release {
+                name,
+                file: d.file.clone(),
+                offset: d.offset,
+                target,
+            });
+        }
+    }
+    out
+}
+
+/// The root of the repository `file` is in: the nearest folder above it with `.git`.
+#[must_use]
+pub fn repository_root(file: &Path) -> Option<PathBuf> {
+    let absolute = std::fs::canonicalize(file).ok()?;
+    absolute
+        .ancestors()
+        .skip(1)
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn identity(kind: &str, v: &Value) -> String {
+    let name = str_at(v, "/metadata/name").unwrap_or("?");
+    match str_at(v, "/metadata/namespace") {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+/// A repository path (`./apps/web`, `apps/web`) under `root`.
+fn in_repo(root: &Path, path: &str) -> PathBuf {
+    crate::kustomize::normalize(&root.join(path.trim_start_matches('/')))
+}
+
+fn helm_release(v: &Value, root: &Path, docs: &[Doc]) -> (String, Target) {
+    let id = identity("HelmRelease", v);
+    let name = str_at(v, "/metadata/name").unwrap_or_default().to_string();
+    let own_ns = str_at(v, "/metadata/namespace");
+    if let Some(kind) = str_at(v, "/spec/chartRef/kind") {
+        return (
+            id,
+            Target::Unrendered(format!(
+                "its chart comes from {kind} `{}`, which cannot be fetched offline",
+                str_at(v, "/spec/chartRef/name").unwrap_or("?")
+            )),
+        );
+    }
+    let chart = str_at(v, "/spec/chart/spec/chart").unwrap_or_default();
+    let source_kind = str_at(v, "/spec/chart/spec/sourceRef/kind").unwrap_or_default();
+    let source_name = str_at(v, "/spec/chart/spec/sourceRef/name").unwrap_or("?");
+    if source_kind != "GitRepository" {
+        return (
+            id,
+            Target::Unrendered(format!(
+                "its chart `{chart}` comes from {} `{source_name}`, which cannot be fetched offline",
+                if source_kind.is_empty() {
+                    "an unnamed source"
+                } else {
+                    source_kind
+                }
+            )),
+        );
+    }
+    let dir = in_repo(root, chart);
+    if !dir.join("Chart.yaml").is_file() {
+        return (
+            id,
+            Target::Unrendered(format!(
+                "its chart path `{chart}` (GitRepository `{source_name}`) is no chart folder of this repository"
+            )),
+        );
+    }
+    let target_ns = str_at(v, "/spec/targetNamespace");
+    let release = str_at(v, "/spec/releaseName").map_or_else(
+        || target_ns.map_or_else(|| name.clone(), |ns| format!("{ns}-{name}")),
+        str::to_string,
+    );
+    // Flux merges `valuesFrom` in order, then `values` on top.
+    let mut values = Vec::new();
+    if let Some(from) = v.pointer("/spec/valuesFrom").and_then(Value::as_array) {
+        for f in from {
+            let kind = f["kind"].as_str().unwrap_or("ConfigMap");
+            let ref_name = f["name"].as_str().unwrap_or_default();
+            let key = f["valuesKey"].as_str().unwrap_or("values.yaml");
+            let optional = f["optional"].as_bool().unwrap_or(false);
+            match values_from(docs, kind, ref_name, own_ns, key) {
+                Some(text) => {
+                    let parsed = parse_values(&text);
+                    match f["targetPath"].as_str() {
+                        Some(path) => values.push(at_path(path, parsed)),
+                        None => values.push(parsed),
+                    }
+                }
+                None if optional => {}
+                None => {
+                    return (
+                        id,
+                        Target::Unrendered(format!(
+                            "its `valuesFrom` {kind} `{ref_name}` (key `{key}`) is not in the input"
+                        )),
+                    );
+                }
+            }
+        }
+    }
+    if let Some(inline) = v.pointer("/spec/values").filter(|x| x.is_object()) {
+        values.push(inline.clone());
+    }
+    (
+        id,
+        Target::Chart {
+            dir,
+            release,
+            namespace: target_ns.or(own_ns).map(str::to_string),
+            value_files: Vec::new(),
+            values,
+            set: Vec::new(),
+        },
+    )
+}
+
+/// The text of key `key` of ConfigMap or Secret `name` in the release's namespace.
+fn values_from(
+    docs: &[Doc],
+    kind: &str,
+    name: &str,
+    ns: Option<&str>,
+    key: &str,
+) -> Option<String> {
+    docs.iter().find_map(|d| {
+        let v = &d.value;
+        if v["kind"].as_str() != Some(kind)
+            || str_at(v, "/metadata/name") != Some(name)
+            || (ns.is_some() && str_at(v, "/metadata/namespace").is_some_and(|n| Some(n) != ns))
+        {
+            return None;
+        }
+        if let Some(s) = v["data"][key].as_str() {
+            return if kind == "Secret" {
+                base64(s)
+            } else {
+                Some(s.to_string())
+            };
+        }
+        v["stringData"][key].as_str().map(str::to_string)
+    })
+}
+
+/// Standard base64, as Secrets hold `data`.
+fn base64(s: &str) -> Option<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+        let v = ALPHABET.iter().position(|&a| a == c)?;
+        bits = (bits << 6) | u32::try_from(v).ok()?;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push(u8::try_from((bits >> n) & 0xFF).ok()?);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A values document from its YAML text (an empty map when it is not a map).
+fn parse_values(text: &str) -> Value {
+    let (docs, _) = yaml::parse(text, BuildLimits { max_depth: 128 });
+    docs.first()
+        .map(|d| json(&d.tree, d.root))
+        .filter(Value::is_object)
+        .unwrap_or_else(|| Value::Object(Map::new()))
+}
+
+/// `value` placed at a dotted path (`valuesFrom.targetPath`).
+fn at_path(path: &str, value: Value) -> Value {
+    path.rsplit('.').fold(value, |inner, key| {
+        let mut m = Map::new();
+        m.insert(key.to_string(), inner);
+        Value::Object(m)
+    })
+}
+
+fn flux_kustomization(v: &Value, root: &Path) -> (String, Target) {
+    let id = identity("Kustomization", v);
+    let source_kind = str_at(v, "/spec/sourceRef/kind").unwrap_or("GitRepository");
+    if source_kind != "GitRepository" {
+        return (
+            id,
+            Target::Unrendered(format!(
+                "its source is {source_kind} `{}`, which cannot be fetched offline",
+                str_at(v, "/spec/sourceRef/name").unwrap_or("?")
+            )),
+        );
+    }
+    let path = str_at(v, "/spec/path").unwrap_or("./");
+    let dir = in_repo(root, path);
+    if !dir.is_dir() {
+        return (
+            id,
+            Target::Unrendered(format!("its path `{path}` is no folder of this repository")),
+        );
+    }
+    (
+        id,
+        Target::Kustomize {
+            dir,
+            namespace: str_at(v, "/spec/targetNamespace").map(str::to_string),
+            name_prefix: str_at(v, "/spec/namePrefix").map(str::to_string),
+            name_suffix: str_at(v, "/spec/nameSuffix").map(str::to_string),
+            patches: v
+                .pointer("/spec/patches")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        },
+    )
+}
+
+fn application(v: &Value, root: &Path) -> (String, Target) {
+    let id = identity("Application", v);
+    let sources: Vec<&Value> = match v.pointer("/spec/sources").and_then(Value::as_array) {
+        Some(s) => s.iter().collect(),
+        None => v.pointer("/spec/source").into_iter().collect(),
+    };
+    // A source with only `ref` provides value files to the others (`$values/...`).
+    let Some(source) = sources
+        .iter()
+        .find(|s| s.get("chart").is_some() || s.get("path").is_some())
+    else {
+        return (
+            id,
+            Target::Unrendered("it names no source path or chart".into()),
+        );
+    };
+    if let Some(chart) = source["chart"].as_str() {
+        return (
+            id,
+            Target::Unrendered(format!(
+                "its chart `{chart}` comes from the Helm repository `{}`, which cannot be fetched offline",
+                source["repoURL"].as_str().unwrap_or("?")
+            )),
+        );
+    }
+    let path = source["path"].as_str().unwrap_or(".");
+    let dir = in_repo(root, path);
+    if !dir.is_dir() {
+        return (
+            id,
+            Target::Unrendered(format!(
+                "its source path `{path}` is no folder of this repository"
+            )),
+        );
+    }
+    let namespace = str_at(v, "/spec/destination/namespace").map(str::to_string);
+    let name = str_at(v, "/metadata/name").unwrap_or_default();
+    if source.get("helm").is_some() || dir.join("Chart.yaml").is_file() {
+        let helm = &source["helm"];
+        let value_files = helm["valueFiles"]
+            .as_array()
+            .map(|files| {
+                files
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|f| match f.strip_prefix('$') {
+                        // `$values/path`: a file of the source named `values`, this repository.
+                        Some(rest) => in_repo(root, rest.split_once('/').map_or("", |(_, p)| p)),
+                        None => crate::kustomize::normalize(&dir.join(f)),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut values = Vec::new();
+        if let Some(text) = helm["values"].as_str() {
+            values.push(parse_values(text));
+        }
+        if let Some(obj) = helm.get("valuesObject").filter(|o| o.is_object()) {
+            values.push(obj.clone());
+        }
+        let set = helm["parameters"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .filter_map(|p| {
+                        let n = p["name"].as_str()?;
+                        let value = match &p["value"] {
+                            Value::String(s) => s.clone(),
+                            Value::Null => String::new(),
+                            other => other.to_string(),
+                        };
+                        Some((
+                            format!("{n}={value}"),
+                            p["forceString"].as_bool().unwrap_or(false),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        return (
+            id,
+            Target::Chart {
+                dir,
+                release: helm["releaseName"].as_str().unwrap_or(name).to_string(),
+                namespace,
+                value_files,
+                values,
+                set,
+            },
+        );
+    }
+    if crate::kustomize::file_in(&dir).is_some() {
+        let k = &source["kustomize"];
+        return (
+            id,
+            Target::Kustomize {
+                dir,
+                namespace: k["namespace"].as_str().map(str::to_string),
+                name_prefix: k["namePrefix"].as_str().map(str::to_string),
+                name_suffix: k["nameSuffix"].as_str().map(str::to_string),
+                patches: k["patches"].as_array().cloned().unwrap_or_default(),
+            },
+        );
+    }
+    (id, Target::Plain(dir))
+}
+
+/// An `ApplicationSet`'s Applications: one per element of its `list` generators, the template's
+/// `{{key}}` (and `{{.key}}` with `goTemplate`) replaced by the element's values. Other
+/// generators need a cluster or a repository server: the set is said to be unrendered.
+fn application_set(v: &Value, root: &Path) -> Vec<(String, Target)> {
+    let id = identity("ApplicationSet", v);
+    let generators = v
+        .pointer("/spec/generators")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut elements = Vec::new();
+    for g in &generators {
+        match g.pointer("/list/elements").and_then(Value::as_array) {
+            Some(list) if g.as_object().is_some_and(|o| o.len() == 1) => {
+                elements.extend(list.iter().cloned());
+            }
+            _ => {
+                let kind = g
+                    .as_object()
+                    .and_then(|o| o.keys().next().cloned())
+                    .unwrap_or_default();
+                return vec![(
+                    id,
+                    Target::Unrendered(format!(
+                        "its `{kind}` generator needs a cluster or repository server; only plain `list` generators are read"
+                    )),
+                )];
+            }
+        }
+    }
+    let Some(template) = v.pointer("/spec/template") else {
+        return vec![(id, Target::Unrendered("it has no template".into()))];
+    };
+    let mut out = Vec::new();
+    for e in elements {
+        let Some(params) = e.as_object() else {
+            continue;
+        };
+        let mut app = substitute(template, params);
+        if let Some(m) = app.as_object_mut() {
+            m.insert("apiVersion".into(), "argoproj.io/v1alpha1".into());
+            m.insert("kind".into(), "Application".into());
+        }
+        let (name, target) = application(&app, root);
+        out.push((format!("{name} (from {id})"), target));
+    }
+    out
+}
+
+/// `template` with every `{{key}}`, `{{ key }}`, `{{.key}}` and `{{ .key }}` in its strings
+/// replaced by the parameter's value.
+fn substitute(template: &Value, params: &Map<String, Value>) -> Value {
+    match template {
+        Value::String(s) => {
+            let mut s = s.clone();
+            for (k, v) in params {
+                let v = match v {
+                    Value::String(x) => x.clone(),
+                    other => other.to_string(),
+                };
+                for form in [
+                    format!("{{{{{k}}}}}"),
+                    format!("{{{{ {k} }}}}"),
+                    format!("{{{{.{k}}}}}"),
+                    format!("{{{{ .{k} }}}}"),
+                ] {
+                    s = s.replace(&form, &v);
+                }
+            }
+            Value::String(s)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, params)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), substitute(x, params)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A YAML node as JSON, scalars typed as YAML 1.1 reads them (what helm and kubectl see).
+fn json(t: &Tree, n: NodeId) -> Value {
+    let n = t.resolve(n);
+    match t.node(n).kind {
+        NodeKind::Scalar { .. } => match t.typed(n) {
+            Some(yaml::scalar::Typed::Bool(b)) => Value::Bool(b),
+            Some(yaml::scalar::Typed::Int(i)) => Value::from(i),
+            Some(yaml::scalar::Typed::UInt(u)) => Value::from(u),
+            Some(yaml::scalar::Typed::Float(f)) => {
+                serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+            }
+            Some(yaml::scalar::Typed::Str(s)) => Value::String(s.to_string()),
+            Some(yaml::scalar::Typed::Null) | None => Value::Null,
+        },
+        NodeKind::Seq { .. } => t.items(n).iter().map(|&i| json(t, i)).collect(),
+        NodeKind::Map { .. } => {
+            let mut m = BTreeMap::new();
+            for (k, v) in t.pairs(n) {
+                if let Some(key) = t.key_string(k) {
+                    m.insert(key, json(t, v));
+                }
+            }
+            Value::Object(m.into_iter().collect())
+        }
+        NodeKind::Alias(_) => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_decoded_as_base64() {
+        assert_eq!(base64("aGVsbG86IDEK").as_deref(), Some("hello: 1\n"));
+        assert_eq!(base64("!").as_deref(), None);
+    }
+
+    #[test]
+    fn list_generator_parameters_fill_the_template() {
+        let t = serde_json::json!({"metadata": {"name": "app-{{env}}"}, "spec": {"source": {"path": "apps/{{ .env }}"}}});
+        let p = serde_json::json!({"env": "prod"});
+        let out = substitute(&t, p.as_object().expect("map"));
+        assert_eq!(out["metadata"]["name"], "app-prod");
+        assert_eq!(out["spec"]["source"]["path"], "apps/prod");
+    }
+
+    #[test]
+    fn target_paths_nest_values() {
+        assert_eq!(
+            at_path("a.b", serde_json::json!(1)),
+            serde_json::json!({"a": {"b": 1}})
+        );
+    }
+}
