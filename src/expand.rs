@@ -252,6 +252,9 @@ fn rendered(run: Run<'_>, cluster: Option<String>, offset: usize) -> Input {
     if let Some(v) = &run.variant {
         let _ = write!(label, " (values {v})");
     }
+    if let Some(c) = &cluster {
+        let _ = write!(label, " for {c}");
+    }
     let (bytes, error) = match run.result {
         Ok(b) => (Arc::from(b), None),
         Err(e) => (Arc::from(Vec::new()), Some(e)),
@@ -271,7 +274,16 @@ fn rendered(run: Run<'_>, cluster: Option<String>, offset: usize) -> Input {
         command: run.command,
         cluster,
         offset,
+        values: Vec::new(),
     }))
+}
+
+/// `input` with the files its values come from.
+fn with_values(mut input: Input, values: Vec<PathBuf>) -> Input {
+    if let Input::Rendered(r) = &mut input {
+        r.values = values;
+    }
+    input
 }
 
 /// A root that cannot be rendered offline: listed in the summary, or with `--strict-render` a
@@ -495,17 +507,22 @@ fn helm(dir: &Path, root: usize, opts: &RenderOptions, walked: &mut Walked) -> V
                 .into_iter()
                 .collect();
         }
-        out.push(input(Run {
-            tool: Tool::Helm,
-            dir,
-            file: chart_file.clone(),
-            root,
-            result,
-            base: dir.to_path_buf(),
-            variant: variant.as_ref().map(|v| crate::source::relative_to(v, dir)),
-            dependencies: prepared.dependencies.clone(),
-            command,
-        }));
+        let mut sources = vec![dir.join("values.yaml")];
+        sources.extend(files.iter().cloned());
+        out.push(with_values(
+            input(Run {
+                tool: Tool::Helm,
+                dir,
+                file: chart_file.clone(),
+                root,
+                result,
+                base: dir.to_path_buf(),
+                variant: variant.as_ref().map(|v| crate::source::relative_to(v, dir)),
+                dependencies: prepared.dependencies.clone(),
+                command,
+            }),
+            sources,
+        ));
     }
     // Chart-testing renders a chart that has `ci/` values with those only: defaults that fail
     // there (a `required` value) are a notice when a CI variant renders.
@@ -802,6 +819,7 @@ fn release_chart(
         value_files,
         values,
         set,
+        sources: value_sources,
     } = &r.target
     else {
         return None;
@@ -878,20 +896,28 @@ fn release_chart(
         )
     });
     drop(helm_scratch);
-    Some(rendered(
-        Run {
-            tool: Tool::Helm,
-            dir,
-            file: r.file.clone(),
-            root,
-            result,
-            base: dir.clone(),
-            variant: None,
-            dependencies: prepared.dependencies.clone(),
-            command,
-        },
-        Some(r.name.clone()),
-        r.offset,
+    let mut sources = vec![dir.join("values.yaml")];
+    sources.extend(value_files.iter().cloned());
+    sources.extend(value_sources.iter().cloned());
+    // Inline values and parameters are written in the release's own file.
+    sources.push(r.file.clone());
+    Some(with_values(
+        rendered(
+            Run {
+                tool: Tool::Helm,
+                dir,
+                file: r.file.clone(),
+                root,
+                result,
+                base: dir.clone(),
+                variant: None,
+                dependencies: prepared.dependencies.clone(),
+                command,
+            },
+            Some(r.name.clone()),
+            r.offset,
+        ),
+        sources,
     ))
 }
 

@@ -39,6 +39,9 @@ pub enum Target {
         values: Vec<Value>,
         /// `--set` (Argo CD `parameters`), and `--set-string` for `forceString`.
         set: Vec<(String, bool)>,
+        /// The files that hold `values` and `set` (the release's, the `ConfigMap`s'), the last
+        /// the strongest.
+        sources: Vec<PathBuf>,
     },
     /// A folder of this repository, built with `kustomize build` through a wrapper.
     Kustomize {
@@ -195,6 +198,7 @@ fn helm_release(v: &Value, root: &Path, docs: &[Doc]) -> (String, Target) {
     );
     // Flux merges `valuesFrom` in order, then `values` on top.
     let mut values = Vec::new();
+    let mut sources = Vec::new();
     if let Some(from) = v.pointer("/spec/valuesFrom").and_then(Value::as_array) {
         for f in from {
             let kind = f["kind"].as_str().unwrap_or("ConfigMap");
@@ -202,7 +206,8 @@ fn helm_release(v: &Value, root: &Path, docs: &[Doc]) -> (String, Target) {
             let key = f["valuesKey"].as_str().unwrap_or("values.yaml");
             let optional = f["optional"].as_bool().unwrap_or(false);
             match values_from(docs, kind, ref_name, own_ns, key) {
-                Some(text) => {
+                Some((file, text)) => {
+                    sources.push(file);
                     let parsed = parse_values(&text);
                     match f["targetPath"].as_str() {
                         Some(path) => values.push(at_path(path, parsed)),
@@ -233,18 +238,19 @@ fn helm_release(v: &Value, root: &Path, docs: &[Doc]) -> (String, Target) {
             value_files: Vec::new(),
             values,
             set: Vec::new(),
+            sources,
         },
     )
 }
 
-/// The text of key `key` of ConfigMap or Secret `name` in the release's namespace.
+/// The file and text of key `key` of `ConfigMap` or `Secret` `name` in the release's namespace.
 fn values_from(
     docs: &[Doc],
     kind: &str,
     name: &str,
     ns: Option<&str>,
     key: &str,
-) -> Option<String> {
+) -> Option<(PathBuf, String)> {
     docs.iter().find_map(|d| {
         let v = &d.value;
         if v["kind"].as_str() != Some(kind)
@@ -253,14 +259,12 @@ fn values_from(
         {
             return None;
         }
-        if let Some(s) = v["data"][key].as_str() {
-            return if kind == "Secret" {
-                base64(s)
-            } else {
-                Some(s.to_string())
-            };
-        }
-        v["stringData"][key].as_str().map(str::to_string)
+        let text = match v["data"][key].as_str() {
+            Some(s) if kind == "Secret" => base64(s),
+            Some(s) => Some(s.to_string()),
+            None => v["stringData"][key].as_str().map(str::to_string),
+        };
+        Some((d.file.clone(), text?))
     })
 }
 
@@ -424,6 +428,7 @@ fn application(v: &Value, root: &Path) -> (String, Target) {
                 value_files,
                 values,
                 set,
+                sources: Vec::new(),
             },
         );
     }

@@ -273,6 +273,7 @@ fn load(
                 source: Some(r.file.clone()),
                 dependencies: r.dependencies.clone(),
                 command: Some(r.command.clone()),
+                values: r.values.clone(),
             });
         }
         // Helm output named with `--chart-dir`: its `# Source:` lines name the chart's files.
@@ -284,6 +285,7 @@ fn load(
                     source: None,
                     dependencies: Vec::new(),
                     command: None,
+                    values: Vec::new(),
                 });
             }
         }

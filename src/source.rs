@@ -312,6 +312,8 @@ pub struct Rendering {
     pub dependencies: Vec<(String, PathBuf)>,
     /// The command that reproduces the output, as a user would type it.
     pub command: Option<String>,
+    /// Helm: the files the values come from, the last the strongest.
+    pub values: Vec<PathBuf>,
 }
 
 /// One input: a file on disk or standard input, with its text.

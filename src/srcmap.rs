@@ -137,6 +137,21 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
         };
         f.primary.span = span;
         f.related.push(Label::new(rendered, by));
+        // The values line that set the value the finding is about, when one did.
+        if rendering.tool == Tool::Helm
+            && let Some(value) = rendered_text
+                .get(rendered.start..rendered.end)
+                .map(|v| v.trim().trim_matches(['"', '\'']))
+                .filter(|v| !v.is_empty() && !v.contains('\n'))
+            && let Some(at) = rendering.values.iter().rev().find_map(|p| {
+                let id = sources.get(p)?;
+                let (s, e) = value_in(&sources.text(id), value)?;
+                Some(Span::new(id, s, e))
+            })
+        {
+            f.related
+                .push(Label::new(at, format!("`{value}` is set here")));
+        }
         if !exact && !keys.is_empty() {
             f.notes.push(format!(
                 "the line that writes `{}` was not found in {}; this is the nearest the source shows",
@@ -160,6 +175,23 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
             ));
         }
     }
+}
+
+/// Where `value` is written as a whole YAML scalar in `text` (`key: value`, `- value`, in a flow
+/// list, quoted or not), outside comments: the last place, since the last value wins.
+fn value_in(text: &str, value: &str) -> Option<(usize, usize)> {
+    let before_ok = |c: char| matches!(c, ' ' | '[' | ',' | '"' | '\'' | '=' | '{');
+    let after_ok = |c: char| matches!(c, ' ' | ']' | ',' | '"' | '\'' | '\n' | '\r' | '}' | '#');
+    text.match_indices(value)
+        .filter(|&(at, _)| {
+            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let before = &text[line_start..at];
+            !before.contains('#')
+                && before.chars().last().is_some_and(before_ok)
+                && text[at + value.len()..].chars().next().is_none_or(after_ok)
+        })
+        .last()
+        .map(|(at, _)| (at, at + value.len()))
 }
 
 /// One document of Helm output: the template its `# Source:` line names, which of that
@@ -609,6 +641,27 @@ mod tests {
     fn a_key_is_not_taken_from_another_block() {
         let t = "spec:\n  selector:\n    app: x\nstatus:\n  loadBalancer: {}\n  externalIPs: []\n";
         assert_eq!(at(t, "/spec/externalIPs"), Some(("spec".into(), false)));
+    }
+
+    #[test]
+    fn a_value_is_found_where_it_is_written_whole() {
+        let t =
+            "# 192.0.2.1 in a comment\na: 192.0.2.10\nb: [192.0.2.1, x]\nc:\n  - \"192.0.2.1\"\n";
+        let (s, e) = value_in(t, "192.0.2.1").expect("found");
+        assert_eq!(&t[s..e], "192.0.2.1");
+        assert_eq!(t[..s].lines().count(), 5, "the last place wins");
+        assert!(value_in("a: 192.0.2.10\n", "192.0.2.1").is_none());
+    }
+
+    #[test]
+    fn each_document_of_helm_output_names_its_template_and_place() {
+        let out = "---\n# Source: c/templates/a.yaml\nkind: Service\n---\n# Source: c/templates/a.yaml\nkind: Service\n---\n# Source: c/templates/b.yaml\nkind: Pod\n";
+        let at = out.rfind("kind: Service").expect("second");
+        let d = helm_document(out, at).expect("document");
+        assert_eq!((d.source.as_str(), d.index), ("c/templates/a.yaml", 1));
+        let template = "kind: Service\nmetadata: {name: a}\n---\n{{- if .x }}\n---\nkind: Service\nmetadata: {name: b}\n";
+        let (s, _) = template_document(template, 1, Some("Service")).expect("found");
+        assert!(template[s..].starts_with("kind: Service\nmetadata: {name: b}"));
     }
 
     #[test]

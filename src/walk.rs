@@ -90,6 +90,9 @@ pub struct Rendered {
     pub cluster: Option<String>,
     /// Where in `file` a failure is reported (a release's document).
     pub offset: usize,
+    /// Helm: the files the values come from, the last the strongest (the chart's `values.yaml`,
+    /// values files, a release's own file): where a rendered value may be set.
+    pub values: Vec<PathBuf>,
     /// The command that reproduces the render, as a user would type it.
     pub command: String,
 }

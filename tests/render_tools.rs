@@ -325,6 +325,27 @@ fn gitops_releases_are_rendered_with_exactly_their_inputs() {
         has("Kustomization flux-system/apps", "`prod/prod-web`"),
         "{seen:#?}"
     );
+    // The values line that set each offending value: the ConfigMap's, the release's own, the
+    // Argo CD values file's, the ApplicationSet element's.
+    let set_at = |value: &str| -> Vec<(String, u64)> {
+        json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .flat_map(|f| f["related"].as_array().cloned().unwrap_or_default())
+            .filter(|r| r["label"] == format!("`{value}` is set here"))
+            .map(|r| {
+                (
+                    r["path"].as_str().unwrap_or_default().to_string(),
+                    r["start"]["line"].as_u64().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    assert!(set_at("10.0.6.50").contains(&("clusters/prod/podinfo.yaml".into(), 18)));
+    assert!(set_at("198.51.100.60").contains(&("clusters/prod/podinfo.yaml".into(), 39)));
+    assert!(set_at("198.51.100.61").contains(&("charts/podinfo/values-argo.yaml".into(), 2)));
+    assert!(set_at("198.51.100.62").contains(&("argo/shop.yaml".into(), 30)));
     // The chart with its defaults alone has nothing to say.
     assert!(
         !seen.iter().any(|(c, _)| c == "charts/podinfo"),
