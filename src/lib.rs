@@ -175,7 +175,9 @@ pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Result<Known, e
             .inputs
             .into_iter()
             .filter_map(|input| match input {
-                walk::Input::File { path, root, .. } => {
+                walk::Input::File {
+                    path, root, role, ..
+                } => {
                     let bytes = std::fs::read(&path).ok()?;
                     let user = now(root, &path);
                     Some(walk::Input::Blob {
@@ -183,6 +185,7 @@ pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Result<Known, e
                         path: user,
                         root,
                         bytes: bytes.into(),
+                        role,
                     })
                 }
                 walk::Input::Rendered(mut r) => {

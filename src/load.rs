@@ -170,14 +170,27 @@ fn load(
     {
         return render_failure(id, r, error, opts.max_file_size);
     }
-    if let Input::File {
-        path,
-        name,
-        role: source::Role::HelmValues,
-        ..
-    } = input
-    {
-        return values_file(id, path, name, opts.max_file_size);
+    match input {
+        Input::File {
+            path,
+            name,
+            role: source::Role::HelmValues,
+            ..
+        } => {
+            let text = source::read_regular_text(path, opts.max_file_size).unwrap_or_default();
+            return values_file(id, path, name, text);
+        }
+        Input::Blob {
+            path,
+            name,
+            bytes,
+            role: source::Role::HelmValues,
+            ..
+        } => {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            return values_file(id, path, name, text);
+        }
+        _ => {}
     }
     let (name, path, blob) = match input {
         Input::File { path, name, .. } => (name.clone(), Some(path.clone()), None),
@@ -411,8 +424,7 @@ fn load(
 
 /// A Helm values file: helm reads it as values, never as objects, so only what helm makes of
 /// it is checked (a repeated key). A file helm cannot read fails the chart's render instead.
-fn values_file(id: FileId, path: &std::path::Path, name: &str, max: u64) -> Loaded {
-    let text = source::read_regular_text(path, max).unwrap_or_default();
+fn values_file(id: FileId, path: &std::path::Path, name: &str, text: String) -> Loaded {
     let (_, broken) = yaml::parse(&text, BuildLimits { max_depth: 256 });
     let problems = broken
         .iter()

@@ -59,6 +59,7 @@ pub enum Input {
         name: String,
         root: usize,
         bytes: std::sync::Arc<[u8]>,
+        role: Role,
     },
 }
 
@@ -647,11 +648,17 @@ pub fn walk_snapshot(
         if f.root < reported_roots {
             out.reported += 1;
         }
+        let role = if values_of_with(&f.path, &|p| known.contains(p)).is_some() {
+            Role::HelmValues
+        } else {
+            Role::Manifest
+        };
         out.inputs.push(Input::Blob {
             name: display_name(&f.path),
             path: f.path,
             root: f.root,
             bytes: f.bytes.into(),
+            role,
         });
     }
     chart_notices(&mut out, charts);
@@ -728,13 +735,18 @@ fn selected(settings: &WalkOptions, path: &Path) -> bool {
 
 /// The chart folder when `path` is one of its values files (`values.yaml`, `ci/*.yaml`).
 fn values_of(path: &Path) -> Option<PathBuf> {
+    values_of_with(path, &|p| p.is_file())
+}
+
+/// `values_of`, with `is_file` telling which files exist (on disk, or at a revision).
+fn values_of_with(path: &Path, is_file: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
     let parent = path.parent()?;
     let chart = if parent.file_name().is_some_and(|n| n == "ci") {
         parent.parent()?
     } else {
         parent
     };
-    (chart.join("Chart.yaml").is_file() && crate::chart::is_values_file(chart, path))
+    (is_file(&chart.join("Chart.yaml")) && crate::chart::is_values_file(chart, path))
         .then(|| chart.to_path_buf())
 }
 
