@@ -489,7 +489,9 @@ fn helm(dir: &Path, root: usize, opts: &RenderOptions, walked: &mut Walked) -> V
         if !prepared.dependencies.is_empty() {
             command = format!("helm dependency build {} && {command}", display_name(dir));
         }
-        let result = run(cmd, "helm").map_err(|e| tidy(&e, &[(&prepared.dir, dir)]));
+        let result = run(cmd, "helm")
+            .map(|out| stable_names(out, dir, &prepared.dependencies))
+            .map_err(|e| tidy(&e, &[(&prepared.dir, dir)]));
         drop(scratch);
         if let Err(e) = &result
             && (e.contains("missing in charts/ directory")
@@ -886,15 +888,17 @@ fn release_chart(
             if *string { "--set-string" } else { "--set" }
         );
     }
-    let result = run(cmd, "helm").map_err(|e| {
-        tidy(
-            &e,
-            &[
-                (&prepared.dir, dir.as_path()),
-                (&scratch.0, Path::new("values")),
-            ],
-        )
-    });
+    let result = run(cmd, "helm")
+        .map(|out| stable_names(out, dir, &prepared.dependencies))
+        .map_err(|e| {
+            tidy(
+                &e,
+                &[
+                    (&prepared.dir, dir.as_path()),
+                    (&scratch.0, Path::new("values")),
+                ],
+            )
+        });
     drop(helm_scratch);
     let mut sources = vec![dir.join("values.yaml")];
     sources.extend(value_files.iter().cloned());
@@ -1064,4 +1068,150 @@ fn manifests_in(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// The template functions that make a name different on every render.
+const RANDOM: &[&str] = &[
+    "randAlphaNum",
+    "randAlpha",
+    "randNumeric",
+    "randAscii",
+    "randInt",
+    "uuidv4",
+    "now",
+    "date",
+];
+
+/// Helm output with the names that templates generate at random (`randAlphaNum`, `uuidv4`,
+/// `now` in `metadata.name`) replaced by a name made of the object's kind and template, so the
+/// same chart gives the same report on every run. `dependencies` maps `charts/<name>` of the
+/// output's `# Source:` paths to folders outside the chart.
+fn stable_names(out: Vec<u8>, chart: &Path, dependencies: &[(String, PathBuf)]) -> Vec<u8> {
+    let text = match String::from_utf8(out) {
+        Ok(t) if t.contains("# Source:") => t,
+        Ok(t) => return t.into_bytes(),
+        Err(e) => return e.into_bytes(),
+    };
+    let mut templates: BTreeMap<String, bool> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut result = String::with_capacity(text.len());
+    for doc in text.split_inclusive("\n---\n") {
+        let Some(source) = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("# Source: "))
+            .map(str::trim)
+        else {
+            result.push_str(doc);
+            continue;
+        };
+        let generated = *templates.entry(source.to_string()).or_insert_with(|| {
+            let Some((_, rest)) = source.split_once('/') else {
+                return false;
+            };
+            let file = dependencies
+                .iter()
+                .filter(|(p, _)| {
+                    rest.strip_prefix(p.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+                })
+                .max_by_key(|(p, _)| p.len())
+                .map_or_else(|| chart.join(rest), |(p, d)| d.join(&rest[p.len() + 1..]));
+            crate::source::read_regular_text(&file, crate::source::DEFAULT_MAX_FILE_SIZE).is_ok_and(
+                |t| {
+                    metadata_name_lines(&t).iter().any(|l| {
+                        l.split(|c: char| !c.is_ascii_alphanumeric())
+                            .any(|word| RANDOM.contains(&word))
+                    })
+                },
+            )
+        });
+        let line = if generated {
+            metadata_name_lines(doc).first().copied()
+        } else {
+            None
+        };
+        let Some(line) = line else {
+            result.push_str(doc);
+            continue;
+        };
+        let kind = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("kind:"))
+            .map(|k| k.trim().trim_matches(['"', '\'']).to_lowercase())
+            .unwrap_or_default();
+        let n = seen.entry((source.to_string(), kind.clone())).or_default();
+        let stem = source
+            .split_once('/')
+            .map_or(source, |(_, r)| r)
+            .trim_end_matches(".yaml")
+            .trim_end_matches(".yml")
+            .replace(['/', '_', '.'], "-")
+            .to_lowercase();
+        let name = if *n == 0 {
+            format!("generated-{kind}-{stem}")
+        } else {
+            format!("generated-{kind}-{stem}-{n}")
+        };
+        *n += 1;
+        let indent = line.len() - line.trim_start().len();
+        let replaced = format!("{}name: {name}", " ".repeat(indent));
+        result.push_str(&doc.replacen(line, &replaced, 1));
+    }
+    result.into_bytes()
+}
+
+/// The `name:` lines directly under a top-level `metadata:` of a document or template.
+fn metadata_name_lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut in_metadata = false;
+    let mut child_indent = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("{{") {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if indent == 0 {
+            in_metadata = trimmed.starts_with("metadata:");
+            child_indent = None;
+            continue;
+        }
+        if in_metadata {
+            let ci = *child_indent.get_or_insert(indent);
+            if indent == ci && trimmed.starts_with("name:") {
+                out.push(line);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_names_are_replaced_by_kind_and_template() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().to_path_buf();
+        std::fs::create_dir_all(dir.join("templates")).expect("mkdir");
+        std::fs::write(
+            dir.join("templates/job.yaml"),
+            "kind: Job\nmetadata:\n  name: {{ .Release.Name }}-{{ randAlphaNum 5 }}\n  labels: {a: b}\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.join("templates/svc.yaml"),
+            "kind: Service\nmetadata:\n  name: {{ .Release.Name }}-unknown\n",
+        )
+        .expect("write");
+        let out = "---\n# Source: c/templates/job.yaml\nkind: Job\nmetadata:\n  name: r-x8k2p\n  labels: {a: b}\n---\n# Source: c/templates/svc.yaml\nkind: Service\nmetadata:\n  name: r-unknown\n";
+        let stable =
+            String::from_utf8(stable_names(out.as_bytes().to_vec(), &dir, &[])).expect("utf-8");
+        assert!(
+            stable.contains("  name: generated-job-templates-job\n"),
+            "{stable}"
+        );
+        assert!(stable.contains("  name: r-unknown\n"), "{stable}");
+    }
 }
