@@ -363,6 +363,14 @@ fn kustomize_source(
     for k_file in origin.patched_in.iter().rev() {
         let path = kustomize::normalize(&rendering.base.join(k_file));
         let Ok(k) = kustomize::read(&path) else {
+            // The wrapper of a Flux or Argo CD release (gone with its temporary folder): its
+            // patches are written in the release's own file.
+            if k_file == "kustomization.yaml"
+                && let Some(id) = rendering.source.as_deref().and_then(|p| sources.get(p))
+                && let Some((s, e)) = find_json_patch(&sources.text(id), keys)
+            {
+                return Some((id, Some((s, e, true))));
+            }
             continue;
         };
         for patch in k.patches.iter().rev() {

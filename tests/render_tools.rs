@@ -142,6 +142,12 @@ fn check_with_plain(name: &str, plain: &[&str]) {
 fn chart_findings_point_at_template_lines() {
     check("chart-repo");
     let out = run(&repo("chart-repo"), &["-f", "short", "."]);
+    // `helm.charts` gives a chart its own release name, namespace and APIs.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Service `monitoring/mon-metrics` uses external IP `198.51.100.90`"),
+        "{text}"
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
@@ -195,7 +201,7 @@ fn repositories_as_kept_are_rendered_with_what_they_need() {
             && !failed.contains(env!("CARGO_MANIFEST_DIR")),
         "{failed}"
     );
-    // The dependency's findings name it as the variant and the command that reproduces it.
+    // The variant's findings name it and the command that reproduces it.
     let out = run(&repo("kept-repo"), &["-f", "json", "charts/needs-values"]);
     let json = String::from_utf8_lossy(&out.stdout);
     assert!(
