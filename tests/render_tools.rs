@@ -211,25 +211,27 @@ fn repositories_as_kept_are_rendered_with_what_they_need() {
     );
 }
 
+/// How many objects a run in `dir` over `path` checked, by its summary, with `--render` or not.
+fn objects(dir: &Path, path: &str, render: bool) -> usize {
+    let mut args = vec!["-f", "short", "--config", "/dev/null", path];
+    if render {
+        args.push("--render");
+    }
+    let out = run(dir, &args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("checked "))
+        .unwrap_or_else(|| panic!("no summary:\n{err}"));
+    // `checked 14 files, 10 documents, 10 objects (Service 10)`
+    line.split(", ")
+        .find(|p| p.contains(" object"))
+        .and_then(|p| p.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no object count: {line}"))
+}
+
 #[test]
 fn a_render_never_checks_fewer_objects_than_a_plain_run() {
-    fn objects(dir: &Path, render: bool) -> usize {
-        let mut args = vec!["-f", "short", "--config", "/dev/null", "."];
-        if render {
-            args.push("--render");
-        }
-        let out = run(dir, &args);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        let line = err
-            .lines()
-            .find(|l| l.starts_with("checked "))
-            .unwrap_or_else(|| panic!("no summary:\n{err}"));
-        // `checked 14 files, 10 documents, 10 objects (Service 10)`
-        line.split(", ")
-            .find(|p| p.contains(" object"))
-            .and_then(|p| p.split_whitespace().next()?.parse().ok())
-            .unwrap_or_else(|| panic!("no object count: {line}"))
-    }
     for name in [
         "kept-repo",
         "chart-repo",
@@ -238,12 +240,49 @@ fn a_render_never_checks_fewer_objects_than_a_plain_run() {
         "gitops-repo",
     ] {
         let dir = repo(name);
-        let (plain, rendered) = (objects(&dir, false), objects(&dir, true));
+        let (plain, rendered) = (objects(&dir, ".", false), objects(&dir, ".", true));
         assert!(
             rendered >= plain,
             "{name}: --render checked {rendered} objects, a plain run {plain}"
         );
     }
+}
+
+/// The same on the corpus of real repositories beside the project (`../shared/corpus/real`, or
+/// `$EXTIP_LINT_CORPUS`), one repository at a time: `cargo test --test render_tools -- --ignored`.
+#[test]
+#[ignore = "reads the corpus of real repositories (../shared/corpus/real or $EXTIP_LINT_CORPUS)"]
+fn on_the_corpus_a_render_never_checks_fewer_objects_than_a_plain_run() {
+    let corpus = std::env::var_os("EXTIP_LINT_CORPUS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real"),
+        PathBuf::from,
+    );
+    let Ok(entries) = std::fs::read_dir(&corpus) else {
+        eprintln!(
+            "SKIPPED: no corpus at {} (set EXTIP_LINT_CORPUS); nothing was compared",
+            corpus.display()
+        );
+        return;
+    };
+    let mut repos: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    repos.sort();
+    let mut fewer = Vec::new();
+    for r in &repos {
+        let name = r.file_name().expect("name").to_string_lossy().into_owned();
+        let (plain, rendered) = (
+            objects(&corpus, &name, false),
+            objects(&corpus, &name, true),
+        );
+        eprintln!("{name}: plain {plain}, --render {rendered}");
+        if rendered < plain {
+            fewer.push(format!("{name}: --render {rendered} < plain {plain}"));
+        }
+    }
+    assert!(fewer.is_empty(), "{fewer:#?}");
 }
 
 #[test]
