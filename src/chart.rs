@@ -106,8 +106,8 @@ pub fn vendored(dir: &Path, name: &str) -> bool {
 }
 
 /// Whether `path`, a file in chart folder `chart`, is a values file: `values.yaml` and its
-/// siblings named `values*.yaml` or `*-values.yaml`/`*.values.yaml`, anything under `ci/`, and
-/// `values.schema.json`. Helm reads them as values, never as manifests.
+/// siblings named `values*.yaml` or `*-values.yaml`/`*.values.yaml`, and anything under `ci/`.
+/// Helm reads them as values, never as manifests.
 #[must_use]
 pub fn is_values_file(chart: &Path, path: &Path) -> bool {
     let Ok(rel) = path.strip_prefix(chart) else {
@@ -124,8 +124,10 @@ pub fn is_values_file(chart: &Path, path: &Path) -> bool {
                 .strip_suffix(".yaml")
                 .or_else(|| name.strip_suffix(".yml"))
                 .or_else(|| name.strip_suffix(".json"));
+            // `values.schema.json` is a JSON schema, not values.
             stem.is_some_and(|s| {
-                s.starts_with("values") || s.ends_with("-values") || s.ends_with(".values")
+                s != "values.schema"
+                    && (s.starts_with("values") || s.ends_with("-values") || s.ends_with(".values"))
             })
         }
         _ => false,
@@ -184,7 +186,6 @@ mod tests {
             "c/values-prod.yaml",
             "c/prod-values.yaml",
             "c/ci/x-values.yaml",
-            "c/values.schema.json",
         ] {
             assert!(is_values_file(chart, Path::new(yes)), "{yes}");
         }
@@ -193,6 +194,7 @@ mod tests {
             "c/templates/values.yaml",
             "c/extra.yaml",
             "d/values.yaml",
+            "c/values.schema.json",
         ] {
             assert!(!is_values_file(chart, Path::new(no)), "{no}");
         }

@@ -491,7 +491,7 @@ fn helm(dir: &Path, root: usize, opts: &RenderOptions, walked: &mut Walked) -> V
         }
         let result = run(cmd, "helm")
             .map(|out| stable_names(out, dir, &prepared.dependencies))
-            .map_err(|e| tidy(&e, &[(&prepared.dir, dir)]));
+            .map_err(|e| chart_paths(&tidy(&e, &[(&prepared.dir, dir)]), dir));
         drop(scratch);
         if let Err(e) = &result
             && (e.contains("missing in charts/ directory")
@@ -580,6 +580,20 @@ fn helm_command(
         cmd.args(["--api-versions", a]);
     }
     Ok((cmd, scratch))
+}
+
+/// A helm error with the template paths it names (`web/templates/svc.yaml:3:5`, by the chart's
+/// name) written from the repository (`charts/web/templates/svc.yaml:3:5`).
+fn chart_paths(error: &str, dir: &Path) -> String {
+    let Some(name) = chart::read(dir).map(|c| c.name).filter(|n| !n.is_empty()) else {
+        return error.to_string();
+    };
+    let shown = display_name(dir);
+    let mut out = error.to_string();
+    for lead in ["(", "template: ", "\""] {
+        out = out.replace(&format!("{lead}{name}/"), &format!("{lead}{shown}/"));
+    }
+    out
 }
 
 /// A renderer's error with the temporary folders it names replaced by the folders they stand
@@ -891,13 +905,14 @@ fn release_chart(
     let result = run(cmd, "helm")
         .map(|out| stable_names(out, dir, &prepared.dependencies))
         .map_err(|e| {
-            tidy(
+            let e = tidy(
                 &e,
                 &[
                     (&prepared.dir, dir.as_path()),
                     (&scratch.0, Path::new("values")),
                 ],
-            )
+            );
+            chart_paths(&e, dir)
         });
     drop(helm_scratch);
     let mut sources = vec![dir.join("values.yaml")];

@@ -434,17 +434,23 @@ fn without_render_charts_and_kustomizations_are_counted_not_linted() {
 fn a_renderer_that_fails_is_a_finding_on_its_chart() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
-    std::fs::create_dir_all(d.join("c/templates")).expect("mkdir");
+    std::fs::create_dir_all(d.join("charts/c/templates")).expect("mkdir");
     std::fs::write(
-        d.join("c/Chart.yaml"),
+        d.join("charts/c/Chart.yaml"),
         "apiVersion: v2\nname: c\nversion: 0.1.0\n",
     )
     .expect("write");
-    std::fs::write(d.join("c/templates/bad.yaml"), "{{ fail \"no values\" }}\n").expect("write");
+    std::fs::write(
+        d.join("charts/c/templates/bad.yaml"),
+        "{{ fail \"no values\" }}\n",
+    )
+    .expect("write");
     let out = run(d, &["-f", "short", "--render", "."]);
     let text = String::from_utf8_lossy(&out.stdout);
+    // Helm's first error line, its template path written from the repository.
     assert!(
-        text.starts_with("c/Chart.yaml:1:1: EXT903") && text.contains("no values"),
+        text.starts_with("charts/c/Chart.yaml:1:1: EXT903 [warning]")
+            && text.contains("execution error at (charts/c/templates/bad.yaml:1:3): no values"),
         "{text}"
     );
     assert_eq!(out.status.code(), Some(1));
