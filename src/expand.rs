@@ -241,20 +241,12 @@ fn input(run: Run<'_>) -> Input {
 /// A render's input, as the cluster `cluster` when it is not named after its folder, with a
 /// failure reported at `offset` of its file.
 fn rendered(run: Run<'_>, cluster: Option<String>, offset: usize) -> Input {
-    let mut label = format!(
-        "{} {}",
-        match run.tool {
-            Tool::Helm => "helm template",
-            Tool::Kustomize => "kustomize build",
-        },
-        display_name(run.dir)
+    let label = label(
+        run.tool,
+        run.dir,
+        run.variant.as_deref(),
+        cluster.as_deref(),
     );
-    if let Some(v) = &run.variant {
-        let _ = write!(label, " (values {v})");
-    }
-    if let Some(c) = &cluster {
-        let _ = write!(label, " for {c}");
-    }
     let (bytes, error) = match run.result {
         Ok(b) => (Arc::from(b), None),
         Err(e) => (Arc::from(Vec::new()), Some(e)),
@@ -276,6 +268,27 @@ fn rendered(run: Run<'_>, cluster: Option<String>, offset: usize) -> Input {
         offset,
         values: Vec::new(),
     }))
+}
+
+/// The name reports give a render's output: `helm template charts/web (values
+/// ci/edge-values.yaml)`, `kustomize build apps/web for Kustomization flux-system/apps`.
+#[must_use]
+pub fn label(tool: Tool, dir: &Path, variant: Option<&str>, release: Option<&str>) -> String {
+    let mut label = format!(
+        "{} {}",
+        match tool {
+            Tool::Helm => "helm template",
+            Tool::Kustomize => "kustomize build",
+        },
+        display_name(dir)
+    );
+    if let Some(v) = variant {
+        let _ = write!(label, " (values {v})");
+    }
+    if let Some(c) = release {
+        let _ = write!(label, " for {c}");
+    }
+    label
 }
 
 /// `input` with the files its values come from.

@@ -553,3 +553,49 @@ fn readme_usage_commands_run_as_written() {
         );
     }
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("dir") {
+        let p = e.expect("entry").path();
+        let target = to.join(p.file_name().expect("name"));
+        if p.is_dir() {
+            copy_tree(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).expect("copy");
+        }
+    }
+}
+
+/// `--diff-base` renders the revision's charts, overlays and releases as the working tree's,
+/// with the config's paths placed in the revision: nothing is new in an unchanged repository.
+#[test]
+fn diff_base_with_render_finds_nothing_new_in_an_unchanged_repository() {
+    for name in ["gitops-repo", "kept-repo"] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        copy_tree(&repo(name), d);
+        for args in [
+            ["init", "-q"].as_slice(),
+            &["add", "-A"],
+            &["commit", "-q", "-m", "one"],
+        ] {
+            let out = common::git_identity(Command::new("git").args(args).current_dir(d))
+                .output()
+                .expect("git");
+            assert!(out.status.success(), "{out:?}");
+        }
+        let out = run(d, &["-f", "short", "."]);
+        assert_eq!(out.status.code(), Some(1), "{name}: findings to start with");
+        let out = run(d, &["-f", "short", "--diff-base", "HEAD", "."]);
+        assert_eq!(
+            (
+                String::from_utf8_lossy(&out.stdout).as_ref(),
+                out.status.code()
+            ),
+            ("", Some(0)),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
