@@ -310,7 +310,11 @@ fn unrendered(
     file: PathBuf,
     why: &str,
 ) -> Option<Input> {
-    walked.unrendered.push((display_name(dir), why.to_string()));
+    let name = match tool {
+        Tool::Helm => format!("chart `{}`", display_name(dir)),
+        Tool::Kustomize => format!("kustomization `{}`", display_name(dir)),
+    };
+    walked.unrendered.push((name, why.to_string()));
     opts.strict.then(|| {
         input(Run {
             tool,
@@ -438,10 +442,6 @@ fn helm(dir: &Path, root: usize, opts: &RenderOptions, walked: &mut Walked) -> V
     let prepared = match prepare(dir) {
         Ok(p) => p,
         Err(why) => {
-            walked.notices.push(format!(
-                "chart `{}` was not rendered: {why}",
-                display_name(dir)
-            ));
             return unrendered(walked, opts, Tool::Helm, dir, root, chart_file, &why)
                 .into_iter()
                 .collect();
@@ -514,10 +514,6 @@ fn helm(dir: &Path, root: usize, opts: &RenderOptions, walked: &mut Walked) -> V
                 "its dependencies are not vendored under `charts/` (extip-lint fetches nothing; `helm dependency build` does): {}",
                 one_line(e)
             );
-            walked.notices.push(format!(
-                "chart `{}` was not rendered: {why}",
-                display_name(dir)
-            ));
             return unrendered(walked, opts, Tool::Helm, dir, root, chart_file, &why)
                 .into_iter()
                 .collect();
@@ -673,10 +669,6 @@ fn kustomize_build(
             "it uses remote resources ({}), and extip-lint fetches nothing",
             remote.join(", ")
         );
-        walked.notices.push(format!(
-            "kustomization `{}` was not rendered: {why}",
-            display_name(dir)
-        ));
         return unrendered(walked, opts, Tool::Kustomize, dir, root, file, &why);
     }
     let scratch = match Scratch::new("kustomize") {
@@ -798,9 +790,6 @@ fn releases(walked: &mut Walked, opts: &RenderOptions) -> Vec<Input> {
                 display_name(dir)
             )),
             Target::Unrendered(why) => {
-                walked
-                    .notices
-                    .push(format!("{} was not rendered: {why}", r.name));
                 walked.unrendered.push((r.name.clone(), why.clone()));
                 if opts.strict {
                     out.push(rendered(
@@ -856,9 +845,6 @@ fn release_chart(
     let prepared = match prepare(dir) {
         Ok(p) => p,
         Err(why) => {
-            walked
-                .notices
-                .push(format!("{} was not rendered: {why}", r.name));
             walked.unrendered.push((r.name.clone(), why));
             return None;
         }

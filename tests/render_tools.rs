@@ -151,7 +151,7 @@ fn chart_findings_point_at_template_lines() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
-            "chart `charts/unvendored` was not rendered: its dependencies are not vendored"
+            "\n  chart `charts/unvendored`: its dependencies are not vendored under `charts/` (`postgresql` from `https://charts.example.com`)"
         ),
         "{err}"
     );
@@ -291,10 +291,7 @@ fn strict_render_makes_a_chart_that_cannot_be_rendered_offline_an_error() {
     let out = run(&dir, &["-f", "short", "."]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(
-            "not checked: 1 chart, kustomization or release could not be rendered offline"
-        ) && err.contains("`charts/unvendored`")
-            && err.contains("--strict-render"),
+        err.contains("not checked: 1 chart, kustomization or release could not be rendered offline (--strict-render makes this an error):\n  chart `charts/unvendored`: "),
         "{err}"
     );
     let out = run(&dir, &["-f", "short", "--strict-render", "."]);
@@ -398,8 +395,7 @@ fn gitops_releases_are_rendered_with_exactly_their_inputs() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("HelmRelease flux-system/ingress was not rendered: its chart `ingress-nginx` comes from HelmRepository `ingress-nginx`, which cannot be fetched offline")
-            && err.contains("`HelmRelease flux-system/ingress`; --strict-render makes this an error"),
+        err.contains("\n  HelmRelease flux-system/ingress: its chart `ingress-nginx` comes from HelmRepository `ingress-nginx`, which cannot be fetched offline\n"),
         "{err}"
     );
     let strict = run(&dir, &["-f", "short", "--strict-render", "."]);

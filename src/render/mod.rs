@@ -468,28 +468,22 @@ pub fn summary(report: &Report, elapsed: std::time::Duration) -> String {
         }
     }
     if !s.unrendered.is_empty() {
-        let named: Vec<String> = s
-            .unrendered
-            .iter()
-            .take(5)
-            .map(|(dir, _)| format!("`{}`", one_line(dir)))
-            .collect();
-        let more = s.unrendered.len().saturating_sub(named.len());
+        const SHOWN: usize = 10;
         let _ = writeln!(
             out,
-            "not checked: {} could not be rendered offline (a remote chart, dependency or resource, or a source not in this repository): {}{}; --strict-render makes this an error",
+            "not checked: {} could not be rendered offline (--strict-render makes this an error):",
             if s.unrendered.len() == 1 {
                 "1 chart, kustomization or release".to_string()
             } else {
                 format!("{} charts, kustomizations or releases", s.unrendered.len())
             },
-            named.join(", "),
-            if more > 0 {
-                format!(", and {more} more")
-            } else {
-                String::new()
-            }
         );
+        for (name, why) in s.unrendered.iter().take(SHOWN) {
+            let _ = writeln!(out, "  {}: {}", one_line(name), one_line(why));
+        }
+        if s.unrendered.len() > SHOWN {
+            let _ = writeln!(out, "  and {} more", s.unrendered.len() - SHOWN);
+        }
     }
     out.push_str(&totals(report));
     let _ = write!(out, " in {:.2}s", elapsed.as_secs_f64());
