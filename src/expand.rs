@@ -755,8 +755,11 @@ pub fn relative_path(from: &Path, to: &Path) -> PathBuf {
 /// Renders the Flux and Argo CD releases declared in the plain manifests of `walked`, each with exactly
 /// its own inputs and as a cluster of its own.
 fn releases(walked: &mut Walked, opts: &RenderOptions) -> Vec<Input> {
+    // Releases are in plain manifests: those read as they are, and those a kustomization lists
+    // (a Flux cluster folder's kustomization lists its releases).
     let files: Vec<PathBuf> = walked.inputs[..walked.reported.min(walked.inputs.len())]
         .iter()
+        .chain(walked.withheld.iter().map(|w| &w.input))
         .filter_map(|i| match i {
             Input::File {
                 path,
@@ -778,6 +781,7 @@ fn releases(walked: &mut Walked, opts: &RenderOptions) -> Vec<Input> {
         let root = walked
             .inputs
             .iter()
+            .chain(walked.withheld.iter().map(|w| &w.input))
             .find_map(|i| match i {
                 Input::File { path, root, .. } if *path == r.file => Some(*root),
                 _ => None,

@@ -229,13 +229,25 @@ fn helm_release(v: &Value, root: &Path, docs: &[Doc]) -> (String, Target) {
     if let Some(inline) = v.pointer("/spec/values").filter(|x| x.is_object()) {
         values.push(inline.clone());
     }
+    // `valuesFiles` of the chart template: paths from the source's root, before `valuesFrom`.
+    let value_files = v
+        .pointer("/spec/chart/spec/valuesFiles")
+        .and_then(Value::as_array)
+        .map(|files| {
+            files
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|f| in_repo(root, f))
+                .collect()
+        })
+        .unwrap_or_default();
     (
         id,
         Target::Chart {
             dir,
             release,
             namespace: target_ns.or(own_ns).map(str::to_string),
-            value_files: Vec::new(),
+            value_files,
             values,
             set: Vec::new(),
             sources,
@@ -574,6 +586,47 @@ mod tests {
         let out = substitute(&t, p.as_object().expect("map"));
         assert_eq!(out["metadata"]["name"], "app-prod");
         assert_eq!(out["spec"]["source"]["path"], "apps/prod");
+    }
+
+    #[test]
+    fn a_helm_release_is_read_as_flux_renders_it() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("charts/web")).expect("mkdir");
+        std::fs::write(root.join("charts/web/Chart.yaml"), "name: web\n").expect("write");
+        let release = serde_json::json!({
+            "metadata": {"name": "web", "namespace": "flux-system"},
+            "spec": {
+                "targetNamespace": "shop",
+                "chart": {"spec": {
+                    "chart": "./charts/web",
+                    "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+                    "valuesFiles": ["./charts/web/values-prod.yaml"]
+                }},
+                "values": {"replicas": 2}
+            }
+        });
+        let (name, target) = helm_release(&release, root, &[]);
+        assert_eq!(name, "HelmRelease flux-system/web");
+        let Target::Chart {
+            release,
+            namespace,
+            value_files,
+            values,
+            ..
+        } = target
+        else {
+            panic!("{target:?}");
+        };
+        assert_eq!(release, "shop-web");
+        assert_eq!(namespace.as_deref(), Some("shop"));
+        assert_eq!(value_files, [root.join("charts/web/values-prod.yaml")]);
+        assert_eq!(values, [serde_json::json!({"replicas": 2})]);
+        let remote = serde_json::json!({"spec": {"chart": {"spec": {"chart": "redis", "sourceRef": {"kind": "HelmRepository", "name": "bitnami"}}}}});
+        assert!(matches!(
+            helm_release(&remote, root, &[]).1,
+            Target::Unrendered(_)
+        ));
     }
 
     #[test]
