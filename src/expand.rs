@@ -1043,11 +1043,7 @@ fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) 
             base: wrapper_dir,
             variant: None,
             dependencies: Vec::new(),
-            command: format!(
-                "{program} {sub} {} (with the namespace, name prefix and patches {} gives)",
-                display_name(dir),
-                r.name
-            ),
+            command: format!("{program} {sub} {}", display_name(dir)),
         },
         Some(r.name.clone()),
         r.offset,

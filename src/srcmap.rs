@@ -64,7 +64,7 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
         let rendered_text = Arc::clone(&file.text);
         let by = rendering.command.as_ref().map_or_else(
             || format!("rendered here, by {rendered_name}"),
-            |c| format!("in the rendered output (reproduce it with `{c}`)"),
+            |c| format!("in the rendered output of {rendered_name} (reproduce it with `{c}`)"),
         );
         // Helm output names each document's template in its `# Source:` line, whether or not
         // the finding is about an object (a repeated key is not).
