@@ -69,29 +69,30 @@ struct Doc {
 /// paths of a release in a file are relative to.
 #[must_use]
 pub fn find(files: &[PathBuf], root_of: &dyn Fn(&Path) -> PathBuf) -> Vec<Release> {
+    // Files that can hold a release are parsed first; `ConfigMap`s and `Secret`s only when a
+    // release takes values from them.
     let mut docs = Vec::new();
+    let mut others = Vec::new();
     for f in files {
         let Ok(text) = crate::source::read_regular_text(f, crate::source::DEFAULT_MAX_FILE_SIZE)
         else {
             continue;
         };
-        // Only files that can hold a release are parsed again.
-        if !(text.contains("fluxcd.io")
-            || text.contains("argoproj.io")
-            || text.contains("ConfigMap")
-            || text.contains("Secret"))
-        {
-            continue;
+        if text.contains("fluxcd.io") || text.contains("argoproj.io") {
+            docs.extend(objects(f, &text));
+        } else if text.contains("ConfigMap") || text.contains("Secret") {
+            others.push(f);
         }
-        let (parsed, _) = yaml::parse(&text, BuildLimits { max_depth: 128 });
-        for d in parsed {
-            let value = json(&d.tree, d.root);
-            if value.is_object() {
-                docs.push(Doc {
-                    file: f.clone(),
-                    offset: d.start,
-                    value,
-                });
+    }
+    if docs
+        .iter()
+        .any(|d| d.value.pointer("/spec/valuesFrom").is_some())
+    {
+        for f in others {
+            if let Ok(text) =
+                crate::source::read_regular_text(f, crate::source::DEFAULT_MAX_FILE_SIZE)
+            {
+                docs.extend(objects(f, &text));
             }
         }
     }
@@ -121,6 +122,20 @@ pub fn find(files: &[PathBuf], root_of: &dyn Fn(&Path) -> PathBuf) -> Vec<Releas
         }
     }
     out
+}
+
+/// The documents of `text` (file `file`) that are mappings, as JSON.
+fn objects(file: &Path, text: &str) -> Vec<Doc> {
+    let (parsed, _) = yaml::parse(text, BuildLimits { max_depth: 128 });
+    parsed
+        .into_iter()
+        .map(|d| Doc {
+            file: file.to_path_buf(),
+            offset: d.start,
+            value: json(&d.tree, d.root),
+        })
+        .filter(|d| d.value.is_object())
+        .collect()
 }
 
 /// The root of the repository `file` is in: the nearest folder above it with `.git`.
