@@ -2,9 +2,12 @@
 //!
 //! Honours `.gitignore` inside and outside git repositories, skips hidden folders (both off with
 //! `--no-ignore`), never follows symbolic links while walking, and skips unrendered Helm chart
-//! templates with one notice per chart. Reads only ignore files (`gitignore`) and kustomizations,
-//! never a manifest; lists only regular files: a FIFO, socket or device is named and skipped (an
-//! error when it is named on the command line, since reading it could block or never end).
+//! templates with one notice per chart. Reads only ignore files (`gitignore`), kustomizations and
+//! `Chart.yaml` files (a library chart is never a root), never a manifest; lists only regular
+//! files: a FIFO, socket or device is named and skipped (an error when it is named on the command
+//! line, since reading it could block or never end). A chart's values files are inputs of their
+//! own role, never manifests. With `--render`, the files renderers read are withheld, each with
+//! the roots that read it, so a root that fails can give them back.
 
 mod gitignore;
 
