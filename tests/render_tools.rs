@@ -595,3 +595,44 @@ fn diff_base_with_render_finds_nothing_new_in_an_unchanged_repository() {
         );
     }
 }
+
+/// EXT904 says what helm does with a key written twice in a values file: it keeps the last entry
+/// and ignores the first, without merging them. The real helm agrees.
+#[test]
+fn helm_keeps_the_last_of_a_repeated_values_key_as_ext904_says() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let c = dir.path().join("c");
+    std::fs::create_dir_all(c.join("templates")).expect("mkdir");
+    std::fs::write(
+        c.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    )
+    .expect("write");
+    std::fs::write(
+        c.join("values.yaml"),
+        "proxy:\n  a: 1\nproxy:  # expect: EXT904\n  b: 2\n",
+    )
+    .expect("write");
+    std::fs::write(
+        c.join("templates/cm.yaml"),
+        "x: {{ toJson .Values.proxy }}\n",
+    )
+    .expect("write");
+    let out = Command::new(common::tools::tool("helm"))
+        .args(["template", "r"])
+        .arg(&c)
+        .output()
+        .expect("helm runs");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(r#"x: {"b":2}"#),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(dir.path(), &["-f", "short", "."]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("c/values.yaml:3:1: EXT904 [warning]")
+            && text.contains("the first `proxy:` entry is ignored"),
+        "{text}"
+    );
+}
