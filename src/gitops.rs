@@ -51,6 +51,8 @@ pub enum Target {
         name_suffix: Option<String>,
         /// Flux `patches` / Argo CD `kustomize.patches`: `{patch, target}` items.
         patches: Vec<Value>,
+        /// Where objects that name no namespace go (Argo CD `destination.namespace`).
+        default_namespace: Option<String>,
     },
     /// A folder of plain manifests (an Argo CD `directory` source): they are linted as written.
     Plain(PathBuf),
@@ -363,6 +365,7 @@ fn flux_kustomization(v: &Value, root: &Path) -> (String, Target) {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default(),
+            default_namespace: None,
         },
     )
 }
@@ -469,6 +472,7 @@ fn application(v: &Value, root: &Path) -> (String, Target) {
                 name_prefix: k["namePrefix"].as_str().map(str::to_string),
                 name_suffix: k["nameSuffix"].as_str().map(str::to_string),
                 patches: k["patches"].as_array().cloned().unwrap_or_default(),
+                default_namespace: namespace,
             },
         );
     }

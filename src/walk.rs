@@ -97,6 +97,9 @@ pub struct Rendered {
     /// Helm: the files the values come from, the last the strongest (the chart's `values.yaml`,
     /// values files, a release's own file): where a rendered value may be set.
     pub values: Vec<PathBuf>,
+    /// Where its objects that name no namespace go: the namespace helm installs the chart into,
+    /// an Argo CD Application's destination (none: the run's).
+    pub namespace: Option<String>,
     /// The command that reproduces the render, as a user would type it.
     pub command: String,
 }

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{
-    RenderOptions, Run, Scratch, canonical, input, one_line, run, tidy, unrendered, with_values,
+    RenderOptions, Run, Scratch, canonical, in_namespace, input, one_line, run, tidy, unrendered,
+    with_values,
 };
 use crate::chart::{self, Repository};
 use crate::source::display_name;
@@ -206,19 +207,24 @@ pub(super) fn helm(
         }
         let mut sources = vec![dir.join("values.yaml")];
         sources.extend(files.iter().cloned());
-        out.push(with_values(
-            input(Run {
-                tool: Tool::Helm,
-                dir,
-                file: chart_file.clone(),
-                root,
-                result,
-                base: dir.to_path_buf(),
-                variant: variant.as_ref().map(|v| crate::source::relative_to(v, dir)),
-                dependencies: prepared.dependencies.clone(),
-                command,
-            }),
-            sources,
+        // Objects the chart does not place go where `helm.charts` installs it (else where the
+        // cluster's `namespace` puts them).
+        out.push(in_namespace(
+            with_values(
+                input(Run {
+                    tool: Tool::Helm,
+                    dir,
+                    file: chart_file.clone(),
+                    root,
+                    result,
+                    base: dir.to_path_buf(),
+                    variant: variant.as_ref().map(|v| crate::source::relative_to(v, dir)),
+                    dependencies: prepared.dependencies.clone(),
+                    command,
+                }),
+                sources,
+            ),
+            own.and_then(|o| o.namespace.as_deref()),
         ));
     }
     // Chart-testing renders a chart that has `ci/` values with those only: defaults that fail

@@ -275,6 +275,7 @@ fn rendered(run: Run<'_>, cluster: Option<String>, offset: usize) -> Input {
         cluster,
         offset,
         values: Vec::new(),
+        namespace: None,
     }))
 }
 
@@ -303,6 +304,14 @@ pub fn label(tool: Tool, dir: &Path, variant: Option<&str>, release: Option<&str
 fn with_values(mut input: Input, values: Vec<PathBuf>) -> Input {
     if let Input::Rendered(r) = &mut input {
         r.values = values;
+    }
+    input
+}
+
+/// `input` with the namespace its objects that name none go to.
+fn in_namespace(mut input: Input, namespace: Option<&str>) -> Input {
+    if let Input::Rendered(r) = &mut input {
+        r.namespace = namespace.map(str::to_string);
     }
     input
 }

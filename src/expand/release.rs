@@ -7,8 +7,8 @@ use std::process::Command;
 
 use super::helm::{chart_paths, helm_command, prepare, stable_names};
 use super::{
-    NOT_RENDERED, RenderOptions, Run, Scratch, canonical, on_path, relative_path, rendered, run,
-    tidy, with_values,
+    NOT_RENDERED, RenderOptions, Run, Scratch, canonical, in_namespace, on_path, relative_path,
+    rendered, run, tidy, with_values,
 };
 use crate::gitops::{self, Target};
 use crate::kustomize;
@@ -186,23 +186,27 @@ fn release_chart(
     sources.extend(value_sources.iter().cloned());
     // Inline values and parameters are written in the release's own file.
     sources.push(r.file.clone());
-    Some(with_values(
-        rendered(
-            Run {
-                tool: Tool::Helm,
-                dir,
-                file: r.file.clone(),
-                root,
-                result,
-                base: dir.clone(),
-                variant: None,
-                dependencies: prepared.dependencies.clone(),
-                command,
-            },
-            Some(r.name.clone()),
-            r.offset,
+    // Objects the chart does not place go where helm installs the release.
+    Some(in_namespace(
+        with_values(
+            rendered(
+                Run {
+                    tool: Tool::Helm,
+                    dir,
+                    file: r.file.clone(),
+                    root,
+                    result,
+                    base: dir.clone(),
+                    variant: None,
+                    dependencies: prepared.dependencies.clone(),
+                    command,
+                },
+                Some(r.name.clone()),
+                r.offset,
+            ),
+            sources,
         ),
-        sources,
+        Some(namespace),
     ))
 }
 
@@ -213,6 +217,7 @@ fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) 
         name_prefix,
         name_suffix,
         patches,
+        default_namespace,
     } = &r.target
     else {
         return None;
@@ -296,20 +301,23 @@ fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) 
             ],
         )
     });
-    Some(rendered(
-        Run {
-            tool: Tool::Kustomize,
-            dir,
-            file: r.file.clone(),
-            root,
-            result,
-            base: wrapper_dir,
-            variant: None,
-            dependencies: Vec::new(),
-            command: format!("{program} {sub} {}", display_name(dir)),
-        },
-        Some(r.name.clone()),
-        r.offset,
+    Some(in_namespace(
+        rendered(
+            Run {
+                tool: Tool::Kustomize,
+                dir,
+                file: r.file.clone(),
+                root,
+                result,
+                base: wrapper_dir,
+                variant: None,
+                dependencies: Vec::new(),
+                command: format!("{program} {sub} {}", display_name(dir)),
+            },
+            Some(r.name.clone()),
+            r.offset,
+        ),
+        default_namespace.as_deref(),
     ))
 }
 
