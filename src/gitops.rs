@@ -53,6 +53,12 @@ pub enum Target {
         patches: Vec<Value>,
         /// Where objects that name no namespace go (Argo CD `destination.namespace`).
         default_namespace: Option<String>,
+        /// Labels set on every object and selector (Argo CD `kustomize.commonLabels`).
+        common_labels: Option<Value>,
+        /// Labels and annotations set on every object's metadata only (Flux `commonMetadata`,
+        /// Argo CD `kustomize.commonAnnotations`).
+        labels: Option<Value>,
+        annotations: Option<Value>,
     },
     /// A folder of plain manifests (an Argo CD `directory` source): they are linted as written.
     Plain(PathBuf),
@@ -366,6 +372,9 @@ fn flux_kustomization(v: &Value, root: &Path) -> (String, Target) {
                 .cloned()
                 .unwrap_or_default(),
             default_namespace: None,
+            common_labels: None,
+            labels: v.pointer("/spec/commonMetadata/labels").cloned(),
+            annotations: v.pointer("/spec/commonMetadata/annotations").cloned(),
         },
     )
 }
@@ -473,6 +482,12 @@ fn application(v: &Value, root: &Path) -> (String, Target) {
                 name_suffix: k["nameSuffix"].as_str().map(str::to_string),
                 patches: k["patches"].as_array().cloned().unwrap_or_default(),
                 default_namespace: namespace,
+                common_labels: k.get("commonLabels").filter(|l| l.is_object()).cloned(),
+                labels: None,
+                annotations: k
+                    .get("commonAnnotations")
+                    .filter(|a| a.is_object())
+                    .cloned(),
             },
         );
     }

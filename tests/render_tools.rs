@@ -388,6 +388,15 @@ fn gitops_releases_are_rendered_with_exactly_their_inputs() {
     assert!(set_at("198.51.100.60").contains(&("clusters/prod/podinfo.yaml".into(), 39)));
     assert!(set_at("198.51.100.61").contains(&("charts/podinfo/values-argo.yaml".into(), 2)));
     assert!(set_at("198.51.100.62").contains(&("argo/shop.yaml".into(), 30)));
+    // An Argo CD kustomize Application: its name prefix, common labels and annotations (the
+    // wrapper kustomize builds), and its destination for objects that name no namespace.
+    assert!(
+        has(
+            "Application argocd/web",
+            "`edge/argo-web` uses external IP `198.51.100.70`"
+        ),
+        "{seen:#?}"
+    );
     // The chart with its defaults alone has nothing to say.
     assert!(
         !seen.iter().any(|(c, _)| c == "charts/podinfo"),

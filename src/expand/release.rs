@@ -218,6 +218,9 @@ fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) 
         name_suffix,
         patches,
         default_namespace,
+        common_labels,
+        labels,
+        annotations,
     } = &r.target
     else {
         return None;
@@ -266,6 +269,20 @@ fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) 
     }
     if !patches.is_empty() {
         wrapper.insert("patches".into(), serde_json::Value::Array(patches.clone()));
+    }
+    // Labels: on selectors too (Argo CD `commonLabels`), or on metadata only (Flux).
+    let mut label_sets = Vec::new();
+    if let Some(l) = common_labels {
+        label_sets.push(serde_json::json!({"pairs": l, "includeSelectors": true}));
+    }
+    if let Some(l) = labels.as_ref().filter(|l| l.is_object()) {
+        label_sets.push(serde_json::json!({"pairs": l, "includeSelectors": false}));
+    }
+    if !label_sets.is_empty() {
+        wrapper.insert("labels".into(), serde_json::Value::Array(label_sets));
+    }
+    if let Some(a) = annotations.as_ref().filter(|a| a.is_object()) {
+        wrapper.insert("commonAnnotations".into(), a.clone());
     }
     wrapper.insert(
         "buildMetadata".into(),
