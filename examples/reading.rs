@@ -60,6 +60,7 @@ fn main() {
             path: p.clone(),
             name: p.display().to_string(),
             root: 0,
+            role: extip_lint::source::Role::Manifest,
         })
         .collect();
     let per_input: Vec<&LoadOptions> = inputs.iter().map(|_| &opts).collect();

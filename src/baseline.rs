@@ -43,9 +43,37 @@ pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Result<Known, e
                 }
             }
         }
+        // Per-root options and the repository root of releases, as the revision has them.
+        for root in &mut render.roots {
+            if let Some(d) = checkout.place(&root.dir) {
+                root.dir = d;
+            }
+            for f in &mut root.values {
+                if let Some(p) = checkout.place(f) {
+                    *f = p;
+                }
+            }
+        }
+        if let Some(r) = render.repository.as_mut()
+            && let Some(p) = checkout.place(r)
+        {
+            *r = p;
+        }
         expand::render_all(&mut walked, &render, None);
         walked.errors.clear();
         // Named as the working tree names them, so clusters and fingerprints match.
+        let checkout_dir =
+            std::fs::canonicalize(&checkout.dir).unwrap_or_else(|_| checkout.dir.clone());
+        let in_checkout = format!("{}/", checkout_dir.to_string_lossy());
+        let in_tree = match std::env::current_dir() {
+            Ok(cwd)
+                if std::fs::canonicalize(&cwd).ok().as_deref()
+                    == std::fs::canonicalize(&checkout.top).ok().as_deref() =>
+            {
+                String::new()
+            }
+            _ => format!("{}/", source::display_name(&checkout.top)),
+        };
         let now = |root: usize, p: &Path| -> PathBuf {
             p.strip_prefix(&placed[root])
                 .map_or_else(|_| p.to_path_buf(), |rest| roots[root].join(rest))
@@ -54,7 +82,9 @@ pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Result<Known, e
             .inputs
             .into_iter()
             .filter_map(|input| match input {
-                walk::Input::File { path, root, .. } => {
+                walk::Input::File {
+                    path, root, role, ..
+                } => {
                     let bytes = std::fs::read(&path).ok()?;
                     let user = now(root, &path);
                     Some(walk::Input::Blob {
@@ -62,21 +92,35 @@ pub fn known_at(settings: &Settings, snapshot: git::Snapshot) -> Result<Known, e
                         path: user,
                         root,
                         bytes: bytes.into(),
+                        role,
                     })
                 }
                 walk::Input::Rendered(mut r) => {
                     r.dir = now(r.root, &r.dir);
                     r.file = now(r.root, &r.file);
-                    if let Some((tool, _)) = r.label.rsplit_once(' ') {
-                        r.label = format!("{tool} {}", source::display_name(&r.dir));
+                    r.label =
+                        expand::label(r.tool, &r.dir, r.variant.as_deref(), r.cluster.as_deref());
+                    if let Some(e) = &mut r.error {
+                        *e = e.replace(&in_checkout, &in_tree);
                     }
                     Some(walk::Input::Rendered(r))
                 }
                 other => Some(other),
             })
             .collect();
-        // The checkout must outlive the run: sources are mapped by reading it.
-        let report = crate::run(settings, walked, None, None, None);
+        // The checkout must outlive the run: sources are mapped by reading it. Sources read
+        // from it are named as the working tree names them.
+        let mut report = crate::run(settings, walked, None, None, None);
+        for f in &mut report.files {
+            if let Some(rest) = f
+                .path
+                .as_deref()
+                .and_then(|p| std::fs::canonicalize(p).ok())
+                .and_then(|p| p.strip_prefix(&checkout_dir).ok().map(Path::to_path_buf))
+            {
+                f.name = source::display_name(&checkout.top.join(rest));
+            }
+        }
         drop(checkout);
         return Ok(known_from(&report, label));
     } else {

@@ -37,6 +37,8 @@ pub struct Kustomization {
     pub patches: Vec<Patch>,
     /// `helmCharts`, which kustomize renders only with `--enable-helm`.
     pub helm_charts: bool,
+    /// `kind: Component`: applied by the kustomizations that list it, never built on its own.
+    pub component: bool,
 }
 
 impl Kustomization {
@@ -168,6 +170,44 @@ pub fn parse(file: &Path, text: &str) -> Result<Kustomization, String> {
         k.inputs.push(local(&p));
     }
     k.helm_charts = t.get(doc.root, "helmCharts").is_some();
+    k.component = field(t, doc.root, "kind").is_some_and(|s| s == "Component");
+    // Generator inputs: `files` (`key=path` or `path`), `envs` and the older `env`; Helm values
+    // files of `helmCharts`. Their contents are data, not objects.
+    for key in ["configMapGenerator", "secretGenerator"] {
+        let Some((_, v)) = t.get(doc.root, key) else {
+            continue;
+        };
+        for &item in t.items(v) {
+            for list in ["files", "envs"] {
+                if let Some((_, files)) = t.get(item, list) {
+                    for &f in t.items(files) {
+                        let Some(s) = t.scalar(f) else { continue };
+                        let path = s.split_once('=').map_or(s, |(_, p)| p);
+                        if !is_remote(path) {
+                            k.inputs.push(local(path));
+                        }
+                    }
+                }
+            }
+            if let Some(p) = field(t, item, "env") {
+                k.inputs.push(local(&p));
+            }
+        }
+    }
+    if let Some((_, v)) = t.get(doc.root, "helmCharts") {
+        for &item in t.items(v) {
+            if let Some(p) = field(t, item, "valuesFile") {
+                k.inputs.push(local(&p));
+            }
+            if let Some((_, files)) = t.get(item, "additionalValuesFiles") {
+                for &f in t.items(files) {
+                    if let Some(s) = t.scalar(f) {
+                        k.inputs.push(local(s));
+                    }
+                }
+            }
+        }
+    }
     // `patches` and `patchesJson6902`: mappings with `path` or `patch` and `target`;
     // `patchesStrategicMerge`: file names or inline patches.
     for key in ["patches", "patchesJson6902"] {
@@ -249,12 +289,32 @@ mod tests {
             ]
         );
         assert_eq!(k.patches.len(), 3);
+        assert!(!k.component);
         assert_eq!(k.patches[1].target_kind.as_deref(), Some("Service"));
         assert!(
             k.patches[1]
                 .inline
                 .as_ref()
                 .is_some_and(|(t, _)| t.contains("op: add"))
+        );
+    }
+
+    #[test]
+    fn generator_inputs_and_components_are_read() {
+        let k = parse(
+            Path::new("app/kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nconfigMapGenerator:\n- name: cfg\n  files: [ejabberd.yml, conf=extra/conf.yaml]\n  envs: [env/app.env]\nsecretGenerator:\n- name: s\n  env: s.env\n",
+        )
+        .expect("reads");
+        assert!(k.component);
+        assert_eq!(
+            k.inputs,
+            [
+                PathBuf::from("app/ejabberd.yml"),
+                PathBuf::from("app/extra/conf.yaml"),
+                PathBuf::from("app/env/app.env"),
+                PathBuf::from("app/s.env")
+            ]
         );
     }
 

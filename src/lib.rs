@@ -11,6 +11,7 @@
 
 pub mod admission;
 pub mod baseline;
+pub mod chart;
 pub mod check;
 pub mod cli;
 pub mod cluster;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod expand;
 pub mod finding;
 pub mod git;
+pub mod gitops;
 pub mod k8s;
 pub mod kustomize;
 pub mod load;
@@ -103,10 +105,26 @@ pub(crate) fn run(
             plan::Plan::new(settings, name, config.map(|i| &settings.clusters[i]))
         })
         .collect();
+    // A rendered chart or release places the objects that name no namespace where it is
+    // installed, whatever the cluster's default.
+    let placed: Vec<Option<LoadOptions>> = walked
+        .inputs
+        .iter()
+        .zip(&assignment.of_input)
+        .map(|(input, &c)| match input {
+            walk::Input::Rendered(r) => r.namespace.as_ref().map(|ns| {
+                let mut o = plans[c].load.clone();
+                o.classify.default_namespace.clone_from(ns);
+                o
+            }),
+            _ => None,
+        })
+        .collect();
     let per_input: Vec<&LoadOptions> = assignment
         .of_input
         .iter()
-        .map(|&c| &plans[c].load)
+        .zip(&placed)
+        .map(|(&c, own)| own.as_ref().unwrap_or(&plans[c].load))
         .collect();
     let loaded = load::load_all(&walked.inputs, stdin, &per_input, progress);
     let mut inputs = Inputs::gather(walked, loaded);

@@ -5,6 +5,8 @@
 //! replaced one for one), parses every document on its own and classifies it. Knows nothing of
 //! settings or rules: everything it needs is in `LoadOptions`.
 
+mod failed;
+
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -74,64 +76,6 @@ pub struct Loaded {
     pub error: Option<Error>,
 }
 
-/// A renderer that failed: a problem at the start of its `Chart.yaml` or kustomization file,
-/// which is the file reported.
-fn render_failure(id: FileId, r: &crate::walk::Rendered, error: &str, max: u64) -> Loaded {
-    let name = crate::source::display_name(&r.file);
-    let text = source::read_regular_text(&r.file, max).unwrap_or_default();
-    let problem = file_problem(
-        id,
-        0,
-        format!(
-            "`{}` failed, so nothing of it was checked: {}",
-            r.label,
-            short_error(error)
-        ),
-        match r.tool {
-            source::Tool::Helm => {
-                "Run the same `helm template` yourself to see the failure; extip-lint renders offline, with the chart's own values and those named under `helm.values`."
-            }
-            source::Tool::Kustomize => {
-                "Run `kustomize build` on the folder yourself to see the failure; extip-lint enables no plugins, exec functions or Helm charts."
-            }
-        },
-    );
-    Loaded {
-        source: SourceFile::new(
-            id,
-            name,
-            Some(r.file.clone()),
-            Arc::from(text),
-            Encoding::Utf8,
-        ),
-        objects: Vec::new(),
-        problems: vec![problem],
-        ignores: Vec::new(),
-        documents: 0,
-        other_documents: 0,
-        notices: Vec::new(),
-        error: None,
-    }
-}
-
-/// A renderer's error for a message: renderers nest their causes, so a long message keeps its
-/// end, where the cause is.
-fn short_error(error: &str) -> String {
-    const MAX: usize = 400;
-    let error = error.split_whitespace().collect::<Vec<_>>().join(" ");
-    if error.is_empty() {
-        return "no message".into();
-    }
-    if error.len() <= MAX {
-        return error;
-    }
-    let mut cut = error.len() - MAX;
-    while !error.is_char_boundary(cut) {
-        cut += 1;
-    }
-    format!("…{}", &error[cut..])
-}
-
 fn load(
     id: FileId,
     input: &Input,
@@ -142,7 +86,29 @@ fn load(
     if let Input::Rendered(r) = input
         && let Some(error) = &r.error
     {
-        return render_failure(id, r, error, opts.max_file_size);
+        return failed::render_failure(id, r, error, opts.max_file_size);
+    }
+    match input {
+        Input::File {
+            path,
+            name,
+            role: source::Role::HelmValues,
+            ..
+        } => {
+            let text = source::read_regular_text(path, opts.max_file_size).unwrap_or_default();
+            return values_file(id, path, name, text);
+        }
+        Input::Blob {
+            path,
+            name,
+            bytes,
+            role: source::Role::HelmValues,
+            ..
+        } => {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            return values_file(id, path, name, text);
+        }
+        _ => {}
     }
     let (name, path, blob) = match input {
         Input::File { path, name, .. } => (name.clone(), Some(path.clone()), None),
@@ -236,6 +202,9 @@ fn load(
                 tool: r.tool,
                 base: r.base.clone(),
                 source: Some(r.file.clone()),
+                dependencies: r.dependencies.clone(),
+                command: Some(r.command.clone()),
+                values: r.values.clone(),
             });
         }
         // Helm output named with `--chart-dir`: its `# Source:` lines name the chart's files.
@@ -245,6 +214,9 @@ fn load(
                     tool: source::Tool::Helm,
                     base: dir.clone(),
                     source: None,
+                    dependencies: Vec::new(),
+                    command: None,
+                    values: Vec::new(),
                 });
             }
         }
@@ -342,6 +314,22 @@ fn load(
         templates += p.templates;
     }
     out.objects = concat(objects);
+    if out
+        .source
+        .rendering
+        .as_ref()
+        .is_some_and(|r| r.tool == source::Tool::Helm)
+    {
+        let before = out.objects.len();
+        out.objects.retain(|o| !is_test_hook(o));
+        let hooks = before - out.objects.len();
+        if hooks > 0 {
+            out.notices.push(Message::from(format!(
+                "{name}: left out {hooks} `helm test` hook{}: they run only with `helm test` and are not part of the release",
+                if hooks == 1 { "" } else { "s" }
+            )));
+        }
+    }
     out.problems = concat(problems);
     if templates > 0 {
         out.notices.push(Message::from(format!(
@@ -350,6 +338,58 @@ fn load(
         )));
     }
     out
+}
+
+/// A Helm values file: helm reads it as values, never as objects, so only what helm makes of
+/// it is checked (a repeated key). A file helm cannot read fails the chart's render instead.
+fn values_file(id: FileId, path: &std::path::Path, name: &str, text: String) -> Loaded {
+    let (_, broken) = yaml::parse(&text, BuildLimits { max_depth: 256 });
+    let problems = broken
+        .iter()
+        .filter(|b| !b.template && is_duplicate(&text, &b.error))
+        .map(|b| Problem {
+            kind: ProblemKind::ValuesDuplicateKey,
+            span: Span::new(id, b.error.start, b.error.end),
+            origin: None,
+            message: b.error.message.clone(),
+            object: None,
+            pointer: String::new(),
+            help: None,
+        })
+        .collect();
+    Loaded {
+        source: SourceFile::new(
+            id,
+            name.to_string(),
+            Some(path.to_path_buf()),
+            Arc::from(text),
+            Encoding::Utf8,
+        ),
+        objects: Vec::new(),
+        problems,
+        ignores: Vec::new(),
+        documents: 0,
+        other_documents: 0,
+        notices: Vec::new(),
+        error: None,
+    }
+}
+
+/// Whether a problem `yaml::parse` gave is a repeated key (its message is the key, written at
+/// its span) rather than a syntax error.
+fn is_duplicate(text: &str, e: &TreeError) -> bool {
+    text.get(e.start..e.end).is_some_and(|k| {
+        let k = k.trim_matches(['"', '\'']);
+        k == e.message
+    })
+}
+
+/// Helm test hooks (`helm.sh/hook: test`, and the older `test-success`/`test-failure`): run only
+/// by `helm test`, not part of the release.
+fn is_test_hook(o: &Object) -> bool {
+    o.annotations
+        .get("helm.sh/hook")
+        .is_some_and(|h| h.split(',').any(|h| h.trim().starts_with("test")))
 }
 
 /// The vectors one after the other. A million documents' objects are the largest thing a run

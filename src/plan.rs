@@ -2,6 +2,8 @@
 //! checking settings (the cluster's own overrides over the run's), the rules enabled. Computed
 //! once, before anything is read; the stages never see `Settings`.
 
+use std::path::{Path, PathBuf};
+
 use crate::config::{AllowEntry, ClusterConfig, Profile, Settings, ValueSource};
 use crate::expand;
 use crate::load::LoadOptions;
@@ -72,6 +74,31 @@ pub fn render_options(settings: &Settings) -> expand::RenderOptions {
         namespace: settings.namespace.0.clone(),
         kube_version: format!("v{}.0", settings.kubernetes.0),
         values: settings.render.values.clone(),
+        roots: settings
+            .render
+            .roots
+            .iter()
+            .map(|r| expand::RootOptions {
+                dir: r.dir.clone(),
+                release: r.release.clone(),
+                namespace: r.namespace.clone(),
+                values: r.values.clone(),
+                api_versions: r.api_versions.clone(),
+                load_restrictor: r.load_restrictor.clone(),
+            })
+            .collect(),
+        strict: settings.render.strict,
+        // GitOps releases name paths from the repository's root: the config file's folder.
+        repository: settings
+            .config
+            .as_ref()
+            .filter(|c| c.path.is_file())
+            .map(|c| {
+                c.path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            }),
     }
 }
 

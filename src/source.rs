@@ -4,6 +4,10 @@
 //! Invariant: every `Span` is a pair of byte offsets on UTF-8 character boundaries of its file's
 //! text. Columns are counted in Unicode code points, 1-based, as SARIF's `unicodeCodePoints`.
 
+mod read;
+
+pub use read::{Unread, is_null_device, read_regular, read_regular_text, special_kind};
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -67,159 +71,6 @@ pub struct Origin {
 /// The default `max-file-size`, and the limit for the files extip-lint reads for itself (the
 /// config, a baseline, `.gitignore` files, kustomizations, templates findings are mapped to).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
-
-/// Why a file was not read.
-#[derive(Debug)]
-pub enum Unread {
-    /// Not a regular file: what it is (`a FIFO (named pipe)`, `a socket`, ...).
-    NotRegular(&'static str),
-    /// Larger than the limit: its size in bytes, and the limit.
-    TooLarge {
-        size: u64,
-        max: u64,
-    },
-    Io(std::io::Error),
-}
-
-impl std::fmt::Display for Unread {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Unread::NotRegular(kind) => write!(f, "it is {kind}, not a regular file"),
-            Unread::TooLarge { size, max } => {
-                write!(
-                    f,
-                    "it is {size} bytes, more than the {max} extip-lint reads"
-                )
-            }
-            Unread::Io(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl Unread {
-    /// The operating system's error, or the tool's own reason as text.
-    pub fn into_cause(self) -> Result<std::io::Error, String> {
-        match self {
-            Unread::Io(e) => Ok(e),
-            other => Err(other.to_string()),
-        }
-    }
-}
-
-/// What a file that is not a regular file is, for messages; `None` for a regular file.
-/// Reading a FIFO or a socket waits for a writer that may never come, and a device may never
-/// end (`/dev/zero`), so only regular files are read.
-#[must_use]
-pub fn special_kind(file_type: &std::fs::FileType) -> Option<&'static str> {
-    if file_type.is_file() {
-        return None;
-    }
-    if file_type.is_dir() {
-        return Some("a folder");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if file_type.is_fifo() {
-            return Some("a FIFO (named pipe)");
-        }
-        if file_type.is_socket() {
-            return Some("a socket");
-        }
-        if file_type.is_char_device() {
-            return Some("a character device");
-        }
-        if file_type.is_block_device() {
-            return Some("a block device");
-        }
-    }
-    Some("not a regular file (a device or a pipe)")
-}
-
-/// Whether `meta` is the null device's: it reads as an empty file, never blocks, and
-/// `--config /dev/null` is a common way to say "no config".
-#[must_use]
-pub fn is_null_device(meta: &std::fs::Metadata) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{FileTypeExt, MetadataExt};
-        meta.file_type().is_char_device()
-            && std::fs::metadata("/dev/null").is_ok_and(|null| null.rdev() == meta.rdev())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        false
-    }
-}
-
-/// Reads `path` (following a symbolic link) if it is a regular file of at most `max` bytes
-/// (the null device reads as an empty file).
-/// What it is and its size come from its metadata before it is opened, so a FIFO, a socket or a
-/// device is never opened and a file over the limit never read; it is opened without waiting
-/// (a FIFO put in its place meanwhile cannot block the run) and checked again; the buffer is
-/// sized once from its length, and no more than `max` + 1 bytes are read in case it grows.
-pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, Unread> {
-    use std::io::Read;
-    let check = |meta: &std::fs::Metadata| {
-        if let Some(kind) = special_kind(&meta.file_type()) {
-            return Err(Unread::NotRegular(kind));
-        }
-        if meta.len() > max {
-            return Err(Unread::TooLarge {
-                size: meta.len(),
-                max,
-            });
-        }
-        Ok(meta.len())
-    };
-    let meta = std::fs::metadata(path).map_err(Unread::Io)?;
-    if is_null_device(&meta) {
-        return Ok(Vec::new());
-    }
-    check(&meta)?;
-    let file = open_without_waiting(path).map_err(Unread::Io)?;
-    let len = check(&file.metadata().map_err(Unread::Io)?)?;
-    let mut bytes = Vec::new();
-    bytes
-        .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX).saturating_add(1))
-        .map_err(|e| Unread::Io(std::io::Error::other(e)))?;
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(Unread::Io)?;
-    let size = bytes.len() as u64;
-    if size > max {
-        // It grew while being read.
-        return Err(Unread::TooLarge { size, max });
-    }
-    Ok(bytes)
-}
-
-/// `read_regular` for a text file: UTF-8 required.
-pub fn read_regular_text(path: &Path, max: u64) -> Result<String, Unread> {
-    String::from_utf8(read_regular(path, max)?).map_err(|e| {
-        Unread::Io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("not UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
-        ))
-    })
-}
-
-#[cfg(unix)]
-fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    // Opening a FIFO for reading waits for a writer; with O_NONBLOCK it returns at once (and
-    // the metadata of the open file then says what it is). Reads of a regular file ignore it.
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::File::open(path)
-}
 
 /// The name of standard input in reports when `--stdin-filename` gives none.
 pub const STDIN_NAME: &str = "<stdin>";
@@ -305,6 +156,16 @@ pub struct Position {
     pub column: usize,
 }
 
+/// What a file is to the tools that read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// A manifest, read as kubectl reads it.
+    #[default]
+    Manifest,
+    /// A Helm values file: helm reads it as values, never as objects.
+    HelmValues,
+}
+
 /// Which renderer made an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tool {
@@ -322,6 +183,13 @@ pub struct Rendering {
     /// The chart's `Chart.yaml` or the kustomization file: where a finding points when its
     /// source cannot be found.
     pub source: Option<PathBuf>,
+    /// Helm: `charts/<name>` prefixes of `# Source:` paths whose files are elsewhere (`file://`
+    /// dependencies built into a copy of the chart) -> the folder they come from.
+    pub dependencies: Vec<(String, PathBuf)>,
+    /// The command that reproduces the output, as a user would type it.
+    pub command: Option<String>,
+    /// Helm: the files the values come from, the last the strongest.
+    pub values: Vec<PathBuf>,
 }
 
 /// One input: a file on disk or standard input, with its text.

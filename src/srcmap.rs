@@ -6,6 +6,8 @@
 //! cannot be followed, the finding points at the source's first line and says so. The rendered
 //! place stays as a related label.
 
+mod overlay;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,7 +63,22 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
             continue;
         };
         let rendered_name = file.name.clone();
-        let Some(origin) = f.origin.clone() else {
+        let rendered_text = Arc::clone(&file.text);
+        let by = rendering.command.as_ref().map_or_else(
+            || format!("rendered here, by {rendered_name}"),
+            |c| format!("in the rendered output of {rendered_name} (reproduce it with `{c}`)"),
+        );
+        // Helm output names each document's template in its `# Source:` line, whether or not
+        // the finding is about an object (a repeated key is not).
+        let document = (rendering.tool == Tool::Helm)
+            .then(|| helm_document(&rendered_text, f.primary.span.start))
+            .flatten();
+        let origin_path = f
+            .origin
+            .as_ref()
+            .map(|o| o.path.clone())
+            .or_else(|| document.as_ref().map(|d| d.source.clone()));
+        let Some(origin_path) = origin_path else {
             // Rendered output with no source named (a generated object, a renderer failure
             // already on its file): the chart or kustomization itself.
             if file.virtual_file
@@ -69,10 +86,7 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
             {
                 let rendered = f.primary.span;
                 f.primary.span = Span::new(id, 0, 0);
-                f.related.push(Label::new(
-                    rendered,
-                    format!("rendered here, by {rendered_name}"),
-                ));
+                f.related.push(Label::new(rendered, by.clone()));
                 f.notes.push(format!(
                     "{rendered_name} names no source file for this object; this points at {}",
                     sources.files[id.0 as usize].name
@@ -88,13 +102,34 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
             .map(std::borrow::Cow::into_owned)
             .collect();
         let found = match rendering.tool {
-            Tool::Helm => helm_source(&rendering, &origin.path)
+            Tool::Helm => helm_source(&rendering, &origin_path)
                 .and_then(|p| sources.get(&p))
                 .map(|id| {
                     let text = sources.text(id);
-                    (id, find_keys(&text, 0, text.len(), &keys))
+                    let kind = f.object.as_deref().map(|o| o.kind.as_str());
+                    let (start, end) = document
+                        .as_ref()
+                        .and_then(|d| template_document(&text, d.index, kind))
+                        .unwrap_or((0, text.len()));
+                    let place = if keys.is_empty()
+                        && let Some(d) = &document
+                        && let Some(p) =
+                            same_key(&rendered_text, d, f.primary.span, &text, start, end)
+                    {
+                        Some(p)
+                    } else if keys.is_empty() {
+                        Some((start, start, false))
+                    } else {
+                        find_keys(&text, start, end, &keys).or(Some((start, start, false)))
+                    };
+                    (id, place)
                 }),
-            Tool::Kustomize => kustomize_source(&mut sources, &rendering, &origin, f, &keys),
+            Tool::Kustomize => {
+                let Some(origin) = f.origin.clone() else {
+                    continue;
+                };
+                overlay::kustomize_source(&mut sources, &rendering, &origin, f, &keys)
+            }
         };
         let Some((id, place)) = found else { continue };
         let rendered = f.primary.span;
@@ -103,11 +138,23 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
             None => (Span::new(id, 0, 0), false),
         };
         f.primary.span = span;
-        f.related.push(Label::new(
-            rendered,
-            format!("rendered here, by {rendered_name}"),
-        ));
-        if !exact {
+        f.related.push(Label::new(rendered, by));
+        // The values line that set the value the finding is about, when one did.
+        if rendering.tool == Tool::Helm
+            && let Some(value) = rendered_text
+                .get(rendered.start..rendered.end)
+                .map(|v| v.trim().trim_matches(['"', '\'']))
+                .filter(|v| !v.is_empty() && !v.contains('\n'))
+            && let Some(at) = rendering.values.iter().rev().find_map(|p| {
+                let id = sources.get(p)?;
+                let (s, e) = value_in(&sources.text(id), value)?;
+                Some(Span::new(id, s, e))
+            })
+        {
+            f.related
+                .push(Label::new(at, format!("`{value}` is set here")));
+        }
+        if !exact && !keys.is_empty() {
             f.notes.push(format!(
                 "the line that writes `{}` was not found in {}; this is the nearest the source shows",
                 crate::yaml::pointer::field_path(
@@ -132,82 +179,174 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
     }
 }
 
+/// Where `value` is written as a whole YAML scalar in `text` (`key: value`, `- value`, in a flow
+/// list, quoted or not), outside comments: the last place, since the last value wins.
+fn value_in(text: &str, value: &str) -> Option<(usize, usize)> {
+    let before_ok = |c: char| matches!(c, ' ' | '[' | ',' | '"' | '\'' | '=' | '{');
+    let after_ok = |c: char| matches!(c, ' ' | ']' | ',' | '"' | '\'' | '\n' | '\r' | '}' | '#');
+    text.match_indices(value)
+        .filter(|&(at, _)| {
+            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let before = &text[line_start..at];
+            !before.contains('#')
+                && before.chars().last().is_some_and(before_ok)
+                && text[at + value.len()..].chars().next().is_none_or(after_ok)
+        })
+        .last()
+        .map(|(at, _)| (at, at + value.len()))
+}
+
+/// One document of Helm output: the template its `# Source:` line names, which of that
+/// template's documents it is (0 for the first), and its span in the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HelmDocument {
+    source: String,
+    index: usize,
+    start: usize,
+    end: usize,
+}
+
+/// The document of Helm output `text` that holds byte `at`.
+fn helm_document(text: &str, at: usize) -> Option<HelmDocument> {
+    // Document starts: the text's start and every line after a `---` line.
+    let mut starts = vec![0];
+    let mut pos = 0;
+    while pos < text.len() {
+        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        if text[pos..end].trim_end() == "---" || text[pos..end].starts_with("--- ") {
+            starts.push((end + 1).min(text.len()));
+        }
+        pos = end + 1;
+    }
+    let source_of = |start: usize| -> Option<String> {
+        text[start..]
+            .lines()
+            .take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("# Source:")
+                    .map(|s| s.trim().to_string())
+            })
+    };
+    let n = starts.iter().rposition(|&s| s <= at)?;
+    let source = source_of(starts[n])?;
+    let index = starts[..n]
+        .iter()
+        .filter(|&&s| source_of(s).as_deref() == Some(source.as_str()))
+        .count();
+    let end = starts.get(n + 1).map_or(text.len(), |&s| s);
+    Some(HelmDocument {
+        source,
+        index,
+        start: starts[n],
+        end,
+    })
+}
+
+/// The span of a template's `index`-th document (between `---` lines): the one the output's
+/// `index`-th document of that template came from. When the template has fewer documents (a
+/// `range` writes several from one) or the `kind` does not match, the first document that names
+/// `kind`, else the whole template.
+fn template_document(text: &str, index: usize, kind: Option<&str>) -> Option<(usize, usize)> {
+    let mut docs = Vec::new();
+    let mut doc_start = 0;
+    let mut pos = 0;
+    while pos < text.len() {
+        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        if text[pos..end].trim_end() == "---" || text[pos..end].starts_with("--- ") {
+            docs.push((doc_start, pos));
+            doc_start = (end + 1).min(text.len());
+        }
+        pos = end + 1;
+    }
+    docs.push((doc_start, text.len()));
+    // Documents with nothing but template actions and comments render to nothing.
+    docs.retain(|&(s, e)| {
+        text[s..e].lines().any(|l| {
+            let t = l.trim();
+            !(t.is_empty() || t.starts_with('#') || (t.starts_with("{{") && t.ends_with("}}")))
+        })
+    });
+    let names_kind = |&(s, e): &(usize, usize)| {
+        kind.is_none_or(|k| {
+            text[s..e].lines().any(|l| {
+                l.trim()
+                    .strip_prefix("kind:")
+                    .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == k)
+            })
+        })
+    };
+    if docs.len() <= 1 {
+        return docs.first().copied();
+    }
+    if let Some(d) = docs.get(index).filter(|d| names_kind(d)) {
+        return Some(*d);
+    }
+    docs.iter().find(|d| names_kind(d)).copied()
+}
+
+/// For a finding at a key of the output (a repeated key): the same key in the template's
+/// document, by its order among the lines of the document that write that key.
+fn same_key(
+    rendered: &str,
+    doc: &HelmDocument,
+    at: Span,
+    template: &str,
+    start: usize,
+    end: usize,
+) -> Option<(usize, usize, bool)> {
+    let key = rendered.get(at.start..at.end)?.trim_matches(['"', '\'']);
+    if key.is_empty() || at.start < doc.start || at.start > doc.end {
+        return None;
+    }
+    let writes = |line: &str| {
+        let t = line.trim_start();
+        let t = t.strip_prefix("- ").unwrap_or(t);
+        t.strip_prefix(key)
+            .or_else(|| t.strip_prefix(&format!("\"{key}\"")))
+            .is_some_and(|r| r.starts_with(':'))
+    };
+    let nth = rendered[doc.start..at.start]
+        .lines()
+        .filter(|l| writes(l))
+        .count();
+    let mut seen = 0;
+    let mut pos = start;
+    for line in template[start..end].split_inclusive('\n') {
+        if writes(line) {
+            if seen == nth {
+                let col = line.find(key).unwrap_or(0);
+                return Some((pos + col, pos + col + key.len(), true));
+            }
+            seen += 1;
+        }
+        pos += line.len();
+    }
+    None
+}
+
 /// The template of a `# Source:` path (`chart/templates/svc.yaml`, or
 /// `chart/charts/dep/templates/svc.yaml` for a dependency) in the chart folder.
 fn helm_source(rendering: &Rendering, source: &str) -> Option<PathBuf> {
     let (_, rest) = source.split_once('/')?;
+    // A `file://` dependency built into a copy of the chart: its own folder. The longest
+    // prefix wins (a dependency's dependency).
+    let dependency = rendering
+        .dependencies
+        .iter()
+        .filter(|(prefix, _)| {
+            rest.strip_prefix(prefix.as_str())
+                .is_some_and(|r| r.starts_with('/'))
+        })
+        .max_by_key(|(prefix, _)| prefix.len());
+    if let Some((prefix, dir)) = dependency {
+        return Some(dir.join(&rest[prefix.len() + 1..]));
+    }
     Some(rendering.base.join(rest))
 }
 
 /// A source file, and the span in it with whether it is exact (`None`: not found).
 type Place = (FileId, Option<(usize, usize, bool)>);
-
-/// The patch or resource file that writes the finding's field.
-fn kustomize_source(
-    sources: &mut Sources<'_>,
-    rendering: &Rendering,
-    origin: &crate::source::Origin,
-    f: &Finding,
-    keys: &[String],
-) -> Option<Place> {
-    let (kind, name) = f
-        .object
-        .as_deref()
-        .map(|o| (o.kind.as_str(), o.name.as_str()))
-        .unwrap_or_default();
-    // The last patch applied that writes the field wins.
-    for k_file in origin.patched_in.iter().rev() {
-        let path = kustomize::normalize(&rendering.base.join(k_file));
-        let Ok(k) = kustomize::read(&path) else {
-            continue;
-        };
-        for patch in k.patches.iter().rev() {
-            if patch.target_kind.as_deref().is_some_and(|t| t != kind)
-                || patch.target_name.as_deref().is_some_and(|t| t != name)
-            {
-                continue;
-            }
-            let (id, start, end) = match (&patch.file, &patch.inline) {
-                (Some(file), _) => {
-                    let Some(id) = sources.get(file) else {
-                        continue;
-                    };
-                    let len = sources.text(id).len();
-                    (id, 0, len)
-                }
-                (None, Some((_, at))) => {
-                    let Some(id) = sources.get(&path) else {
-                        continue;
-                    };
-                    let len = sources.text(id).len();
-                    // An inline patch is the value of its `patch:` key: from there to the
-                    // next entry of the list.
-                    let text = sources.text(id);
-                    let end = next_entry(&text, *at).unwrap_or(len);
-                    (id, *at, end)
-                }
-                (None, None) => continue,
-            };
-            let text = sources.text(id);
-            if let Some(place) = find_json_patch(&text[start..end], keys) {
-                return Some((id, Some((start + place.0, start + place.1, true))));
-            }
-            if let Some((doc_start, doc_end)) = document_of(&text, start, end, kind, name)
-                && let Some((s, e)) = found_but_indices(&text, doc_start, doc_end, keys)
-            {
-                return Some((id, Some((s, e, true))));
-            }
-        }
-    }
-    let path = kustomize::normalize(&rendering.base.join(&origin.path));
-    let id = sources.get(&path)?;
-    let text = sources.text(id);
-    // A resource file's object: by kind and name (a name prefix or suffix an overlay adds is
-    // not in the file, so a single document is taken as it is).
-    let whole = (0, text.len());
-    let (start, end) = document_of(&text, 0, text.len(), kind, name).unwrap_or(whole);
-    Some((id, find_keys(&text, start, end, keys)))
-}
 
 /// Where the next list entry at the indentation of the one holding `at` starts.
 fn next_entry(text: &str, at: usize) -> Option<usize> {
@@ -229,58 +368,6 @@ fn next_entry(text: &str, at: usize) -> Option<usize> {
 
 fn indent(line: &str) -> usize {
     line.len() - line.trim_start_matches(' ').len()
-}
-
-/// The YAML document (between `---` lines) of `text[start..end]` that names `kind` and `name`.
-fn document_of(
-    text: &str,
-    start: usize,
-    end: usize,
-    kind: &str,
-    name: &str,
-) -> Option<(usize, usize)> {
-    let mut docs = Vec::new();
-    let mut doc_start = start;
-    let mut pos = start;
-    while pos < end {
-        let line_end = text[pos..end].find('\n').map_or(end, |i| pos + i);
-        if text[pos..line_end].starts_with("---") {
-            docs.push((doc_start, pos));
-            doc_start = line_end + 1;
-        }
-        pos = line_end + 1;
-    }
-    docs.push((doc_start.min(end), end));
-    let names = |d: &str, key: &str, value: &str| {
-        d.lines().any(|l| {
-            let t = l.trim();
-            t.strip_prefix(key)
-                .and_then(|r| r.strip_prefix(':'))
-                .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == value)
-        })
-    };
-    docs.into_iter()
-        .find(|&(s, e)| names(&text[s..e], "kind", kind) && names(&text[s..e], "name", name))
-}
-
-/// A JSON 6902 patch operation whose `path` is the field or one of its parents: the span of
-/// the path's value.
-fn find_json_patch(text: &str, keys: &[String]) -> Option<(usize, usize)> {
-    for n in (1..=keys.len()).rev() {
-        let pointer = format!("/{}", keys[..n].join("/"));
-        for (at, _) in text.match_indices(&pointer) {
-            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-            let before = text[line_start..at].trim_start().trim_start_matches("- ");
-            let after = &text[at + pointer.len()..];
-            let ends = after.is_empty()
-                || after.starts_with(['\n', '\r', '"', '\'', ' ', ','])
-                || after.starts_with("/-");
-            if before.starts_with("path:") && ends {
-                return Some((at, at + pointer.len()));
-            }
-        }
-    }
-    None
 }
 
 /// Follows `keys` through `text[start..end]` by indentation: each key on a line deeper than its
@@ -402,6 +489,7 @@ fn follow(text: &str, start: usize, end: usize, keys: &[String]) -> Option<(usiz
 
 #[cfg(test)]
 mod tests {
+    use super::overlay::find_json_patch;
     use super::*;
 
     fn keys(p: &str) -> Vec<String> {
@@ -437,6 +525,27 @@ mod tests {
     fn a_key_is_not_taken_from_another_block() {
         let t = "spec:\n  selector:\n    app: x\nstatus:\n  loadBalancer: {}\n  externalIPs: []\n";
         assert_eq!(at(t, "/spec/externalIPs"), Some(("spec".into(), false)));
+    }
+
+    #[test]
+    fn a_value_is_found_where_it_is_written_whole() {
+        let t =
+            "# 192.0.2.1 in a comment\na: 192.0.2.10\nb: [192.0.2.1, x]\nc:\n  - \"192.0.2.1\"\n";
+        let (s, e) = value_in(t, "192.0.2.1").expect("found");
+        assert_eq!(&t[s..e], "192.0.2.1");
+        assert_eq!(t[..s].lines().count(), 5, "the last place wins");
+        assert!(value_in("a: 192.0.2.10\n", "192.0.2.1").is_none());
+    }
+
+    #[test]
+    fn each_document_of_helm_output_names_its_template_and_place() {
+        let out = "---\n# Source: c/templates/a.yaml\nkind: Service\n---\n# Source: c/templates/a.yaml\nkind: Service\n---\n# Source: c/templates/b.yaml\nkind: Pod\n";
+        let at = out.rfind("kind: Service").expect("second");
+        let d = helm_document(out, at).expect("document");
+        assert_eq!((d.source.as_str(), d.index), ("c/templates/a.yaml", 1));
+        let template = "kind: Service\nmetadata: {name: a}\n---\n{{- if .x }}\n---\nkind: Service\nmetadata: {name: b}\n";
+        let (s, _) = template_document(template, 1, Some("Service")).expect("found");
+        assert!(template[s..].starts_with("kind: Service\nmetadata: {name: b}"));
     }
 
     #[test]

@@ -2,12 +2,16 @@
 //!
 //! Honours `.gitignore` inside and outside git repositories, skips hidden folders (both off with
 //! `--no-ignore`), never follows symbolic links while walking, and skips unrendered Helm chart
-//! templates with one notice per chart. Reads only ignore files (`gitignore`) and kustomizations,
-//! never a manifest; lists only regular files: a FIFO, socket or device is named and skipped (an
-//! error when it is named on the command line, since reading it could block or never end).
+//! templates with one notice per chart. Reads only ignore files (`gitignore`), kustomizations and
+//! `Chart.yaml` files (a library chart is never a root), never a manifest; lists only regular
+//! files: a FIFO, socket or device is named and skipped (an error when it is named on the command
+//! line, since reading it could block or never end). A chart's values files are inputs of their
+//! own role, never manifests. With `--render`, the files renderers read are withheld, each with
+//! the roots that read it, so a root that fails can give them back.
 
 pub mod buffers;
 mod gitignore;
+mod roots;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +22,7 @@ use ignore::WalkBuilder;
 
 use crate::error::Error;
 use crate::kustomize;
-pub use crate::source::Tool;
+pub use crate::source::{Role, Tool};
 use crate::source::{Unread, display_name, is_null_device, special_kind};
 pub use buffers::Buffers;
 
@@ -46,6 +50,8 @@ pub enum Input {
         path: PathBuf,
         name: String,
         root: usize,
+        /// What the file is: a manifest, or a chart's values file (read for its own checks).
+        role: Role,
     },
     Stdin {
         name: String,
@@ -59,6 +65,7 @@ pub enum Input {
         name: String,
         root: usize,
         bytes: std::sync::Arc<[u8]>,
+        role: Role,
     },
 }
 
@@ -78,6 +85,26 @@ pub struct Rendered {
     pub bytes: std::sync::Arc<[u8]>,
     /// The renderer failed, saying this.
     pub error: Option<String>,
+    /// The chart-testing values file this render used (`ci/web-values.yaml`), when it is one of
+    /// several renders of its chart.
+    pub variant: Option<String>,
+    /// Where the folders of dependencies that are not in the chart (`file://` ones, built into
+    /// a copy) come from: `charts/<name>` in the output's `# Source:` paths -> the folder.
+    pub dependencies: Vec<(String, PathBuf)>,
+    /// How many of the root's own files were linted as written because it failed.
+    pub fallback: usize,
+    /// The cluster it is, when not named after its folder (a Flux or Argo CD release).
+    pub cluster: Option<String>,
+    /// Where in `file` a failure is reported (a release's document).
+    pub offset: usize,
+    /// Helm: the files the values come from, the last the strongest (the chart's `values.yaml`,
+    /// values files, a release's own file): where a rendered value may be set.
+    pub values: Vec<PathBuf>,
+    /// Where its objects that name no namespace go: the namespace helm installs the chart into,
+    /// an Argo CD Application's destination (none: the run's).
+    pub namespace: Option<String>,
+    /// The command that reproduces the render, as a user would type it.
+    pub command: String,
 }
 
 impl Input {
@@ -120,6 +147,20 @@ pub struct Walked {
     /// Kustomization roots found (kustomizations no other one uses), with the index of the path
     /// they were found under.
     pub kustomizations: Vec<(PathBuf, usize)>,
+    /// With `--render`: the files a plain run reads as manifests that only renderers read now,
+    /// each with the roots that read it. A file whose roots all fail is linted as written.
+    pub withheld: Vec<Withheld>,
+    /// Roots and releases that were not rendered at all (a remote dependency, resource or
+    /// chart), by name (a folder, `HelmRelease flux/web`), with why.
+    pub unrendered: Vec<(String, String)>,
+}
+
+/// A file a plain run reads, held back because renderers read it.
+#[derive(Debug, Clone)]
+pub struct Withheld {
+    pub input: Input,
+    /// The chart or kustomization roots (folders) that read it.
+    pub roots: Vec<PathBuf>,
 }
 
 const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
@@ -171,6 +212,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     let mut charts: BTreeMap<PathBuf, usize> = BTreeMap::new();
     let mut seen = std::collections::HashSet::new();
     let mut found_kustomizations: Vec<(PathBuf, usize)> = Vec::new();
+    let mut library: Vec<PathBuf> = Vec::new();
     let rules = (!settings.no_ignore).then(|| Arc::new(gitignore::Rules::default()));
     // How many files are not regular files, and the first few with what they are.
     let mut special: (usize, Vec<String>) = (0, Vec::new());
@@ -209,6 +251,11 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                 path: root.clone(),
                 name: display_name(root),
                 root: index,
+                role: if values_of(root).is_some() {
+                    Role::HelmValues
+                } else {
+                    Role::Manifest
+                },
             });
             continue;
         }
@@ -269,9 +316,15 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                     p.file_name().is_some_and(|n| n == "charts")
                         && p.parent().is_some_and(|c| c.join("Chart.yaml").is_file())
                 });
-                if !dependency {
-                    out.charts.push((dir, index));
+                if dependency {
+                    continue;
                 }
+                // A library chart is not installable: helm only renders it as a dependency.
+                if crate::chart::read(&dir).is_some_and(|c| c.library) {
+                    library.push(dir);
+                    continue;
+                }
+                out.charts.push((dir, index));
                 continue;
             }
             if ft.is_symlink() {
@@ -310,6 +363,11 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                 path: path.to_path_buf(),
                 name: display_name(path),
                 root: index,
+                role: if values_of(path).is_some() {
+                    Role::HelmValues
+                } else {
+                    Role::Manifest
+                },
             });
         }
     }
@@ -318,13 +376,30 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     }
     special_notice(&mut out, special.0, &special.1);
     if settings.render {
-        // Every file of a chart (templates, values, dependencies) is helm's to read.
+        // Every file of a chart (templates, values, dependencies) is helm's to read; values
+        // files are still read for their own checks, and the rest is held back in case helm
+        // fails.
         let chart_dirs: Vec<PathBuf> = out.charts.iter().map(|(d, _)| d.clone()).collect();
         let before = out.inputs.len();
-        out.inputs.retain(|i| match i {
-            Input::File { path, .. } => !chart_dirs.iter().any(|d| path.starts_with(d)),
-            _ => true,
-        });
+        let mut kept = Vec::with_capacity(out.inputs.len());
+        for i in std::mem::take(&mut out.inputs) {
+            let chart = match &i {
+                Input::File {
+                    path,
+                    role: Role::Manifest,
+                    ..
+                } => chart_dirs.iter().find(|d| path.starts_with(d)).cloned(),
+                _ => None,
+            };
+            match chart {
+                Some(d) => out.withheld.push(Withheld {
+                    input: i,
+                    roots: vec![d],
+                }),
+                None => kept.push(i),
+            }
+        }
+        out.inputs = kept;
         let n: usize = charts.values().sum::<usize>() + before - out.inputs.len();
         if n > 0 {
             *out.skipped
@@ -334,101 +409,16 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
     } else {
         chart_notices(&mut out, charts);
     }
-    kustomizations(&mut out, found_kustomizations, settings.render);
+    if !library.is_empty() {
+        *out.skipped
+            .entry("library charts, rendered only as a dependency".into())
+            .or_default() += library.len();
+    }
+    roots::kustomizations(&mut out, found_kustomizations, settings.render);
     if !settings.no_ignore {
         count_hidden_and_ignored(roots, &seen, &mut out);
     }
     out
-}
-
-/// Reads the kustomizations found: the roots (those no other kustomization uses) are kept for
-/// rendering, and the files kustomize reads as patches, generator inputs and so on are not read
-/// as manifests of their own (with `--render`, neither are the resources it builds from).
-fn kustomizations(out: &mut Walked, found: Vec<(PathBuf, usize)>, render: bool) {
-    if found.is_empty() {
-        return;
-    }
-    let mut read: BTreeMap<PathBuf, kustomize::Kustomization> = BTreeMap::new();
-    let mut stack: Vec<PathBuf> = found.iter().map(|(p, _)| p.clone()).collect();
-    while let Some(file) = stack.pop() {
-        let key = kustomize::normalize(&file);
-        if read.contains_key(&key) {
-            continue;
-        }
-        let k = match kustomize::read(&file) {
-            Ok(k) => k,
-            Err(e) => {
-                out.notices.push(format!(
-                    "cannot read kustomization `{}`: {e}",
-                    display_name(&file)
-                ));
-                continue;
-            }
-        };
-        for u in &k.uses {
-            if let Some(f) = kustomize::file_in(u) {
-                stack.push(f);
-            }
-        }
-        read.insert(key, k);
-    }
-    let used_dirs: std::collections::BTreeSet<PathBuf> = read
-        .values()
-        .flat_map(|k| k.uses.iter().map(|u| kustomize::normalize(u)))
-        .collect();
-    let mut not_objects: std::collections::BTreeSet<PathBuf> = read
-        .values()
-        .flat_map(|k| k.inputs.iter().cloned())
-        .collect();
-    if render {
-        // Resources are read through `kustomize build`.
-        not_objects.extend(
-            read.values()
-                .flat_map(|k| k.uses.iter().cloned())
-                .filter(|u| !u.is_dir()),
-        );
-    }
-    for (file, root) in found {
-        let dir = kustomize::normalize(file.parent().unwrap_or(Path::new(".")));
-        if !used_dirs.contains(&dir) {
-            out.kustomizations
-                .push((file.parent().unwrap_or(Path::new(".")).to_path_buf(), root));
-        }
-    }
-    let mut dropped = 0;
-    out.inputs.retain(|i| match i {
-        Input::File { path, .. } if not_objects.contains(&kustomize::normalize(path)) => {
-            dropped += 1;
-            false
-        }
-        _ => true,
-    });
-    if dropped > 0 {
-        let why = if render {
-            "read by kustomize as resources, patches or generator inputs"
-        } else {
-            "kustomize patches and generator inputs, not manifests of their own"
-        };
-        *out.skipped.entry(why.into()).or_default() += dropped;
-    }
-    if !render && !out.kustomizations.is_empty() {
-        let roots: Vec<String> = out
-            .kustomizations
-            .iter()
-            .map(|(d, _)| display_name(d))
-            .collect();
-        // The first few by name (`--render` renders them all).
-        let shown = if roots.len() > 4 {
-            format!("{}, and {} more", roots[..3].join(", "), roots.len() - 3)
-        } else {
-            roots.join(", ")
-        };
-        out.notices.push(format!(
-            "found {} kustomization root{} ({shown}); their files are linted as written, without the overlays: pass --render (or `render: true`) to lint what `kustomize build` gives",
-            roots.len(),
-            if roots.len() == 1 { "" } else { "s" },
-        ));
-    }
 }
 
 /// Counts the manifest files under folder `roots` that the walk left out because they are in
@@ -527,11 +517,17 @@ pub fn walk_snapshot(
         if f.root < reported_roots {
             out.reported += 1;
         }
+        let role = if values_of_with(&f.path, &|p| known.contains(p)).is_some() {
+            Role::HelmValues
+        } else {
+            Role::Manifest
+        };
         out.inputs.push(Input::Blob {
             name: display_name(&f.path),
             path: f.path,
             root: f.root,
             bytes: f.bytes.into(),
+            role,
         });
     }
     chart_notices(&mut out, charts);
@@ -569,7 +565,7 @@ fn chart_notices(out: &mut Walked, charts: BTreeMap<PathBuf, usize>) {
             .entry("unrendered Helm templates".into())
             .or_default() += n;
         out.notices.push(format!(
-            "skipped {n} unrendered Helm template file{} of chart `{}`; lint `helm template` output instead",
+            "skipped {n} unrendered Helm template file{} of chart `{}`; pass --render (or `render: true`) to lint what `helm template` gives",
             if n == 1 { "" } else { "s" },
             display_name(&chart)
         ));
@@ -604,6 +600,23 @@ fn selected(settings: &WalkOptions, path: &Path) -> bool {
         .include
         .as_ref()
         .is_none_or(|inc| inc.is_match(&rel))
+}
+
+/// The chart folder when `path` is one of its values files (`values.yaml`, `ci/*.yaml`).
+fn values_of(path: &Path) -> Option<PathBuf> {
+    values_of_with(path, &|p| p.is_file())
+}
+
+/// `values_of`, with `is_file` telling which files exist (on disk, or at a revision).
+fn values_of_with(path: &Path, is_file: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
+    let parent = path.parent()?;
+    let chart = if parent.file_name().is_some_and(|n| n == "ci") {
+        parent.parent()?
+    } else {
+        parent
+    };
+    (is_file(&chart.join("Chart.yaml")) && crate::chart::is_values_file(chart, path))
+        .then(|| chart.to_path_buf())
 }
 
 /// The chart folder when `path` is a template of an unrendered chart: under `templates/` beside

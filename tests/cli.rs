@@ -1659,3 +1659,31 @@ fn the_exposure_notes_name_what_the_file_shows() {
         stderr(&out)
     );
 }
+
+/// A chart's values file read at a revision is a values file too: a repeated key that was there
+/// before is not new.
+#[test]
+fn diff_base_reads_values_files_as_values_files() {
+    let dir = project(&[
+        (".extip-lint.yaml", b"profile: on-prem\n"),
+        (
+            "chart/Chart.yaml",
+            b"apiVersion: v2\nname: c\nversion: 0.1.0\n",
+        ),
+        ("chart/values.yaml", b"proxy: {a: 1}\nproxy: {b: 2}\n"),
+        ("chart/templates/x.yaml", b"{{ .Values.proxy }}\n"),
+    ]);
+    let d = dir.path();
+    git_in(d, &["init", "-q"]);
+    git_in(d, &["add", "-A"]);
+    git_in(d, &["commit", "-q", "-m", "one"]);
+    let (lines, _, _) = short_lines(d, &["--allow-empty", "."]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("chart/values.yaml:2:1: EXT904")),
+        "{lines:?}"
+    );
+    let (lines, err, code) = short_lines(d, &["--allow-empty", "--diff-base", "HEAD", "."]);
+    assert_eq!((lines.len(), code), (0, Some(0)), "{lines:?}\n{err}");
+}

@@ -411,6 +411,7 @@ fn compare_objects(case: &Path, theirs: &[Value], fatal_at: Option<usize>) -> Re
         path: case.to_path_buf(),
         name: case.display().to_string(),
         root: 0,
+        role: extip_lint::source::Role::Manifest,
     };
     let loaded = load_all(&[input], None, &[&opts], None).remove(0);
     let before = |start: usize| fatal_at.is_none_or(|f| start < f);

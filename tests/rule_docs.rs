@@ -82,9 +82,24 @@ fn doc_examples_behave_as_documented() {
             ..Overrides::default()
         };
         for (heading, must_find) in [("## Example", true), ("## Fix", false)] {
-            let path: PathBuf = dir
-                .path()
-                .join(format!("{}-{}.yaml", m.code, &heading[3..]));
+            if m.code == "EXT903" {
+                render_failed_example(m.docs, heading, must_find);
+                continue;
+            }
+            // A values file is read as one beside its chart's `Chart.yaml`.
+            let path: PathBuf = if m.code == "EXT904" {
+                let chart = dir.path().join(format!("{}-{}", m.code, &heading[3..]));
+                std::fs::create_dir_all(&chart).expect("mkdir");
+                std::fs::write(
+                    chart.join("Chart.yaml"),
+                    "apiVersion: v2\nname: example\nversion: 0.1.0\n",
+                )
+                .expect("write");
+                chart.join("values.yaml")
+            } else {
+                dir.path()
+                    .join(format!("{}-{}.yaml", m.code, &heading[3..]))
+            };
             std::fs::write(&path, block(m.docs, heading)).expect("write");
             let report = run(std::slice::from_ref(&path), None, &overrides);
             let name = path.to_string_lossy().replace('\\', "/");
@@ -108,4 +123,40 @@ fn doc_examples_behave_as_documented() {
             assert_hits(&format!("{} {heading}", m.code), expected, &actual, &report);
         }
     }
+}
+
+/// EXT903's example is a kustomization root, rendered by the real binary with the installed
+/// kubectl: the Example fails to build, the Fix builds.
+fn render_failed_example(docs: &str, heading: &str, must_find: bool) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("kustomization.yaml");
+    std::fs::write(&file, block(docs, heading)).expect("write");
+    let expected: std::collections::BTreeSet<(usize, String)> = expectations(&file)
+        .into_iter()
+        .map(|h| (h.1, h.3))
+        .collect();
+    assert_eq!(!expected.is_empty(), must_find, "EXT903 {heading}: markers");
+    let kubectl = common::tools::tool("kubectl");
+    let mut path = vec![kubectl.parent().expect("dir").to_path_buf()];
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_extip-lint"))
+        .args(["-f", "short", "--render", "--config", "/dev/null", "."])
+        .current_dir(dir.path())
+        .env("PATH", std::env::join_paths(path).expect("PATH"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let actual: std::collections::BTreeSet<(usize, String)> = text
+        .lines()
+        .filter_map(|l| {
+            let (place, rest) = l.split_once(": ")?;
+            let code = rest.split_whitespace().next()?;
+            let line: usize = place.split(':').nth(1)?.parse().ok()?;
+            (code == "EXT903").then(|| (line, code.to_string()))
+        })
+        .collect();
+    assert_eq!(actual, expected, "EXT903 {heading}:\n{text}");
 }

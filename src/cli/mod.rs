@@ -91,6 +91,11 @@ pub struct Args {
     /// point at the template or patch line. Also `render: true` in the config.
     #[arg(long)]
     pub render: bool,
+    /// `--render`, and fail on every chart or kustomization that was not checked: a render that
+    /// failed, or a root that cannot be rendered offline (a remote dependency or resource not
+    /// vendored), is an EXT903 error.
+    #[arg(long)]
+    pub strict_render: bool,
     /// The chart folder Helm output (on standard input or in a file) was rendered from: its
     /// `# Source:` lines then name the chart's files, and findings point at template lines.
     #[arg(long, value_name = "DIR")]
@@ -293,6 +298,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
         render: args.render,
+        strict_render: args.strict_render,
         chart_dir: args.chart_dir.clone(),
     };
     let (mut settings, warnings) =

@@ -52,11 +52,11 @@ pub fn assign(split: Split<'_>, inputs: &[Input]) -> Assignment {
                 clusters
                     .iter()
                     .position(|c| c.paths.is_match(&rel))
-                    .map_or((display_name(&r.dir), None), |i| {
+                    .map_or((rendered_name(r), None), |i| {
                         (clusters[i].name.clone(), Some(i))
                     })
             }
-            (Split::PerPath { .. }, Input::Rendered(r)) => (display_name(&r.dir), None),
+            (Split::PerPath { .. }, Input::Rendered(r)) => (rendered_name(r), None),
             (Split::PerPath { paths }, _) => match paths.get(input.root()) {
                 Some(p) if p.as_os_str() == "-" => (input.name().to_string(), None),
                 Some(p) => (display_name(p), None),
@@ -135,6 +135,18 @@ pub fn in_stable_order(walked: &mut crate::walk::Walked) {
     context.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
+/// The cluster of a rendered chart or kustomization of its own: its folder, and the values
+/// file of a chart-testing variant (each variant is a release of its own).
+fn rendered_name(r: &crate::walk::Rendered) -> String {
+    if let Some(c) = &r.cluster {
+        return c.clone();
+    }
+    match &r.variant {
+        Some(v) => format!("{} (values {v})", display_name(&r.dir)),
+        None => display_name(&r.dir),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +156,7 @@ mod tests {
             path: PathBuf::from(path),
             name: path.to_string(),
             root,
+            role: crate::source::Role::Manifest,
         }
     }
 

@@ -467,6 +467,12 @@ pub(super) fn read(
         tree: &doc.tree,
         errors: std::cell::RefCell::new(Vec::new()),
     };
+    /// The keys of `helm.charts.<folder>`.
+    #[allow(clippy::items_after_statements)]
+    const CHART_KEYS: &[&str] = &["release", "namespace", "values", "api-versions"];
+    /// kustomize's `--load-restrictor` values.
+    #[allow(clippy::items_after_statements)]
+    const RESTRICTORS: &[&str] = &["LoadRestrictionsRootOnly", "LoadRestrictionsNone"];
     #[allow(clippy::items_after_statements)]
     const TOP: &[&str] = &[
         "profile",
@@ -483,6 +489,7 @@ pub(super) fn read(
         "clusters",
         "render",
         "helm",
+        "kustomize",
     ];
     for (key, k, v) in r.mapping(doc.root, "the config")? {
         let read = (|| -> Result<(), Error> {
@@ -582,7 +589,86 @@ pub(super) fn read(
                                         .push((settings.glob_base.join(chart), files));
                                 }
                             }
-                            _ => return Err(unknown_key(&r, &key, k, &["release", "values"])),
+                            "charts" => {
+                                settings.sources.insert("helm.charts".into(), r.source(v));
+                                for (chart, _, o) in r.mapping(v, "helm.charts")? {
+                                    let mut root = crate::config::RenderRoot {
+                                        dir: settings.glob_base.join(&chart),
+                                        ..Default::default()
+                                    };
+                                    for (key, k, v) in r.mapping(o, "helm.charts.<folder>")? {
+                                        match key.as_str() {
+                                            "release" => {
+                                                root.release = Some(r.string(v, "release")?);
+                                            }
+                                            "namespace" => {
+                                                root.namespace = Some(r.string(v, "namespace")?);
+                                            }
+                                            "values" => {
+                                                root.values = r
+                                                    .strings(v, "values")?
+                                                    .into_iter()
+                                                    .map(|(f, _)| settings.glob_base.join(f))
+                                                    .collect();
+                                            }
+                                            "api-versions" => {
+                                                root.api_versions = r
+                                                    .strings(v, "api-versions")?
+                                                    .into_iter()
+                                                    .map(|(s, _)| s)
+                                                    .collect();
+                                            }
+                                            _ => {
+                                                return Err(unknown_key(&r, &key, k, CHART_KEYS));
+                                            }
+                                        }
+                                    }
+                                    settings.render.roots.push(root);
+                                }
+                            }
+                            _ => {
+                                return Err(unknown_key(
+                                    &r,
+                                    &key,
+                                    k,
+                                    &["release", "values", "charts"],
+                                ));
+                            }
+                        }
+                    }
+                }
+                "kustomize" => {
+                    for (key, k, v) in r.mapping(v, "kustomize")? {
+                        if key != "roots" {
+                            return Err(unknown_key(&r, &key, k, &["roots"]));
+                        }
+                        settings
+                            .sources
+                            .insert("kustomize.roots".into(), r.source(v));
+                        for (dir, _, o) in r.mapping(v, "kustomize.roots")? {
+                            let mut root = crate::config::RenderRoot {
+                                dir: settings.glob_base.join(&dir),
+                                ..Default::default()
+                            };
+                            for (key, k, v) in r.mapping(o, "kustomize.roots.<folder>")? {
+                                if key != "load-restrictor" {
+                                    return Err(unknown_key(&r, &key, k, &["load-restrictor"]));
+                                }
+                                let value = r.string(v, "load-restrictor")?;
+                                if !RESTRICTORS.contains(&value.as_str()) {
+                                    return Err(r.err(
+                                        v,
+                                        format!(
+                                            "`load-restrictor` must be one of {}, not `{value}`",
+                                            RESTRICTORS.join(", ")
+                                        ),
+                                        "not a kustomize load restrictor",
+                                        None,
+                                    ));
+                                }
+                                root.load_restrictor = Some(value);
+                            }
+                            settings.render.roots.push(root);
                         }
                     }
                 }

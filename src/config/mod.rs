@@ -146,6 +146,22 @@ pub struct RenderSettings {
     pub values: Vec<(PathBuf, Vec<PathBuf>)>,
     /// `--chart-dir`: the chart Helm output on standard input (or in files) was rendered from.
     pub chart_dir: Option<PathBuf>,
+    /// `--strict-render`: a root that cannot be rendered offline is an `EXT903` error.
+    pub strict: bool,
+    /// `helm.charts` and `kustomize.roots`: options of single roots.
+    pub roots: Vec<RenderRoot>,
+}
+
+/// The renderer options of one chart (`helm.charts.<folder>`) or kustomization root
+/// (`kustomize.roots.<folder>`); the folder is relative to the config file's folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RenderRoot {
+    pub dir: PathBuf,
+    pub release: Option<String>,
+    pub namespace: Option<String>,
+    pub values: Vec<PathBuf>,
+    pub api_versions: Vec<String>,
+    pub load_restrictor: Option<String>,
 }
 
 /// Resource limits (issue: hostile input).
@@ -361,6 +377,8 @@ pub struct Overrides {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub render: bool,
+    /// `--strict-render`: implies `--render`; a root not rendered is an `EXT903` error.
+    pub strict_render: bool,
     pub chart_dir: Option<PathBuf>,
 }
 

@@ -21,6 +21,21 @@ pub(super) fn apply(settings: &mut Settings, o: &Overrides) -> Result<(), Error>
             .sources
             .insert("render".into(), ValueSource::Flag("--render"));
     }
+    if o.strict_render {
+        settings.render.enabled = true;
+        settings.render.strict = true;
+        settings
+            .sources
+            .insert("render".into(), ValueSource::Flag("--strict-render"));
+        // Applied before `--select` and `--ignore`, which still decide whether it runs.
+        settings.rules.insert(
+            "EXT903",
+            (
+                Some(crate::finding::Severity::Error),
+                ValueSource::Flag("--strict-render"),
+            ),
+        );
+    }
     if let Some(dir) = &o.chart_dir {
         settings.render.chart_dir = Some(dir.clone());
     }

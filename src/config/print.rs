@@ -217,6 +217,56 @@ impl Settings {
                 );
             }
         }
+        let list = |items: &[String]| {
+            items
+                .iter()
+                .map(|i| quoted(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let charts: Vec<_> = self
+            .render
+            .roots
+            .iter()
+            .filter(|r| r.load_restrictor.is_none())
+            .collect();
+        if !charts.is_empty() {
+            let _ = writeln!(out, "  charts:  # {}", source("helm.charts"));
+            for r in charts {
+                let _ = writeln!(out, "    {}:", quoted(&display_name(&r.dir)));
+                if let Some(v) = &r.release {
+                    let _ = writeln!(out, "      release: {}", quoted(v));
+                }
+                if let Some(v) = &r.namespace {
+                    let _ = writeln!(out, "      namespace: {}", quoted(v));
+                }
+                if !r.values.is_empty() {
+                    let files: Vec<String> = r.values.iter().map(|f| display_name(f)).collect();
+                    let _ = writeln!(out, "      values: [{}]", list(&files));
+                }
+                if !r.api_versions.is_empty() {
+                    let _ = writeln!(out, "      api-versions: [{}]", list(&r.api_versions));
+                }
+            }
+        }
+        let roots: Vec<_> = self
+            .render
+            .roots
+            .iter()
+            .filter(|r| r.load_restrictor.is_some())
+            .collect();
+        if !roots.is_empty() {
+            let _ = writeln!(out, "kustomize:");
+            let _ = writeln!(out, "  roots:  # {}", source("kustomize.roots"));
+            for r in roots {
+                let _ = writeln!(
+                    out,
+                    "    {}: {{load-restrictor: {}}}",
+                    quoted(&display_name(&r.dir)),
+                    r.load_restrictor.as_deref().unwrap_or_default()
+                );
+            }
+        }
         let l = &self.limits;
         let _ = writeln!(out, "limits:");
         for (key, value) in [

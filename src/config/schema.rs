@@ -89,6 +89,37 @@ pub fn json_schema(catalog: &[&RuleMeta]) -> serde_json::Value {
                         "type": "object",
                         "additionalProperties": {"type": "array", "items": {"type": "string"}},
                     },
+                    "charts": {
+                        "description": "Options of single charts by folder, relative to this file.",
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "additionalProperties": false,
+                            "properties": {
+                                "release": {"description": "Release name for this chart.", "type": "string"},
+                                "namespace": {"description": "Namespace for this chart (helm template --namespace).", "type": "string"},
+                                "values": {"description": "Values files for this chart, relative to this file.", "type": "array", "items": {"type": "string"}},
+                                "api-versions": {"description": "APIs .Capabilities reports (helm template --api-versions).", "type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    },
+                },
+            },
+            "kustomize": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "roots": {
+                        "description": "Options of single kustomization roots by folder, relative to this file.",
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "additionalProperties": false,
+                            "properties": {
+                                "load-restrictor": {"description": "kustomize build --load-restrictor for this root.", "enum": ["LoadRestrictionsRootOnly", "LoadRestrictionsNone"]},
+                            },
+                        },
+                    },
                 },
             },
             "include": {"description": "Globs of files to read, relative to this file.", "type": "array", "items": {"type": "string"}},

@@ -114,6 +114,11 @@ pub enum ProblemKind {
     /// Unrendered template syntax where a name, label or address belongs: the document is a
     /// template, skipped with a notice.
     Template,
+    /// A chart or kustomization root that `helm template` or `kustomize build` failed on (or
+    /// that could not be rendered offline, with `--strict-render`): `EXT903`.
+    RenderFailed,
+    /// A key repeated in a Helm values file; helm keeps the last value: `EXT904`.
+    ValuesDuplicateKey,
 }
 
 /// A problem with a document.

@@ -282,6 +282,14 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
         for r in &f.related {
             if near(r.span) {
                 labels.push(labeled(&r.text, r.span.start, r.span.end, false));
+            } else if report.files[r.span.file.0 as usize].virtual_file {
+                // Rendered output is no file to open: its line, with how to reproduce it.
+                let l = locate(report, r.span, None);
+                also.push(format!(
+                    "{}, line {}",
+                    super::one_line(&r.text),
+                    l.start.line
+                ));
             } else {
                 let l = locate(report, r.span, None);
                 also.push(format!(

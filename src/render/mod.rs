@@ -467,6 +467,24 @@ pub fn summary(report: &Report, elapsed: std::time::Duration) -> String {
             );
         }
     }
+    if !s.unrendered.is_empty() {
+        const SHOWN: usize = 10;
+        let _ = writeln!(
+            out,
+            "not checked: {} could not be rendered offline (--strict-render makes this an error):",
+            if s.unrendered.len() == 1 {
+                "1 chart, kustomization or release".to_string()
+            } else {
+                format!("{} charts, kustomizations or releases", s.unrendered.len())
+            },
+        );
+        for (name, why) in s.unrendered.iter().take(SHOWN) {
+            let _ = writeln!(out, "  {}: {}", one_line(name), one_line(why));
+        }
+        if s.unrendered.len() > SHOWN {
+            let _ = writeln!(out, "  and {} more", s.unrendered.len() - SHOWN);
+        }
+    }
     out.push_str(&totals(report));
     let _ = write!(out, " in {:.2}s", elapsed.as_secs_f64());
     let by_rule = by_rule(report);

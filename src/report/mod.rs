@@ -36,6 +36,9 @@ pub struct Stats {
     pub manifests: std::collections::BTreeSet<FileId>,
     /// Objects of namespaced kinds that set no namespace, by the namespace they were placed in.
     pub namespace_defaulted: BTreeMap<String, usize>,
+    /// `--render`: the charts and kustomization roots that could not be rendered offline (a
+    /// remote dependency or resource), by folder, with why: nothing they render was checked.
+    pub unrendered: Vec<(String, String)>,
 }
 
 impl Stats {
@@ -109,6 +112,7 @@ impl Inputs {
             files: Vec::with_capacity(loaded.len() + 1),
             stats: Stats {
                 skipped: walked.skipped,
+                unrendered: walked.unrendered.clone(),
                 ..Stats::default()
             },
             notices: walked.notices.into_iter().map(Message::from).collect(),

@@ -23,6 +23,7 @@ mod deprecated_external_ips;
 mod deprecated_load_balancer_annotation;
 mod deprecated_load_balancer_ip;
 mod duplicate_key;
+mod duplicate_values_key;
 mod external_ip_in_load_balancer_pool;
 mod external_ip_not_allowed;
 mod external_ips_in_cloud;
@@ -33,6 +34,7 @@ mod load_balancer_annotation_not_read;
 mod load_balancer_ip_with_annotation;
 pub mod migrate;
 mod non_standard_external_ip;
+mod render_failed;
 mod service_without_network_policy;
 mod unused_suppression;
 
@@ -84,6 +86,8 @@ pub static ALL: &[&Rule] = &[
     &invalid_manifest::RULE,
     &unused_suppression::RULE,
     &duplicate_key::RULE,
+    &render_failed::RULE,
+    &duplicate_values_key::RULE,
 ];
 
 /// Every rule's metadata, in `ALL` order: what settings and docs are given.

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Input, WalkOptions, Walked, chart_of, has_extension, selected};
+use crate::source::Role;
 use crate::source::display_name;
 
 /// Buffers by absolute path.
@@ -50,7 +51,12 @@ impl Buffers {
         }
         let mut placed = std::collections::BTreeSet::new();
         for input in &mut walked.inputs {
-            if let Input::File { path, name, root } = input
+            if let Input::File {
+                path,
+                name,
+                root,
+                role,
+            } = input
                 && let Some(bytes) = self.texts.get(path.as_path())
             {
                 placed.insert(path.clone());
@@ -59,6 +65,7 @@ impl Buffers {
                     name: std::mem::take(name),
                     root: *root,
                     bytes: Arc::clone(bytes),
+                    role: *role,
                 };
             }
         }
@@ -77,6 +84,11 @@ impl Buffers {
                     name: display_name(path),
                     root,
                     bytes: Arc::clone(bytes),
+                    role: if super::values_of(path).is_some() {
+                        Role::HelmValues
+                    } else {
+                        Role::Manifest
+                    },
                 },
             );
             walked.reported += 1;
@@ -110,6 +122,7 @@ mod tests {
             path: path.to_path_buf(),
             name: display_name(path),
             root: 0,
+            role: Role::Manifest,
         }
     }
 
