@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 
 use extip_lint::finding::ObjectRef;
-use extip_lint::load::{LoadOptions, load_all};
+use extip_lint::input::walk::Input;
+use extip_lint::object::load::{LoadOptions, load_all};
 use extip_lint::object::{ClassifyOptions, ProblemKind, View};
-use extip_lint::walk::Input;
 use extip_lint::yaml::BuildLimits;
 use serde_json::{Value, json};
 

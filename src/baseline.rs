@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Settings;
+use crate::input::{expand, git, walk};
 use crate::verdict::known::Known;
-use crate::{Report, error, expand, git, plan, source, walk};
+use crate::{Report, error, plan, source};
 
 /// What the paths held at a git revision: lints `snapshot` (the same paths, read through git)
 /// with the same settings, and keeps its unsuppressed findings' fingerprints and its claims.

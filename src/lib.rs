@@ -11,19 +11,14 @@
 
 pub mod admission;
 pub mod baseline;
-pub mod chart;
 pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod error;
-pub mod expand;
 pub mod finding;
-pub mod git;
-pub mod gitops;
+pub mod input;
 pub mod k8s;
-pub mod kustomize;
-pub mod load;
 pub mod object;
 pub mod plan;
 pub mod progress;
@@ -32,9 +27,7 @@ pub mod report;
 pub mod rules;
 pub mod server;
 pub mod source;
-pub mod srcmap;
 pub mod verdict;
-pub mod walk;
 pub mod yaml;
 
 pub use baseline::known_at;
@@ -43,11 +36,14 @@ pub use report::{Report, Stats};
 
 use crate::cluster::assign::Split;
 use crate::config::Settings;
-use crate::load::LoadOptions;
+use crate::input::{expand, walk};
 use crate::object::Problem;
+use crate::object::load;
+use crate::object::load::LoadOptions;
 use crate::report::{Inputs, Outcome};
 use crate::rules::EXT901;
 use crate::verdict::known::Known;
+use crate::verdict::srcmap;
 
 /// Lints the inputs named in `settings`; `stdin` holds standard input when `-` is among them.
 #[must_use]

@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::{AllowEntry, ClusterConfig, Profile, Settings, ValueSource};
-use crate::expand;
-use crate::load::LoadOptions;
+use crate::input::expand;
+use crate::input::walk::WalkOptions;
 use crate::object::ClassifyOptions;
+use crate::object::load::LoadOptions;
 use crate::rules::Enabled;
-use crate::walk::WalkOptions;
 
 /// What one cluster is checked with: the settings, with the cluster's own overrides.
 pub struct Plan<'a> {

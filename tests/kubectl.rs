@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use extip_lint::finding::ObjectRef;
+use extip_lint::input::walk::Input;
 use extip_lint::k8s::policy::Policy;
-use extip_lint::load::{LoadOptions, load_all};
+use extip_lint::object::load::{LoadOptions, load_all};
 use extip_lint::object::{ClassifyOptions, Object, View};
 use extip_lint::source;
-use extip_lint::walk::Input;
 use extip_lint::yaml::{self, BuildLimits, Cut, Document, Piece};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::NetworkPolicy;

@@ -14,10 +14,11 @@ use clap::{Parser, ValueEnum};
 use crate::config::{self, Overrides};
 use crate::error::Error;
 use crate::finding::Severity;
+use crate::input::{git, walk};
 use crate::render::{self, Format};
 use crate::report::Report;
+use crate::rules;
 use crate::verdict::known::Known;
-use crate::{git, rules, walk};
 
 #[derive(Debug, Parser)]
 #[command(

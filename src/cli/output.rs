@@ -194,11 +194,11 @@ pub fn base(args: &Args) -> Option<Base> {
     };
     let root = match &args.project_root {
         Some(r) => std::fs::canonicalize(r).unwrap_or_else(|_| absolute(r)),
-        None => crate::git::repository_root(&cwd)
+        None => crate::input::git::repository_root(&cwd)
             .or_else(|| {
                 let first = args.paths.iter().find(|p| p.as_os_str() != "-")?;
                 let first = std::fs::canonicalize(first).ok()?;
-                crate::git::repository_root(&first)
+                crate::input::git::repository_root(&first)
             })
             .unwrap_or_else(|| cwd.clone()),
     };

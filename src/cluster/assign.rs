@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::{ClusterConfig, DEFAULT_CLUSTER};
+use crate::input::walk::Input;
 use crate::object::Object;
 use crate::source::display_name;
-use crate::walk::Input;
 
 /// How the inputs of a run are split into clusters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +120,7 @@ pub fn per_cluster(objects: Vec<Object>, clusters: usize, of_input: &[usize]) ->
 /// name reports show, then the path (reported inputs first, then context). File ids follow it,
 /// so whatever is decided by the first of several objects (the load-balancer and cloud
 /// evidence, the first policy that isolates some pods) is decided by file name and position.
-pub fn in_stable_order(walked: &mut crate::walk::Walked) {
+pub fn in_stable_order(walked: &mut crate::input::walk::Walked) {
     fn key(input: &Input) -> (&str, u8, Option<&Path>) {
         match input {
             Input::File { name, path, .. } => (name, 0, Some(path)),
@@ -137,7 +137,7 @@ pub fn in_stable_order(walked: &mut crate::walk::Walked) {
 
 /// The cluster of a rendered chart or kustomization of its own: its folder, and the values
 /// file of a chart-testing variant (each variant is a release of its own).
-fn rendered_name(r: &crate::walk::Rendered) -> String {
+fn rendered_name(r: &crate::input::walk::Rendered) -> String {
     if let Some(c) = &r.cluster {
         return c.clone();
     }

@@ -10,6 +10,7 @@ mod classify;
 mod decoder;
 mod document;
 pub mod gateway;
+pub mod load;
 mod policies;
 pub mod pools;
 mod span_map;

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use crate::cluster::profile::{KubernetesDecision, ProfileDecision};
 use crate::error::Error;
 use crate::finding::{Finding, Message, RuleMeta, Severity};
-use crate::load::Loaded;
+use crate::input::walk::Walked;
+use crate::object::load::Loaded;
 use crate::object::{IgnoreAnnotation, Object, Problem};
 use crate::source::{Encoding, FileId, SourceFile, display_name};
 use crate::verdict::known::Filtered;
-use crate::walk::Walked;
 
 /// Counts for the summary.
 #[derive(Debug, Default, Clone)]
@@ -153,7 +153,7 @@ impl Inputs {
             out.notices.extend(l.notices);
             out.errors.extend(l.error);
         }
-        out.objects = crate::load::concat(objects);
+        out.objects = crate::object::load::concat(objects);
         out
     }
 

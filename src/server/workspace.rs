@@ -10,8 +10,8 @@ use lsp_types::Uri;
 
 use crate::config::{self, ConfigFile, Overrides, Settings};
 use crate::error::{ConfigIssue, Error};
+use crate::input::walk::{Buffers, Input};
 use crate::report::Report;
-use crate::walk::{Buffers, Input};
 
 /// A document the editor has open.
 #[derive(Debug, Clone)]
@@ -220,7 +220,8 @@ fn lint_buffers(
     rendered: Option<Vec<Input>>,
 ) -> (Report, Vec<Input>) {
     let opts = crate::plan::walk_options(settings);
-    let mut walked = crate::walk::walk_with_context(&opts, &settings.paths, &settings.context);
+    let mut walked =
+        crate::input::walk::walk_with_context(&opts, &settings.paths, &settings.context);
     buffers.apply(&mut walked, &opts, &settings.paths);
     let mut kept = Vec::new();
     if settings.render.enabled {
@@ -232,7 +233,7 @@ fn lint_buffers(
             walked.inputs.splice(at..at, r);
         } else {
             let render = crate::plan::render_options(settings);
-            crate::expand::render_all(&mut walked, &render, None);
+            crate::input::expand::render_all(&mut walked, &render, None);
         }
         kept = walked
             .inputs

@@ -175,7 +175,7 @@ fn identity(kind: &str, v: &Value) -> String {
 
 /// A repository path (`./apps/web`, `apps/web`) under `root`.
 fn in_repo(root: &Path, path: &str) -> PathBuf {
-    crate::kustomize::normalize(&root.join(path.trim_start_matches('/')))
+    crate::input::kustomize::normalize(&root.join(path.trim_start_matches('/')))
 }
 
 fn helm_release(v: &Value, root: &Path, docs: &[Doc]) -> (String, Target) {

@@ -55,7 +55,7 @@ pub(super) fn application(v: &Value, root: &Path) -> (String, Target) {
                     .map(|f| match f.strip_prefix('$') {
                         // `$values/path`: a file of the source named `values`, this repository.
                         Some(rest) => in_repo(root, rest.split_once('/').map_or("", |(_, p)| p)),
-                        None => crate::kustomize::normalize(&dir.join(f)),
+                        None => crate::input::kustomize::normalize(&dir.join(f)),
                     })
                     .collect()
             })
@@ -99,7 +99,7 @@ pub(super) fn application(v: &Value, root: &Path) -> (String, Target) {
             },
         );
     }
-    if crate::kustomize::file_in(&dir).is_some() {
+    if crate::input::kustomize::file_in(&dir).is_some() {
         let k = &source["kustomize"];
         return (
             id,

@@ -67,7 +67,7 @@ pub(super) fn kustomizations(out: &mut Walked, found: Vec<(PathBuf, usize)>, ren
     }
     if components > 0 {
         *out.skipped
-            .entry("kustomize Components no kustomization uses (never built on their own)".into())
+            .entry("kustomize Components no kustomization uses, never built on their own".into())
             .or_default() += components;
     }
     // The roots that read each resource file, through any depth of folders.

@@ -19,10 +19,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::kustomize;
+use crate::input::kustomize;
+use crate::input::walk::{Input, Rendered, Tool, Walked};
 use crate::progress::{Phase, Progress};
 use crate::source::display_name;
-use crate::walk::{Input, Rendered, Tool, Walked};
 
 mod helm;
 mod overlay;

@@ -10,10 +10,10 @@ use super::{
     NOT_RENDERED, RenderOptions, Run, Scratch, canonical, in_namespace, on_path, relative_path,
     rendered, run, tidy, with_values,
 };
-use crate::gitops::{self, Target};
-use crate::kustomize;
+use crate::input::gitops::{self, Target};
+use crate::input::kustomize;
+use crate::input::walk::{Input, Tool, Walked};
 use crate::source::display_name;
-use crate::walk::{Input, Tool, Walked};
 
 /// Renders the Flux and Argo CD releases declared in the plain manifests of `walked`, each with exactly
 /// its own inputs and as a cluster of its own.
@@ -26,7 +26,7 @@ pub(super) fn releases(walked: &mut Walked, opts: &RenderOptions) -> Vec<Input> 
         .filter_map(|i| match i {
             Input::File {
                 path,
-                role: crate::walk::Role::Manifest,
+                role: crate::input::walk::Role::Manifest,
                 ..
             } => Some(path.clone()),
             _ => None,

@@ -75,7 +75,9 @@ pub fn parse(dir: &Path, text: &str) -> Chart {
                 None => Repository::None,
                 Some(r) if r.trim().is_empty() => Repository::None,
                 Some(r) => match r.strip_prefix("file://") {
-                    Some(rel) => Repository::Local(crate::kustomize::normalize(&dir.join(rel))),
+                    Some(rel) => {
+                        Repository::Local(crate::input::kustomize::normalize(&dir.join(rel)))
+                    }
                     None => Repository::Remote(r),
                 },
             };

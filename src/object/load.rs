@@ -13,10 +13,10 @@ use rayon::prelude::*;
 
 use crate::error::Error;
 use crate::finding::Message;
+use crate::input::walk::Input;
 use crate::object::{self, ClassifyOptions, IgnoreAnnotation, Object, Problem, ProblemKind};
 use crate::progress::{Phase, Progress};
 use crate::source::{self, Encoding, FileId, SourceFile, Span};
-use crate::walk::Input;
 use crate::yaml::{self, BuildLimits, TreeError};
 
 /// What loading needs to know.
@@ -333,7 +333,7 @@ fn load(
     out.problems = concat(problems);
     if templates > 0 {
         out.notices.push(Message::from(format!(
-            "{name}: skipped {templates} document{} with unrendered `{{{{ }}}}` template syntax; lint `helm template` output instead",
+            "{name}: skipped {templates} document{} with unrendered `{{{{ }}}}` template syntax; lint what its templating renders instead (for a Helm chart, `--render` runs `helm template`)",
             if templates == 1 { "" } else { "s" }
         )));
     }

@@ -21,7 +21,7 @@ use globset::GlobSet;
 use ignore::WalkBuilder;
 
 use crate::error::Error;
-use crate::kustomize;
+use crate::input::kustomize;
 pub use crate::source::{Role, Tool};
 use crate::source::{Unread, display_name, is_null_device, special_kind};
 pub use buffers::Buffers;
@@ -320,7 +320,7 @@ pub fn walk(settings: &WalkOptions, roots: &[PathBuf]) -> Walked {
                     continue;
                 }
                 // A library chart is not installable: helm only renders it as a dependency.
-                if crate::chart::read(&dir).is_some_and(|c| c.library) {
+                if crate::input::chart::read(&dir).is_some_and(|c| c.library) {
                     library.push(dir);
                     continue;
                 }
@@ -474,7 +474,7 @@ pub fn walk_snapshot(
     settings: &WalkOptions,
     roots: &[PathBuf],
     reported_roots: usize,
-    files: Vec<crate::git::BaseFile>,
+    files: Vec<crate::input::git::BaseFile>,
 ) -> Walked {
     let mut out = Walked::default();
     let mut seen = std::collections::BTreeSet::new();
@@ -615,7 +615,7 @@ fn values_of_with(path: &Path, is_file: &dyn Fn(&Path) -> bool) -> Option<PathBu
     } else {
         parent
     };
-    (is_file(&chart.join("Chart.yaml")) && crate::chart::is_values_file(chart, path))
+    (is_file(&chart.join("Chart.yaml")) && crate::input::chart::is_values_file(chart, path))
         .then(|| chart.to_path_buf())
 }
 

@@ -8,9 +8,9 @@ use std::process::Command;
 use super::{
     RenderOptions, Run, Scratch, canonical, input, on_path, relative_path, run, tidy, unrendered,
 };
-use crate::kustomize;
+use crate::input::kustomize;
+use crate::input::walk::{Input, Tool, Walked};
 use crate::source::display_name;
-use crate::walk::{Input, Tool, Walked};
 
 /// The remote resources anywhere in the kustomization tree under `dir`.
 fn remote_resources(dir: &Path) -> Vec<String> {

@@ -11,7 +11,7 @@ use crate::source::{self, Encoding, FileId, SourceFile};
 /// kustomization file, which is the file reported.
 pub(super) fn render_failure(
     id: FileId,
-    r: &crate::walk::Rendered,
+    r: &crate::input::walk::Rendered,
     error: &str,
     max: u64,
 ) -> Loaded {
@@ -25,7 +25,7 @@ pub(super) fn render_failure(
     let mut problem = file_problem(
         id,
         r.offset.min(text.len()),
-        match error.strip_prefix(crate::expand::NOT_RENDERED) {
+        match error.strip_prefix(crate::input::expand::NOT_RENDERED) {
             Some(why) => format!(
                 "`{}` was not run, so what it renders was not checked: {}{instead}",
                 r.label,

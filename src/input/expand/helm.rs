@@ -11,9 +11,9 @@ use super::{
     RenderOptions, Run, Scratch, canonical, in_namespace, input, one_line, run, tidy, unrendered,
     with_values,
 };
-use crate::chart::{self, Repository};
+use crate::input::chart::{self, Repository};
+use crate::input::walk::{Input, Tool, Walked};
 use crate::source::display_name;
-use crate::walk::{Input, Tool, Walked};
 
 /// A chart folder ready for `helm template`: the chart itself, or a temporary copy with its
 /// `file://` dependencies built in.

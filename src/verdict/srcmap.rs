@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::finding::{Finding, Label};
-use crate::kustomize;
+use crate::input::kustomize;
 use crate::source::{Encoding, FileId, Rendering, SourceFile, Span, Tool, display_name};
 use crate::yaml::pointer::segments;
 
