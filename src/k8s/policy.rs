@@ -19,6 +19,7 @@
 //!   <https://kubernetes.io/docs/concepts/services-networking/network-policies/#networkpolicy-and-hostnetwork-pods>
 
 mod openness;
+mod validation;
 
 use std::collections::BTreeMap;
 
@@ -29,6 +30,7 @@ use crate::k8s::calico;
 use crate::k8s::selector::{self, Fit, PodLabels};
 
 pub use openness::{Openness, spans_a_family};
+pub use validation::rejected_parts;
 
 /// A Cilium rule's view: which endpoints it selects and whether it enforces on ingress.
 #[derive(Debug, Clone)]

@@ -192,6 +192,13 @@ pub(super) fn object(
                         valid = false;
                     }
                 }
+                for (pointer, field, why) in policy::rejected_parts(&np) {
+                    cx.problem_at(
+                        &pointer,
+                        &format!("has `{field}` that the API server rejects ({why}); the policy is not counted"),
+                    );
+                    valid = false;
+                }
                 metadata = Some(std::mem::take(&mut np.metadata));
                 valid.then(|| View::Policy(Policy::Kubernetes(Box::new(np))))
             })

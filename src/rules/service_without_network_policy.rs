@@ -139,7 +139,8 @@ fn check(cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
                 .iter()
                 .filter_map(|p| p.object.as_deref())
                 .filter(|o| {
-                    o.kind.ends_with("Policy")
+                    // Network policies of every kind, not PodSecurityPolicy or a scheduler's Policy.
+                    o.kind.ends_with("NetworkPolicy")
                         && o.namespace.as_deref().is_none_or(|n| n == ns_name)
                 })
                 .map(|o| format!("{} `{}`", o.kind_label(), o.qualified_name()))
@@ -213,7 +214,7 @@ fn opened(
         )
         .into(),
         help: &format!(
-            "Restrict the ingress rules that apply in namespace `{ns}` to the sources that need these pods (a podSelector, a namespaceSelector or an ipBlock narrower than 0.0.0.0/0 and ::/0), or to the ports they serve."
+            "Restrict the ingress rules that apply in namespace `{ns}` to the sources that need these pods (a podSelector, a namespaceSelector or an ipBlock narrower than 0.0.0.0/0 and ::/0). A rule open to every source on some ports only is not reported here; the inventory lists those ports as open to all."
         ),
     }
     .finding(&RULE.meta);

@@ -156,8 +156,16 @@ pub fn expectations(path: &Path) -> Vec<Hit> {
             continue;
         };
         for item in rest.trim().trim_end_matches('\r').split(',') {
-            // A marker may carry words after its code: `# expect: EXT007 (deprecated)`.
-            let item = item.split_whitespace().next().unwrap_or_default();
+            // A marker may carry words after its code: `# expect: EXT007 (deprecated)`; a second
+            // code among them is a marker without its comma, which would be lost.
+            let mut words = item.split_whitespace();
+            let item = words.next().unwrap_or_default();
+            assert!(
+                !words.any(|w| w.starts_with("EXT")),
+                "{name}:{}: separate the markers with commas: `{}`",
+                i + 1,
+                rest.trim()
+            );
             let (code, col) = item.split_once('@').unwrap_or((item, "0"));
             out.push((
                 name.clone(),

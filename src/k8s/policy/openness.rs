@@ -82,7 +82,16 @@ pub(super) fn kubernetes(spec: Option<&NetworkPolicySpec>) -> Openness {
                 .iter()
                 .filter_map(|p| p.ip_block.as_ref())
                 .find(|b| spans_a_family(&b.cidr))
-                .map(|b| format!("ingress rule {} admits `ipBlock` `{}`", i + 1, b.cidr))
+                .map(|b| {
+                    // Addresses left out of the whole family still leave it open to the internet.
+                    let except = b.except.as_deref().unwrap_or_default();
+                    let but = if except.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" except {}", except.join(", "))
+                    };
+                    format!("ingress rule {} admits `ipBlock` `{}`{but}", i + 1, b.cidr)
+                })
         };
         let Some(how) = how else { continue };
         let ports: Vec<String> = rule
