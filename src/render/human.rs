@@ -282,7 +282,7 @@ pub fn render(report: &Report, opts: &Options, out: &mut dyn Write) -> io::Resul
         for r in &f.related {
             if near(r.span) {
                 labels.push(labeled(&r.text, r.span.start, r.span.end, false));
-            } else if report.files[r.span.file.0 as usize].virtual_file {
+            } else if report.files[r.span.file].virtual_file {
                 // Rendered output is no file to open: its line, with how to reproduce it.
                 let l = locate(report, r.span, None);
                 also.push(format!(

@@ -47,7 +47,7 @@ impl Sources<'_> {
     }
 
     fn text(&self, id: FileId) -> Arc<str> {
-        Arc::clone(&self.files[id.0 as usize].text)
+        Arc::clone(&self.files[id].text)
     }
 }
 
@@ -58,7 +58,7 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
         by_path: HashMap::new(),
     };
     for f in findings {
-        let file = &sources.files[f.primary.span.file.0 as usize];
+        let file = &sources.files[f.primary.span.file];
         let Some(rendering) = file.rendering.clone() else {
             continue;
         };
@@ -89,7 +89,7 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
                 f.related.push(Label::new(rendered, by.clone()));
                 f.notes.push(format!(
                     "{rendered_name} names no source file for this object; this points at {}",
-                    sources.files[id.0 as usize].name
+                    sources.files[id].name
                 ));
                 for fix in &mut f.fixes {
                     fix.refused = Some(format!("the object is rendered by {rendered_name}"));
@@ -166,14 +166,14 @@ pub fn map(findings: &mut [Finding], files: &mut Vec<SourceFile>) {
                         ))
                         .collect::<Vec<_>>()
                 ),
-                sources.files[id.0 as usize].name
+                sources.files[id].name
             ));
         }
         f.origin = None;
         for fix in &mut f.fixes {
             fix.refused = Some(format!(
                 "the object is rendered by {rendered_name}: change {} instead",
-                sources.files[id.0 as usize].name
+                sources.files[id].name
             ));
         }
     }
