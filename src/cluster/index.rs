@@ -256,12 +256,19 @@ impl<'a> Index<'a> {
             if *other == ns {
                 continue;
             }
-            for &p in &n.own {
+            // The namespace's own policies that can select these labels, through its index:
+            // a scan of every policy of every namespace for every Service would be quadratic.
+            let pods = self.pods(other, n, set);
+            for i in n.policies.candidates(&pods) {
+                let p = n.policies.all[i];
+                if p.id.namespace.as_deref() != Some(*other) {
+                    continue;
+                }
                 let Some(pol) = policy(p) else { continue };
                 if pol.selects_every_pod() {
                     continue;
                 }
-                if pol.isolates(&self.pods(other, n, set)).is_ok() {
+                if pol.isolates(&pods).is_ok() {
                     out.push(p);
                     if out.len() >= limit {
                         return out;
@@ -412,19 +419,10 @@ impl<'a> Policies<'a> {
         }
     }
 
-    /// The first policy (in `all` order) that isolates `pods` for ingress.
-    #[cfg(test)]
-    fn first_isolating(&self, pods: &Pods<'_>) -> Option<(&'a Object, Isolation)> {
-        self.isolating(pods).0
-    }
-
-    /// The first policy (in `all` order) that isolates `pods` for ingress, and every isolating
-    /// policy whose ingress rules let in every source: traffic any of them allows is allowed.
-    #[allow(clippy::type_complexity)]
-    fn isolating(
-        &self,
-        pods: &Pods<'_>,
-    ) -> (Option<(&'a Object, Isolation)>, Vec<(&'a Object, Openness)>) {
+    /// The positions in `all`, in order, of the policies that may isolate `pods` for ingress:
+    /// those whose selector needs a label the pods have (or may have), and those the index
+    /// cannot narrow down.
+    fn candidates(&self, pods: &Pods<'_>) -> Vec<usize> {
         let mut candidates = self.always.clone();
         for (k, v) in &pods.labels.known {
             if let Some(found) = self.by_key.get(k.as_str()) {
@@ -438,9 +436,25 @@ impl<'a> Policies<'a> {
         }
         candidates.sort_unstable();
         candidates.dedup();
+        candidates
+    }
+
+    /// The first policy (in `all` order) that isolates `pods` for ingress.
+    #[cfg(test)]
+    fn first_isolating(&self, pods: &Pods<'_>) -> Option<(&'a Object, Isolation)> {
+        self.isolating(pods).0
+    }
+
+    /// The first policy (in `all` order) that isolates `pods` for ingress, and every isolating
+    /// policy whose ingress rules let in every source: traffic any of them allows is allowed.
+    #[allow(clippy::type_complexity)]
+    fn isolating(
+        &self,
+        pods: &Pods<'_>,
+    ) -> (Option<(&'a Object, Isolation)>, Vec<(&'a Object, Openness)>) {
         let mut first = None;
         let mut opened = Vec::new();
-        for i in candidates {
+        for i in self.candidates(pods) {
             let p = self.all[i];
             let Some(pol) = policy(p) else { continue };
             let Ok(how) = pol.isolates(pods) else {
