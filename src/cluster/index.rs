@@ -82,8 +82,10 @@ pub struct PodSet<'a> {
 #[derive(Debug, Default)]
 struct Policies<'a> {
     all: Vec<&'a Object>,
-    /// Positions in `all` of policies that select only pods with a `key=value` label, by key.
-    by_key: HashMap<&'a str, Vec<(&'a str, usize)>>,
+    /// Positions in `all` of policies that select only pods with a `key=value` label, by label.
+    by_label: HashMap<(&'a str, &'a str), Vec<usize>>,
+    /// The same positions by key alone, for labels whose value is not known.
+    by_key: HashMap<&'a str, Vec<usize>>,
     /// Positions of the other policies that may isolate for ingress, checked for every pod set.
     always: Vec<usize>,
 }
@@ -403,17 +405,22 @@ fn policy(obj: &Object) -> Option<&Policy> {
 
 impl<'a> Policies<'a> {
     fn new(all: Vec<&'a Object>) -> Self {
-        let mut by_key: HashMap<&str, Vec<(&str, usize)>> = HashMap::new();
+        let mut by_label: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut always = Vec::new();
         for (i, p) in all.iter().enumerate() {
             match policy(p).map(Policy::reach) {
                 Some(Reach::Never) | None => {}
-                Some(Reach::Label(k, v)) => by_key.entry(k).or_default().push((v, i)),
+                Some(Reach::Label(k, v)) => {
+                    by_label.entry((k, v)).or_default().push(i);
+                    by_key.entry(k).or_default().push(i);
+                }
                 Some(Reach::Any) => always.push(i),
             }
         }
         Policies {
             all,
+            by_label,
             by_key,
             always,
         }
@@ -425,13 +432,13 @@ impl<'a> Policies<'a> {
     fn candidates(&self, pods: &Pods<'_>) -> Vec<usize> {
         let mut candidates = self.always.clone();
         for (k, v) in &pods.labels.known {
-            if let Some(found) = self.by_key.get(k.as_str()) {
-                candidates.extend(found.iter().filter(|(fv, _)| fv == v).map(|(_, i)| i));
+            if let Some(found) = self.by_label.get(&(k.as_str(), v.as_str())) {
+                candidates.extend(found);
             }
         }
         for k in &pods.labels.unknown {
             if let Some(found) = self.by_key.get(k.as_str()) {
-                candidates.extend(found.iter().map(|(_, i)| i));
+                candidates.extend(found);
             }
         }
         candidates.sort_unstable();
