@@ -206,6 +206,19 @@ fn run(mut cmd: Command, what: &str) -> Result<Vec<u8>, String> {
     }
 }
 
+/// `kustomize build DIR`, or `kubectl kustomize DIR` where there is no `kustomize`: the command
+/// and the program's name and subcommand, for messages.
+fn kustomize_command(dir: &Path) -> (Command, &'static str, &'static str) {
+    let (program, sub) = if on_path("kustomize") {
+        ("kustomize", "build")
+    } else {
+        ("kubectl", "kustomize")
+    };
+    let mut cmd = Command::new(program);
+    cmd.arg(sub).arg(dir);
+    (cmd, program, sub)
+}
+
 /// A temporary folder for one renderer run, removed afterwards.
 struct Scratch(PathBuf);
 
@@ -220,6 +233,15 @@ impl Scratch {
         ));
         std::fs::create_dir_all(&dir)?;
         Ok(Scratch(dir))
+    }
+}
+
+impl Scratch {
+    /// A scratch folder for rendering `name`, or `None` with a notice that says why not.
+    fn or_notice(what: &str, walked: &mut Walked, name: &str) -> Option<Self> {
+        Scratch::new(what)
+            .map_err(|e| walked.notices.push(format!("cannot render {name}: {e}")))
+            .ok()
     }
 }
 

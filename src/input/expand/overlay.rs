@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use super::{
-    RenderOptions, Run, Scratch, canonical, input, on_path, relative_path, run, tidy, unrendered,
+    RenderOptions, Run, Scratch, canonical, input, kustomize_command, relative_path, run, tidy,
+    unrendered,
 };
 use crate::input::kustomize;
 use crate::input::walk::{Input, Tool, Walked};
@@ -47,15 +47,7 @@ pub(super) fn kustomize_build(
         );
         return unrendered(walked, opts, Tool::Kustomize, dir, root, file, &why);
     }
-    let scratch = match Scratch::new("kustomize") {
-        Ok(s) => s,
-        Err(e) => {
-            walked
-                .notices
-                .push(format!("cannot render `{}`: {e}", display_name(dir)));
-            return None;
-        }
-    };
+    let scratch = Scratch::or_notice("kustomize", walked, &format!("`{}`", display_name(dir)))?;
     // The wrapper: the root as its one resource (a folder, so the root keeps its own load
     // restrictions), with origin and transformer annotations.
     let target = canonical(dir);
@@ -71,13 +63,7 @@ pub(super) fn kustomize_build(
             .push(format!("cannot render `{}`: {e}", display_name(dir)));
         return None;
     }
-    let (program, sub) = if on_path("kustomize") {
-        ("kustomize", "build")
-    } else {
-        ("kubectl", "kustomize")
-    };
-    let mut cmd = Command::new(program);
-    cmd.arg(sub).arg(&wrapper_dir);
+    let (mut cmd, program, sub) = kustomize_command(&wrapper_dir);
     let mut command = format!("{program} {sub} {}", display_name(dir));
     if let Some(r) = opts.root(dir).and_then(|o| o.load_restrictor.as_deref()) {
         cmd.args(["--load-restrictor", r]);

@@ -3,12 +3,11 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use super::helm::{chart_paths, helm_command, prepare, stable_names};
 use super::{
-    NOT_RENDERED, RenderOptions, Run, Scratch, canonical, in_namespace, on_path, relative_path,
-    rendered, run, tidy, with_values,
+    NOT_RENDERED, RenderOptions, Run, Scratch, canonical, in_namespace, kustomize_command,
+    relative_path, rendered, run, tidy, with_values,
 };
 use crate::input::gitops::{self, Target};
 use crate::input::kustomize;
@@ -116,15 +115,7 @@ fn release_chart(
             return None;
         }
     };
-    let scratch = match Scratch::new("values") {
-        Ok(s) => s,
-        Err(e) => {
-            walked
-                .notices
-                .push(format!("cannot render {}: {e}", r.name));
-            return None;
-        }
-    };
+    let scratch = Scratch::or_notice("values", walked, &r.name)?;
     let mut files = value_files.clone();
     for (n, v) in values.iter().enumerate() {
         let f = scratch.0.join(format!("values-{n}.json"));
@@ -225,15 +216,7 @@ fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) 
     else {
         return None;
     };
-    let scratch = match Scratch::new("kustomize") {
-        Ok(s) => s,
-        Err(e) => {
-            walked
-                .notices
-                .push(format!("cannot render {}: {e}", r.name));
-            return None;
-        }
-    };
+    let scratch = Scratch::or_notice("kustomize", walked, &r.name)?;
     let wrapper_dir = std::fs::canonicalize(&scratch.0).unwrap_or_else(|_| scratch.0.clone());
     let target = canonical(dir);
     // A folder without a kustomization is built as Flux builds it: every manifest in it.
@@ -300,13 +283,7 @@ fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) 
         ));
         return None;
     }
-    let (program, sub) = if on_path("kustomize") {
-        ("kustomize", "build")
-    } else {
-        ("kubectl", "kustomize")
-    };
-    let mut cmd = Command::new(program);
-    cmd.arg(sub).arg(&wrapper_dir);
+    let (cmd, program, sub) = kustomize_command(&wrapper_dir);
     let relative = relative_path(&wrapper_dir, &target);
     let result = run(cmd, program).map_err(|e| {
         tidy(
