@@ -367,6 +367,14 @@ fn gitops_releases_are_rendered_with_exactly_their_inputs() {
         has("Kustomization flux-system/apps", "`prod/prod-web`"),
         "{seen:#?}"
     );
+    // A folder without a kustomization, built as Flux builds it (every manifest in it).
+    assert!(
+        has(
+            "Kustomization flux-system/plain",
+            "`plain/plain` uses external IP `198.51.100.72`"
+        ),
+        "{seen:#?}"
+    );
     // The values line that set each offending value: the ConfigMap's, the release's own, the
     // Argo CD values file's, the ApplicationSet element's.
     let set_at = |value: &str| -> Vec<(String, u64)> {

@@ -219,14 +219,21 @@ fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) 
     let scratch = Scratch::or_notice("kustomize", walked, &r.name)?;
     let wrapper_dir = std::fs::canonicalize(&scratch.0).unwrap_or_else(|_| scratch.0.clone());
     let target = canonical(dir);
-    // A folder without a kustomization is built as Flux builds it: every manifest in it.
-    let resources: Vec<PathBuf> = if kustomize::file_in(dir).is_some() {
-        vec![relative_path(&wrapper_dir, &target)]
-    } else {
+    // A folder without a kustomization is built as Flux builds it: every manifest in it, listed
+    // by a kustomization Flux writes into the folder, so none of them is outside its root.
+    let generated = kustomize::file_in(dir).is_none();
+    let listed = if generated {
         manifests_in(&target)
+    } else {
+        Vec::new()
+    };
+    let resources: Vec<PathBuf> = if generated {
+        listed
             .iter()
             .map(|f| relative_path(&wrapper_dir, f))
             .collect()
+    } else {
+        vec![relative_path(&wrapper_dir, &target)]
     };
     let mut wrapper = serde_json::Map::new();
     wrapper.insert(
@@ -283,7 +290,11 @@ fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) 
         ));
         return None;
     }
-    let (cmd, program, sub) = kustomize_command(&wrapper_dir);
+    let (mut cmd, program, sub) = kustomize_command(&wrapper_dir);
+    if generated {
+        // The wrapper lists the folder's files from outside it, where Flux's list is inside.
+        cmd.args(["--load-restrictor", "LoadRestrictionsNone"]);
+    }
     let relative = relative_path(&wrapper_dir, &target);
     let result = run(cmd, program).map_err(|e| {
         tidy(
@@ -295,6 +306,11 @@ fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) 
             ],
         )
     });
+    if result.is_ok() && !listed.is_empty() {
+        // What the release built from the folder's files stands for them, as a kustomize
+        // root's output stands for its resources: they are not linted a second time as written.
+        withhold_files(walked, &listed);
+    }
     Some(in_namespace(
         rendered(
             Run {
@@ -313,6 +329,22 @@ fn release_kustomization(r: &gitops::Release, root: usize, walked: &mut Walked) 
         ),
         default_namespace.as_deref(),
     ))
+}
+
+/// Takes the reported plain inputs of `files` out of the walk.
+fn withhold_files(walked: &mut Walked, files: &[PathBuf]) {
+    let files: std::collections::BTreeSet<PathBuf> = files.iter().map(|f| canonical(f)).collect();
+    let reported = walked.reported;
+    let mut kept = Vec::with_capacity(walked.inputs.len());
+    for (i, input) in std::mem::take(&mut walked.inputs).into_iter().enumerate() {
+        let plain = matches!(&input, Input::File { path, .. } if files.contains(&canonical(path)));
+        if plain && i < reported {
+            walked.reported -= 1;
+            continue;
+        }
+        kept.push(input);
+    }
+    walked.inputs = kept;
 }
 
 /// The manifests of a folder without a kustomization, as Flux's generator takes them: the YAML
