@@ -90,26 +90,38 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 /// Renders every chart and kustomization root of `walked`, adding one reported input per render;
 /// the withheld files of roots that failed go back to the reported inputs.
 pub fn render_all(walked: &mut Walked, opts: &RenderOptions, progress: Option<&Progress>) {
-    let mut rendered = Vec::new();
     if let Some(p) = progress {
         p.start(
             Phase::Render,
             Some(walked.charts.len() + walked.kustomizations.len()),
         );
     }
+    // Releases first: a chart or folder a release renders is deployed as the release says
+    // (its values, namespace, prefix), so it is not rendered again on its own terms.
+    let mut rendered = releases(walked, opts);
+    let released: std::collections::BTreeSet<PathBuf> = rendered
+        .iter()
+        .filter_map(|i| match i {
+            Input::Rendered(r) if r.error.is_none() => Some(canonical(&r.dir)),
+            _ => None,
+        })
+        .collect();
     for (dir, root) in std::mem::take(&mut walked.charts) {
-        rendered.extend(helm(&dir, root, opts, walked));
+        if !released.contains(&canonical(&dir)) {
+            rendered.extend(helm(&dir, root, opts, walked));
+        }
         if let Some(p) = progress {
             p.add(1, 0);
         }
     }
     for (dir, root) in std::mem::take(&mut walked.kustomizations) {
-        rendered.extend(kustomize_build(&dir, root, opts, walked));
+        if !released.contains(&canonical(&dir)) {
+            rendered.extend(kustomize_build(&dir, root, opts, walked));
+        }
         if let Some(p) = progress {
             p.add(1, 0);
         }
     }
-    rendered.extend(releases(walked, opts));
     let restored = fall_back(walked, &mut rendered);
     // Rendered inputs, and files linted because their root failed, are reported on: they go
     // before the context inputs.
