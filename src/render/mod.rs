@@ -413,12 +413,20 @@ pub fn summary(report: &Report, elapsed: std::time::Duration) -> String {
         );
     } else {
         let _ = writeln!(out, "{} clusters:", report.clusters.len());
-        for c in &report.clusters {
+        // Every cluster with findings; of the others, the first few (a GitOps repository
+        // has a cluster per release, and a hundred quiet lines hide the ones that matter).
+        let quiet_shown = 20;
+        let mut quiet_left_out = 0;
+        for (i, c) in report.clusters.iter().enumerate() {
             let n = report
                 .findings
                 .iter()
                 .filter(|f| f.suppressed.is_none() && f.cluster.as_ref() == Some(&c.name))
                 .count();
+            if n == 0 && i >= quiet_shown {
+                quiet_left_out += 1;
+                continue;
+            }
             // A reason is worth a line per cluster when something decided it; the defaults
             // and an auto profile that found nothing are said in a word.
             let profile = if c.profile.decided_by.is_some()
@@ -443,6 +451,17 @@ pub fn summary(report: &Report, elapsed: std::time::Duration) -> String {
                 c.profile.profile.as_str(),
                 c.kubernetes.target.version,
                 c.lb.implementation.map_or("none found", |i| i.name())
+            );
+        }
+        if quiet_left_out > 0 {
+            let _ = writeln!(
+                out,
+                "  and {quiet_left_out} more {} without findings (JSON and SARIF list every cluster)",
+                if quiet_left_out == 1 {
+                    "cluster"
+                } else {
+                    "clusters"
+                }
             );
         }
     }
