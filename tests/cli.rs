@@ -1687,3 +1687,36 @@ fn diff_base_reads_values_files_as_values_files() {
     let (lines, err, code) = short_lines(d, &["--allow-empty", "--diff-base", "HEAD", "."]);
     assert_eq!((lines.len(), code), (0, Some(0)), "{lines:?}\n{err}");
 }
+
+/// The summary names every cluster with findings and at most 20 of the others, then how many
+/// more: 23 quiet clusters and one with a finding give 20 quiet lines, the finding's cluster and
+/// "and 3 more".
+#[test]
+fn the_summary_lists_clusters_with_findings_and_twenty_others() {
+    let quiet = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n";
+    let mut files: Vec<(String, Vec<u8>)> = (0..23)
+        .map(|i| (format!("a{i:02}.yaml"), quiet.as_bytes().to_vec()))
+        .collect();
+    files.push(("z-bad.yaml".into(), BAD_SERVICE.as_bytes().to_vec()));
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let dir = project(&refs);
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let mut args = vec!["-f", "short", "--cluster-per-path"];
+    args.extend(names.iter().map(String::as_str));
+    let out = run_in(dir.path(), &args, None);
+    let err = stderr(&out);
+    assert!(err.contains("24 clusters:"), "{err}");
+    let listed = err
+        .lines()
+        .filter(|l| l.starts_with("  ") && l.contains(", profile "))
+        .count();
+    assert_eq!(listed, 21, "{err}");
+    assert!(err.contains("  z-bad.yaml: 1 file, "), "{err}");
+    assert!(
+        err.contains("and 3 more clusters without findings"),
+        "{err}"
+    );
+}
