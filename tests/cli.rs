@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::{BAD_SERVICE, project, run_in};
+
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::Path;
@@ -9,34 +11,12 @@ use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_extip-lint");
 
-const BAD_SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports: [{port: 80}]\n  externalIPs:\n  - 127.0.0.1\n";
-
-fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    common::output_within(
-        Command::new(BIN)
-            .args(args)
-            .current_dir(dir)
-            .env("NO_COLOR", "1"),
-        stdin,
-    )
-}
-
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn project(files: &[(&str, &[u8])]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for (name, content) in files {
-        let p = dir.path().join(name);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, content).expect("write");
-    }
-    dir
 }
 
 /// Every hostile file sits beside `good.yaml`, whose finding must still be reported.

@@ -6,44 +6,21 @@
 
 mod common;
 
+use common::{BAD_SERVICE, project, run_in};
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_extip-lint");
-
-/// A Service with an externalIP: EXT004 at 8:5 (a loopback address).
-const BAD_SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports: [{port: 80}]\n  externalIPs:\n  - 127.0.0.1\n";
-
 /// A Service with no finding under `--select EXT004,EXT900`.
 const CLEAN_SERVICE: &str =
     "apiVersion: v1\nkind: Service\nmetadata:\n  name: ok\nspec:\n  ports: [{port: 80}]\n";
-
-fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    common::output_within(
-        Command::new(BIN)
-            .args(args)
-            .current_dir(dir)
-            .env("NO_COLOR", "1"),
-        stdin,
-    )
-}
 
 fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
-}
-
-fn project(files: &[(&str, &[u8])]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for (name, content) in files {
-        let p = dir.path().join(name);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, content).expect("write");
-    }
-    dir
 }
 
 /// Makes a FIFO with the system's `mkfifo` (the crate forbids `unsafe`, so no `mkfifo(3)`).

@@ -19,6 +19,31 @@ pub fn git_identity(cmd: &mut std::process::Command) -> &mut std::process::Comma
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
 }
 
+/// A Service with an externalIP: EXT004 at 8:5 (a loopback address).
+pub const BAD_SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports: [{port: 80}]\n  externalIPs:\n  - 127.0.0.1\n";
+
+/// A temporary folder holding `files` (paths relative to it, their folders made).
+pub fn project(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, content) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, content).expect("write");
+    }
+    dir
+}
+
+/// Runs the extip-lint binary in `dir` without colour, as `output_within` does.
+pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> std::process::Output {
+    output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_extip-lint"))
+            .args(args)
+            .current_dir(dir)
+            .env("NO_COLOR", "1"),
+        stdin,
+    )
+}
+
 /// How long a run of the binary may take before a test calls it hung: generous, so a loaded
 /// machine never fails a test that works; only a hang (or a quadratic blow-up) reaches it.
 pub const HANG: std::time::Duration = std::time::Duration::from_secs(120);
