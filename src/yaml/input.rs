@@ -127,22 +127,8 @@ mod tests {
             let _ = writeln!(text, "k{i}: \"vé{i}\"");
         }
         let _ = writeln!(text, "long: {}", "x€".repeat(SLICE));
-        let mut whole = text.as_bytes();
-        let mut parser = libyaml_safer::Parser::new();
-        parser.set_input_string(&mut whole);
-        let mut expected = Vec::new();
-        loop {
-            let e = parser.parse().expect("parses");
-            let done = e.data == libyaml_safer::EventData::StreamEnd;
-            expected.push((
-                format!("{:?}", e.data),
-                e.start_mark.index,
-                e.end_mark.index,
-            ));
-            if done {
-                break;
-            }
-        }
+        // The whole text at once, as the parser reads a string.
+        let expected = events(text.as_bytes());
         assert_eq!(events(Slices::new(&text)), expected);
         let without = text.strip_suffix('\n').expect("ends with a line break");
         assert_eq!(events(Slices::with_final_line_break(without)), expected);
