@@ -35,8 +35,6 @@ pub struct Namespace<'a> {
     workloads_by_label: BTreeMap<(&'a str, &'a str), Vec<&'a Object>>,
     /// Indices of this namespace's own policies.
     own_policies: Vec<usize>,
-    /// This namespace's own policies.
-    own: Vec<&'a Object>,
     policies: Policies<'a>,
     /// The policies that apply in this namespace, each identity once, in input order: what an
     /// explanation lists.
@@ -179,7 +177,6 @@ pub fn build(objects: &[Object]) -> Index<'_> {
                 })
                 .collect();
         }
-        ns.own = ns.own_policies.iter().map(|&i| &objects[i]).collect();
         ns.policies = Policies::new(all);
     }
     Index {
