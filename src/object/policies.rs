@@ -58,8 +58,14 @@ pub(super) fn policy(cx: &mut Decoder<'_>, api_version: &str, kind: &str) -> Rea
         ("security.istio.io", "AuthorizationPolicy") => Some(Policy::Unevaluated(
             "is an Istio AuthorizationPolicy, enforced by the mesh proxy, which extip-lint does not evaluate",
         )),
+        // Gateway API policy attachments (`spec.targetRef(s)`: GKE's HealthCheckPolicy and
+        // GCPBackendPolicy, BackendTLSPolicy, ...) configure a Service or route; they select no pods.
         (g, k)
-            if k.ends_with("NetworkPolicy") || (k.ends_with("Policy") && g.contains("network")) =>
+            if (k.ends_with("NetworkPolicy")
+                || (k.ends_with("Policy") && g.contains("network")))
+                && !["targetRef", "targetRefs"]
+                    .iter()
+                    .any(|t| cx.tree.lookup(cx.node, &["spec", t]).2 == 2) =>
         {
             Some(Policy::Unevaluated(
                 "is a policy kind extip-lint does not evaluate",
